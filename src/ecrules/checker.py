@@ -1,0 +1,1097 @@
+"""Check a parsed policy: resolve every name, type every expression, report all problems at once.
+
+The checker never stops at the first problem: it records a diagnostic and carries on with a
+placeholder type, so one run shows the author everything to fix. What it learns (the type of
+each expression, what each name denotes, the patterns of `like`) goes into side tables keyed by
+node identity; the back-ends read those and never resolve a name again.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from decimal import Decimal
+from pathlib import Path as FsPath
+from typing import Any, Iterable, Union
+
+import attrs
+
+from . import nodes as n
+from . import types as t
+from .countries import COUNTRIES
+from .diagnostics import Diagnostic, error, warning
+from .source import Source, Span
+from .values import PatternError, pattern_regex
+
+OUTCOMES = ("deny", "license", "allow")
+COMBINING = ("deny_overrides", "first_match")
+QUANTIFIERS = ("any", "all", "count", "sum")
+OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
+FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between")
+
+Value = Any  # a constant's run-time value
+
+
+# ---- what the checker produces ---------------------------------------------------------------
+
+
+@attrs.frozen
+class SetInfo:
+    name: str
+    elem: t.Type
+    values: frozenset[Value]
+    bases: tuple[n.Basis, ...]
+    span: Span
+
+
+@attrs.frozen
+class ConstInfo:
+    name: str
+    type: t.Type
+    value: Value
+    span: Span
+
+
+@attrs.frozen
+class LetInfo:
+    name: str
+    type: t.Type
+    expr: n.Expr
+    index: int
+    span: Span
+
+
+@attrs.frozen
+class FieldRef:
+    """A top-level record field read by its bare name."""
+
+    field: t.Field
+    index: int
+
+
+@attrs.frozen
+class VarRef:
+    """A quantifier variable; `quant` is the quantifier that binds it."""
+
+    quant: n.Quant
+    type: t.Type
+
+
+Binding = Union[FieldRef, VarRef, LetInfo, ConstInfo, SetInfo]
+
+
+@attrs.frozen
+class RuleInfo:
+    index: int
+    id: str
+    outcome: str
+    title: str | None
+    bases: tuple[n.Basis, ...]
+    inherited: tuple[n.Basis, ...]
+    requires: tuple[str, ...]
+    effective: datetime.date | None
+    expires: datetime.date | None
+    waives: tuple[str, ...]
+    when: n.Expr
+    span: Span
+
+    @property
+    def all_bases(self) -> tuple[n.Basis, ...]:
+        return self.bases + self.inherited
+
+
+@attrs.frozen
+class InvariantInfo:
+    on: tuple[str, ...] | None
+    message: str
+    expr: n.Expr
+    #: when the invariant is `all(x in LIST: ...)` and `on` goes through LIST, how many parts of
+    #: `on` name the list: the error inserts the failing element's index after them
+    index_after: int | None
+    span: Span
+
+
+@attrs.frozen
+class Checked:
+    """A policy that passed the checker: everything the back-ends need, resolved."""
+
+    name: str
+    version: str | None
+    combine: str
+    default: str
+    as_of: str | None
+    record: t.StructT | None
+    structs: dict[str, t.StructT]
+    sets: dict[str, SetInfo]
+    consts: dict[str, ConstInfo]
+    lets: dict[str, LetInfo]
+    rules: tuple[RuleInfo, ...]
+    invariants: tuple[InvariantInfo, ...]
+    constraints: tuple[n.Constraint, ...]
+    tests: tuple[n.Test, ...]
+    types: dict[int, t.Type]
+    bindings: dict[int, Binding]
+    #: for `like`: the constant pattern, or the tuple of patterns a quantifier variable ranges over
+    patterns: dict[int, str | tuple[str, ...]]
+    #: nodes kept alive so the id()-keyed tables above stay valid
+    module: n.Module
+    imports: tuple[n.Module, ...]
+
+    def type_of(self, e: n.Expr) -> t.Type:
+        return self.types[id(e)]
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+# ---- the checker -------------------------------------------------------------------------------
+
+Guards = frozenset[tuple[object, ...]]
+_NO_GUARDS: Guards = frozenset()
+
+
+def _suggest(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _literal_type(v: object) -> t.Type:
+    if isinstance(v, bool):
+        return t.BOOL
+    if isinstance(v, int):
+        return t.INT
+    if isinstance(v, Decimal):
+        return t.NUMBER
+    if isinstance(v, datetime.date):
+        return t.DATE
+    return t.STRING
+
+
+class Checker:
+    def __init__(self, module: n.Module, imports: Iterable[n.Module], root: FsPath | None):
+        self.module = module
+        self.imports = tuple(imports)
+        self.root = root
+        self.diags: list[Diagnostic] = []
+        self.types: dict[int, t.Type] = {}
+        self.bindings: dict[int, Binding] = {}
+        self.patterns: dict[int, str | tuple[str, ...]] = {}
+        self.structs: dict[str, t.StructT] = {}
+        self.record: t.StructT | None = None
+        self.sets: dict[str, SetInfo] = {}
+        self.consts: dict[str, ConstInfo] = {}
+        self.lets: dict[str, LetInfo] = {}
+        self.globals: dict[str, Span] = {}
+        self._let_decls: dict[str, n.LetDecl] = {}
+        self._let_stack: list[str] = []
+        self._const_decls: dict[str, n.ConstDecl] = {}
+        self._const_stack: list[str] = []
+
+    def err(self, message: str, span: Span | None, help: str | None = None) -> None:
+        self.diags.append(error(message, span, help))
+
+    def warn(self, message: str, span: Span | None, help: str | None = None) -> None:
+        self.diags.append(warning(message, span, help))
+
+    # -- driver
+    def run(self) -> Checked | None:
+        own = self.module.decls
+        name, version, combine, default, as_of = self._headers(own)
+        imported = [d for m in self.imports for d in m.decls]
+        self._schema([d for d in imported if isinstance(d, n.Schema)], own_record=False)
+        self._schema([d for d in own if isinstance(d, n.Schema)], own_record=True)
+        if self.record is not None:
+            for fname in self.record.fields:
+                if fname in OPERATOR_WORDS:
+                    span = self._field_span(self.record.name, fname)
+                    self.err(f"top-level field `{fname}` is named after an operator word", span,
+                             "rename it: bare names in conditions cannot be operator words")
+        decl_lists = [d for d in imported + list(own) if isinstance(d, (n.SetDecl, n.ConstDecl))]
+        decl_lists += [d for d in own if isinstance(d, n.LetDecl)]
+        self._declare_globals(decl_lists)
+        for d in decl_lists:
+            if isinstance(d, n.ConstDecl):
+                self._const_decls[d.name] = d
+            elif isinstance(d, n.LetDecl):
+                self._let_decls[d.name] = d
+        for d in decl_lists:
+            if isinstance(d, n.ConstDecl):
+                self._const(d.name)
+        for d in decl_lists:
+            if isinstance(d, n.SetDecl):
+                self._set(d)
+        for d in decl_lists:
+            if isinstance(d, n.LetDecl):
+                self._let(d.name)
+        rules = self._rules([d for d in own if isinstance(d, n.Rule)], combine, as_of)
+        invariants = tuple(self._invariant(d) for d in own if isinstance(d, n.Invariant))
+        constraints = tuple(d for d in own if isinstance(d, n.Constraint))
+        for c in constraints:
+            self._constraint(c, rules)
+        tests = tuple(d for d in own if isinstance(d, n.Test))
+        self._tests(tests, rules)
+        needs_record = rules or invariants or self.lets or tests
+        if needs_record and self.record is None:
+            self.err("this policy has no `record` in its schema", self.module.span,
+                     "declare the transaction's shape: `schema { record transaction { ... } }`")
+        if any(d.severity == "error" for d in self.diags):
+            return None
+        return Checked(
+            name=name, version=version, combine=combine, default=default, as_of=as_of,
+            record=self.record, structs=self.structs, sets=self.sets, consts=self.consts,
+            lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
+            tests=tests, types=self.types, bindings=self.bindings, patterns=self.patterns,
+            module=self.module, imports=self.imports,
+        )
+
+    # -- headers
+    def _headers(self, decls: Iterable[n.Decl]) -> tuple[str, str | None, str, str, str | None]:
+        seen: dict[type, Span] = {}
+        name = FsPath(self.module.span.source.name).stem or "policy"
+        version: str | None = None
+        combine, default, as_of = "deny_overrides", "allow", None
+        for d in decls:
+            if not isinstance(d, (n.PolicyHeader, n.Combine, n.Default, n.AsOf)):
+                continue
+            if type(d) in seen:
+                word = {n.PolicyHeader: "policy", n.Combine: "combine", n.Default: "default", n.AsOf: "as_of"}[type(d)]
+                self.err(f"`{word}` is declared twice", d.span, f"the first is at {seen[type(d)]}")
+                continue
+            seen[type(d)] = d.span
+            if isinstance(d, n.PolicyHeader):
+                name, version = d.name, d.version
+            elif isinstance(d, n.Combine):
+                if d.algorithm not in COMBINING:
+                    self.err(f"unknown combining algorithm `{d.algorithm}`", d.span,
+                             _suggest(d.algorithm, COMBINING) or "use `deny_overrides` or `first_match`")
+                else:
+                    combine = d.algorithm
+            elif isinstance(d, n.Default):
+                default = d.outcome
+            elif isinstance(d, n.AsOf):
+                as_of = d.field
+                self._as_of_span = d.span
+        return name, version, combine, default, as_of
+
+    # -- schema
+    def _schema(self, blocks: list[n.Schema], own_record: bool) -> None:
+        decls = [d for b in blocks for d in b.decls]
+        pending: list[tuple[t.StructT, n.RecordDecl | n.TypeDecl]] = []
+        for d in decls:
+            if isinstance(d, n.RecordDecl) and not own_record:
+                continue  # an import brings types, not the record
+            if d.name in self.structs or d.name in t.PRIMITIVES:
+                self.err(f"type `{d.name}` is declared twice", d.span)
+                continue
+            struct = t.StructT(d.name)
+            if isinstance(d, n.RecordDecl):
+                if self.record is not None:
+                    self.err(f"a second record `{d.name}`: a policy has one record", d.span)
+                    continue
+                self.record = struct
+            else:
+                self.structs[d.name] = struct
+            pending.append((struct, d))
+        for struct, d in pending:
+            for f in d.fields:
+                if f.name in struct.fields:
+                    self.err(f"field `{f.name}` is declared twice in `{d.name}`", f.span)
+                    continue
+                struct.fields[f.name] = t.Field(f.name, self._type(f.type), f.type.optional)
+        self._field_spans = {(d.name, f.name): f.span for _, d in pending for f in d.fields}
+        self._check_recursion(pending)
+
+    def _field_span(self, struct: str, fname: str) -> Span | None:
+        return getattr(self, "_field_spans", {}).get((struct, fname))
+
+    def _check_recursion(self, pending: list[tuple[t.StructT, n.RecordDecl | n.TypeDecl]]) -> None:
+        def reaches(start: t.StructT, target: t.StructT, seen: set[int]) -> bool:
+            for f in start.fields.values():
+                ft = f.type
+                while isinstance(ft, (t.ListT, t.SetT)):
+                    ft = ft.elem
+                if isinstance(ft, t.StructT) and not f.optional and not isinstance(f.type, (t.ListT, t.SetT)):
+                    if ft is target:
+                        return True
+                    if id(ft) not in seen:
+                        seen.add(id(ft))
+                        if reaches(ft, target, seen):
+                            return True
+            return False
+
+        for struct, d in pending:
+            if reaches(struct, struct, set()):
+                self.err(f"type `{struct.name}` contains itself through required fields", d.span,
+                         "no finite record could have this shape; make one field optional or a list")
+
+    def _type(self, te: n.TypeExpr) -> t.Type:
+        base = te.base
+        if isinstance(base, n.NamedType):
+            if base.name in t.PRIMITIVES:
+                return t.Prim(base.name)
+            if base.name in self.structs:
+                return self.structs[base.name]
+            self.err(f"unknown type `{base.name}`", base.span,
+                     _suggest(base.name, list(t.PRIMITIVES) + list(self.structs)))
+            return t.ANY
+        if isinstance(base, n.EnumType):
+            seen: set[str] = set()
+            for m, sp in zip(base.members, base.member_spans):
+                if m in seen:
+                    self.err(f"enum member `{m}` is listed twice", sp)
+                seen.add(m)
+            return t.EnumT(tuple(dict.fromkeys(base.members)))
+        elem = self._type(base.elem)
+        if base.elem.optional:
+            self.err("list and set elements cannot be optional", base.elem.span)
+        return t.ListT(elem) if isinstance(base, n.ListType) else t.SetT(elem)
+
+    # -- global names
+    def _declare_globals(self, decls: list[n.SetDecl | n.ConstDecl | n.LetDecl]) -> None:
+        fields = self.record.fields if self.record else {}
+        for d in decls:
+            if d.name in self.globals:
+                self.err(f"`{d.name}` is declared twice", d.span, f"the first is at {self.globals[d.name]}")
+            elif d.name in fields:
+                self.err(f"`{d.name}` is already a field of the record", d.span, "pick another name")
+            else:
+                self.globals[d.name] = d.span
+
+    # -- constants
+    def _const(self, name: str) -> ConstInfo | None:
+        if name in self.consts:
+            return self.consts[name]
+        d = self._const_decls[name]
+        if name in self._const_stack:
+            self.err(f"constant `{name}` is defined in terms of itself", d.span)
+            return None
+        self._const_stack.append(name)
+        try:
+            typ = self.expr(d.value, {}, _NO_GUARDS, const_only=True)
+            value = self._const_value(d.value)
+        finally:
+            self._const_stack.pop()
+        if value is _INVALID:
+            self.err("`const` takes a literal or a constant expression", d.value.span,
+                     "use `let` for a value computed from the record")
+            return None
+        info = ConstInfo(name, typ, value, d.span)
+        self.consts[name] = info
+        return info
+
+    def _const_value(self, e: n.Expr) -> Value:
+        from .interpreter import const_eval
+
+        try:
+            return const_eval(e, self)
+        except _NotConstant:
+            return _INVALID
+        except Exception as exc:  # division by zero in a constant, and the like
+            self.err(f"cannot compute this constant: {exc}", e.span)
+            return _INVALID
+
+    # -- sets
+    def _set(self, d: n.SetDecl) -> None:
+        elem = self._type(d.elem_type)
+        if d.elem_type.optional:
+            self.err("set members cannot be optional", d.elem_type.span)
+        if not isinstance(elem, (t.Prim, t.EnumT, t.AnyT)) or elem == t.BOOL:
+            self.err(f"a set holds strings, numbers, dates or countries, not `{elem}`", d.elem_type.span)
+        values: list[Value] = []
+        if isinstance(d.source, n.FileRef):
+            values = self._set_file(d, d.source, elem)
+        elif isinstance(d.source, n.SetLit):
+            for e in d.source.elements:
+                et = self.expr(e, {}, _NO_GUARDS, const_only=True)
+                v = self._const_value(e)
+                if v is _INVALID:
+                    self.err("set members must be constants", e.span)
+                    continue
+                if not t.comparable(et, elem) or (elem == t.INT and et == t.NUMBER):
+                    self.err(f"`{_show(v)}` is not a `{elem}`", e.span)
+                    continue
+                self._check_member(v, elem, e.span)
+                values.append(v)
+        else:
+            self.err("a set is `{ ... }` or `file \"PATH\"`", d.source.span)
+        self._check_bases(d.bases)
+        self.sets[d.name] = SetInfo(d.name, elem, frozenset(values), d.bases, d.span)
+
+    def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> list[Value]:
+        here = FsPath(ref.span.source.name).resolve().parent
+        path = (here / ref.path).resolve()
+        root = self.root.resolve() if self.root else here
+        if root != path and root not in path.parents:
+            self.err(f"set file `{ref.path}` is outside the policy's folder", ref.span,
+                     f"list files must sit under `{root}`")
+            return []
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.err(f"set file `{ref.path}` does not exist", ref.span, f"looked for `{path}`")
+            return []
+        except (OSError, UnicodeDecodeError) as exc:
+            self.err(f"cannot read set file `{ref.path}`: {exc}", ref.span)
+            return []
+        src = Source(str(path), text)
+        values: list[Value] = []
+        for lineno, raw in enumerate(text.splitlines(), 1):
+            entry = raw.strip()
+            if not entry or entry.startswith("#"):
+                continue
+            span = Span(src, lineno, 1, lineno, len(raw) + 1)
+            v = _parse_entry(entry, elem)
+            if v is _INVALID:
+                self.err(f"`{entry}` is not a `{elem}`", span, f"every entry of `{d.name}` must be a `{elem}`")
+                continue
+            self._check_member(v, elem, span)
+            values.append(v)
+        return values
+
+    def _check_member(self, v: Value, elem: t.Type, span: Span) -> None:
+        if elem == t.COUNTRY and v not in COUNTRIES:
+            self.err(f"`{v}` is not a country code", span, "countries are ISO 3166-1 alpha-2 codes such as `KP`")
+        elif isinstance(elem, t.EnumT) and v not in elem.members:
+            self.err(f"`{v}` is not a member of `{elem}`", span, _suggest(str(v), elem.members))
+
+    def _check_bases(self, bases: Iterable[n.Basis]) -> None:
+        for b in bases:
+            if b.valid_from and b.until and b.until <= b.valid_from:
+                self.err("a basis lapses (`until`) on or before it takes effect (`from`)", b.span)
+
+    # -- lets
+    def _let(self, name: str) -> LetInfo | None:
+        if name in self.lets:
+            return self.lets[name]
+        d = self._let_decls[name]
+        if name in self._let_stack:
+            self.err(f"`let {name}` is defined in terms of itself", d.span)
+            return None
+        self._let_stack.append(name)
+        try:
+            typ = self.expr(d.value, {}, _NO_GUARDS)
+        finally:
+            self._let_stack.pop()
+        info = LetInfo(name, typ, d.value, len(self.lets), d.span)
+        self.lets[name] = info
+        return info
+
+    # -- rules
+    def _rules(self, decls: list[n.Rule], combine: str, as_of: str | None) -> tuple[RuleInfo, ...]:
+        seen: dict[str, Span] = {}
+        out: list[RuleInfo] = []
+        for r in decls:
+            if r.id in seen:
+                self.err(f"rule `{r.id}` is declared twice", r.id_span, f"the first is at {seen[r.id]}")
+                continue
+            seen[r.id] = r.id_span
+            info = self._rule(r, len(out), as_of)
+            if info is not None:
+                out.append(info)
+        ids = {r.id for r in out}
+        for r in out:
+            decl = next(d for d in decls if d.id == r.id)
+            for c in decl.clauses:
+                if c.kind != "waives":
+                    continue
+                if combine == "first_match":
+                    self.err("`waives` needs `combine deny_overrides`", c.span,
+                             "under `first_match`, put the exception before the rule it overrides")
+                assert isinstance(c.value, tuple)
+                for ref in c.value:
+                    if ref.name not in ids and ref.name not in seen:
+                        self.err(f"rule `{r.id}` waives unknown rule `{ref.name}`", ref.span, _suggest(ref.name, ids))
+        self._waiver_cycles(out, decls)
+        return tuple(out)
+
+    def _rule(self, r: n.Rule, index: int, as_of: str | None) -> RuleInfo | None:
+        single: dict[str, n.Clause] = {}
+        bases: list[n.Basis] = []
+        requires: list[str] = []
+        waives: list[str] = []
+        for c in r.clauses:
+            if c.kind in ("title", "effective", "expires", "when"):
+                if c.kind in single:
+                    self.err(f"rule `{r.id}` has two `{c.kind}` clauses", c.span)
+                    continue
+                single[c.kind] = c
+            elif c.kind == "basis":
+                assert isinstance(c.value, n.Basis)
+                bases.append(c.value)
+            elif c.kind == "require":
+                assert isinstance(c.value, str)
+                requires.append(c.value)
+            elif c.kind == "waives":
+                assert isinstance(c.value, tuple)
+                waives.extend(ref.name for ref in c.value)
+        self._check_bases(bases)
+        if "when" not in single:
+            self.err(f"rule `{r.id}` has no `when` condition", r.id_span, "add `when CONDITION`")
+            return None
+        when = single["when"].value
+        assert not isinstance(when, (str, datetime.date, tuple, n.Basis))
+        wt = self.expr(when, {}, _NO_GUARDS)
+        if wt != t.BOOL and not isinstance(wt, t.AnyT):
+            self.err(f"a `when` condition must be true or false, not `{wt}`", when.span)
+        eff = single["effective"].value if "effective" in single else None
+        exp = single["expires"].value if "expires" in single else None
+        assert eff is None or isinstance(eff, datetime.date)
+        assert exp is None or isinstance(exp, datetime.date)
+        if (eff or exp) and as_of is None:
+            c = single.get("effective") or single["expires"]
+            self.err(f"rule `{r.id}` has validity dates but the policy has no `as_of`", c.span,
+                     "add `as_of FIELD` naming the record's date field")
+        if eff and exp and exp <= eff:
+            self.err(f"rule `{r.id}` expires on or before it takes effect", single["expires"].span)
+        title = single["title"].value if "title" in single else None
+        assert title is None or isinstance(title, str)
+        inherited = self._inherited_bases(when, {b for b in bases})
+        return RuleInfo(
+            index=index, id=r.id, outcome=r.outcome, title=title, bases=tuple(bases),
+            inherited=inherited, requires=tuple(requires), effective=eff, expires=exp,
+            waives=tuple(waives), when=when, span=r.span,
+        )
+
+    def _inherited_bases(self, e: n.Expr, own: set[n.Basis]) -> tuple[n.Basis, ...]:
+        out: list[n.Basis] = []
+        for s in self.sets_used(e):
+            for b in self.sets[s].bases:
+                if b not in own and b not in out:
+                    out.append(b)
+        return tuple(out)
+
+    def sets_used(self, e: n.Expr, _seen: set[str] | None = None) -> list[str]:
+        """Sets an expression reads, directly or through `let`s, in order of first use."""
+        seen = _seen if _seen is not None else set()
+        out: list[str] = []
+        for sub in n.walk(e):
+            if isinstance(sub, n.Name):
+                b = self.bindings.get(id(sub))
+                if isinstance(b, SetInfo) and b.name not in out:
+                    out.append(b.name)
+                elif isinstance(b, LetInfo) and b.name not in seen:
+                    seen.add(b.name)
+                    out.extend(s for s in self.sets_used(b.expr, seen) if s not in out)
+        return out
+
+    def _waiver_cycles(self, rules: list[RuleInfo], decls: list[n.Rule]) -> None:
+        graph = {r.id: r.waives for r in rules}
+        state: dict[str, int] = {}
+
+        def visit(node: str, path: list[str]) -> None:
+            state[node] = 1
+            for nxt in graph.get(node, ()):
+                if state.get(nxt) == 1:
+                    cycle = path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt]
+                    decl = next(d for d in decls if d.id == node)
+                    span = next((c.span for c in decl.clauses if c.kind == "waives"), decl.id_span)
+                    self.err("rules waive each other in a cycle: " + " -> ".join(f"`{x}`" for x in cycle), span,
+                             "a waiver is an exception to another rule; break the cycle")
+                elif nxt in graph and state.get(nxt) is None:
+                    visit(nxt, path + [nxt])
+            state[node] = 2
+
+        for r in rules:
+            if state.get(r.id) is None:
+                visit(r.id, [r.id])
+
+    # -- invariants
+    def _invariant(self, d: n.Invariant) -> InvariantInfo:
+        on: tuple[str, ...] | None = None
+        if d.on is not None:
+            self._resolve_path(d.on)
+            on = d.on.parts
+        et = self.expr(d.expr, {}, _NO_GUARDS)
+        if et != t.BOOL and not isinstance(et, t.AnyT):
+            self.err(f"an invariant must be true or false, not `{et}`", d.expr.span)
+        index_after = None
+        e = d.expr
+        if on and isinstance(e, n.Quant) and e.kind == "all":
+            src = _plain_path(e.source)
+            if src and on[: len(src)] == src and isinstance(self.types.get(id(e.source)), t.ListT):
+                index_after = len(src)
+        return InvariantInfo(on, d.message, d.expr, index_after, d.span)
+
+    def _resolve_path(self, p: n.Path) -> t.Type | None:
+        """A declared path: fields of the record, through lists (`items.code`)."""
+        if self.record is None:
+            return None
+        cur: t.Type = self.record
+        for part in p.parts:
+            while isinstance(cur, (t.ListT, t.SetT)):
+                cur = cur.elem
+            if not isinstance(cur, t.StructT) or part not in cur.fields:
+                fields = cur.fields if isinstance(cur, t.StructT) else {}
+                self.err(f"unknown field `{part}` in path `{p}`", p.span, _suggest(part, fields))
+                return None
+            cur = cur.fields[part].type
+        return cur
+
+    # -- constraints
+    def _constraint(self, c: n.Constraint, rules: tuple[RuleInfo, ...]) -> None:
+        body = c.body
+        if isinstance(body, n.Protect):
+            for p in body.paths:
+                self._resolve_path(p)
+            for ref in body.types:
+                if ref.name not in t.PRIMITIVES and ref.name not in self.structs:
+                    self.err(f"unknown type `{ref.name}` in `protect`", ref.span,
+                             _suggest(ref.name, list(t.PRIMITIVES) + list(self.structs)))
+            return
+        et = self.expr(body.expr, {}, _NO_GUARDS)
+        if et != t.BOOL and not isinstance(et, t.AnyT):
+            self.err(f"a constraint's condition must be true or false, not `{et}`", body.expr.span)
+
+    # -- tests
+    def _tests(self, tests: tuple[n.Test, ...], rules: tuple[RuleInfo, ...]) -> None:
+        ids = {r.id for r in rules}
+        names: dict[str, Span] = {}
+        for test in tests:
+            if test.name in names:
+                self.err(f"test `{test.name}` is declared twice", test.span, f"the first is at {names[test.name]}")
+            names[test.name] = test.span
+            if not isinstance(test.given, n.RecordLit):
+                self.err("`given` takes a record literal `{ field: value, ... }`", test.given.span)
+            elif self.record is not None:
+                self._given(test.given, self.record)
+            for ref in test.fired or ():
+                if ref.name not in ids:
+                    self.err(f"test expects unknown rule `{ref.name}` to fire", ref.span, _suggest(ref.name, ids))
+
+    def _given(self, lit: n.RecordLit, struct: t.StructT) -> None:
+        for f in lit.fields:
+            if f.name not in struct.fields:
+                self.warn(f"`{f.name}` is not a field of `{struct.name}`: it is ignored", f.span,
+                          _suggest(f.name, struct.fields))
+                continue
+            ft = struct.fields[f.name].type
+            value = f.value
+            if isinstance(ft, t.StructT) and isinstance(value, n.RecordLit):
+                self._given(value, ft)
+            elif isinstance(ft, t.ListT) and isinstance(ft.elem, t.StructT) and isinstance(value, n.ListLit):
+                for el in value.elements:
+                    if isinstance(el, n.RecordLit):
+                        self._given(el, ft.elem)
+
+    # ---- expressions ------------------------------------------------------------------------
+
+    def expr(self, e: n.Expr, scope: dict[str, VarRef], guards: Guards, const_only: bool = False) -> t.Type:
+        typ = self._expr(e, scope, guards, const_only)
+        self.types[id(e)] = typ
+        return typ
+
+    def _expr(self, e: n.Expr, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        if isinstance(e, n.Literal):
+            return _literal_type(e.value)
+        if isinstance(e, n.Name):
+            return self._name(e, scope, g, const_only)
+        if isinstance(e, n.Attr):
+            return self._attr(e, scope, g, const_only)
+        if isinstance(e, n.Has):
+            return self._has(e, scope, g, const_only)
+        if isinstance(e, n.Not):
+            self._bool(e.operand, scope, g, const_only, "`not`")
+            return t.BOOL
+        if isinstance(e, n.BoolOp):
+            acc = set(g)
+            for operand in e.operands:
+                self._bool(operand, scope, frozenset(acc), const_only, f"`{e.op}`")
+                acc |= facts(operand, e.op == "and", self.bindings)
+            return t.BOOL
+        if isinstance(e, n.Compare):
+            return self._compare(e, scope, g, const_only)
+        if isinstance(e, n.Arith):
+            lt = self.expr(e.left, scope, g, const_only)
+            rt = self.expr(e.right, scope, g, const_only)
+            for side, st in ((e.left, lt), (e.right, rt)):
+                if not t.is_numeric(st):
+                    self.err(f"`{e.op}` needs numbers, not `{st}`", side.span)
+                    return t.ANY
+            return t.INT if lt == t.INT and rt == t.INT and e.op != "/" else t.NUMBER
+        if isinstance(e, n.Neg):
+            ot = self.expr(e.operand, scope, g, const_only)
+            if not t.is_numeric(ot):
+                self.err(f"`-` needs a number, not `{ot}`", e.operand.span)
+                return t.ANY
+            return ot
+        if isinstance(e, n.Call):
+            return self._call(e, scope, g, const_only)
+        if isinstance(e, n.Quant):
+            return self._quant(e, scope, g, const_only)
+        if isinstance(e, (n.SetLit, n.ListLit)):
+            elem: t.Type = t.ANY
+            for el in e.elements:
+                et = self.expr(el, scope, g, const_only)
+                joined = t.join(elem, et)
+                if joined is None:
+                    self.err(f"this literal mixes `{elem}` and `{et}`", el.span)
+                else:
+                    elem = joined
+                if isinstance(et, (t.ListT, t.SetT, t.StructT)):
+                    self.err("set and list literals hold plain values", el.span)
+            return t.SetT(elem) if isinstance(e, n.SetLit) else t.ListT(elem)
+        if isinstance(e, n.RecordLit):
+            self.err("a record literal is only allowed after `given` in a test", e.span,
+                     "compare fields one by one: `end_user.name == \"...\" and ...`")
+            return t.ANY
+        raise AssertionError(f"unknown node {e!r}")
+
+    def _bool(self, e: n.Expr, scope: dict[str, VarRef], g: Guards, const_only: bool, what: str) -> None:
+        typ = self.expr(e, scope, g, const_only)
+        if typ != t.BOOL and not isinstance(typ, t.AnyT):
+            self.err(f"{what} needs true or false, not `{typ}`", e.span)
+
+    def _name(self, e: n.Name, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        if e.name in scope:
+            var = scope[e.name]
+            self.bindings[id(e)] = var
+            return var.type
+        if e.name in self._const_decls:
+            info = self._const(e.name)
+            if info is None:
+                return t.ANY
+            self.bindings[id(e)] = info
+            return info.type
+        if const_only:
+            if e.name in self.sets or e.name in self._let_decls or (self.record and e.name in self.record.fields):
+                self.err(f"`{e.name}` is not a constant", e.span, "a `const` or a set member must be a literal or a constant expression")
+                return t.ANY
+        elif e.name in self._let_decls:
+            let = self._let(e.name)
+            if let is None:
+                return t.ANY
+            self.bindings[id(e)] = let
+            return let.type
+        elif e.name in self.sets:
+            s = self.sets[e.name]
+            self.bindings[id(e)] = s
+            return t.SetT(s.elem)
+        elif self.record is not None and e.name in self.record.fields:
+            f = self.record.fields[e.name]
+            self.bindings[id(e)] = FieldRef(f, list(self.record.fields).index(e.name))
+            if f.optional and ("$", e.name) not in g:
+                self.err(f"`{e.name}` is optional and may be absent", e.span,
+                         f"guard it: `has {e.name} and ...` or `not has {e.name} or ...`")
+            return f.type
+        candidates = list(scope) + list(self._const_decls)
+        if not const_only:
+            candidates += list(self._let_decls) + list(self.sets) + list(self.record.fields if self.record else ())
+        self.err(f"unknown name `{e.name}`", e.span, _suggest(e.name, candidates))
+        return t.ANY
+
+    def _attr(self, e: n.Attr, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        ot = self.expr(e.obj, scope, g, const_only)
+        if isinstance(ot, t.AnyT):
+            return t.ANY
+        if isinstance(ot, (t.ListT, t.SetT)):
+            self.err(f"`{_text(e.obj)}` is a list: it has no field `{e.name}`", e.span,
+                     f"use a quantifier: `any(x in {_text(e.obj)}: x.{e.name} ...)`")
+            return t.ANY
+        if not isinstance(ot, t.StructT):
+            self.err(f"a `{ot}` has no fields", e.span)
+            return t.ANY
+        f = ot.fields.get(e.name)
+        if f is None:
+            self.err(f"type `{ot.name}` has no field `{e.name}`", e.span, _suggest(e.name, ot.fields))
+            return t.ANY
+        key = path_key(e, self.bindings)
+        if f.optional and (key is None or key not in g):
+            self.err(f"`{_text(e)}` is optional and may be absent", e.span,
+                     f"guard it: `has {_text(e)} and ...` or `not has {_text(e)} or ...`")
+        return f.type
+
+    def _has(self, e: n.Has, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        # The path itself is read with every prefix guarded: `has a.b` is false when `a` is absent.
+        path = e.path
+        parts: list[n.Expr] = []
+        cur: n.Expr = path
+        while isinstance(cur, n.Attr):
+            parts.append(cur)
+            cur = cur.obj
+        parts.append(cur)
+        parts.reverse()
+        acc = set(g)
+        optional_seen = False
+        for p in parts:
+            typ = self.expr(p, scope, frozenset(acc | {_pending_key(p, self.bindings)}), const_only)
+            key = path_key(p, self.bindings)
+            if key is not None:
+                acc.add(key)
+            f = self._field_of(p)
+            if f is not None and f.optional:
+                optional_seen = True
+            if isinstance(typ, t.AnyT):
+                return t.BOOL
+        if not optional_seen:
+            self.warn(f"`has {_text(path)}` is always true: no field on the path is optional", e.span)
+        return t.BOOL
+
+    def _field_of(self, p: n.Expr) -> t.Field | None:
+        if isinstance(p, n.Name):
+            b = self.bindings.get(id(p))
+            return b.field if isinstance(b, FieldRef) else None
+        if isinstance(p, n.Attr):
+            ot = self.types.get(id(p.obj))
+            return ot.fields.get(p.name) if isinstance(ot, t.StructT) else None
+        return None
+
+    def _compare(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        lt = self.expr(e.left, scope, g, const_only)
+        if e.op in ("like", "not like"):
+            if not t.is_textual(lt):
+                self.err(f"`like` matches text, not `{lt}`", e.left.span)
+            self._pattern(e, scope, g, const_only)
+            return t.BOOL
+        rt = self.expr(e.right, scope, g, const_only)
+        if isinstance(lt, t.AnyT) or isinstance(rt, t.AnyT):
+            return t.BOOL
+        if e.op in ("in", "not in"):
+            if not isinstance(rt, (t.SetT, t.ListT)):
+                if rt == t.STRING and t.is_textual(lt):
+                    self.err(f"`{e.op}` tests membership of a set or list, not of a string", e.right.span,
+                             "to test for a substring, use `like \"*...*\"`")
+                else:
+                    self.err(f"`{e.op}` needs a set or a list on its right, not `{rt}`", e.right.span)
+                return t.BOOL
+            if not t.comparable(lt, rt.elem):
+                self.err(f"a `{lt}` is never in a `{rt}`", e.span)
+                return t.BOOL
+            self._literal_members(e.left, rt.elem)
+            self._literal_members(e.right, lt, each=True)
+            return t.BOOL
+        if e.op in ("<", "<=", ">", ">="):
+            if t.is_numeric(lt) and t.is_numeric(rt):
+                return t.BOOL
+            if lt == t.DATE and rt == t.DATE:
+                return t.BOOL
+            if t.is_textual(lt) or t.is_textual(rt):
+                self.err(f"text cannot be ordered with `{e.op}`", e.span, "compare text with `==`, `in` or `like`")
+            else:
+                self.err(f"cannot order `{lt}` and `{rt}` with `{e.op}`", e.span)
+            return t.BOOL
+        if not t.comparable(lt, rt):
+            self.err(f"cannot compare `{lt}` with `{rt}`", e.span)
+            return t.BOOL
+        self._literal_members(e.left, rt)
+        self._literal_members(e.right, lt)
+        return t.BOOL
+
+    def _literal_members(self, lit: n.Expr, other: t.Type, each: bool = False) -> None:
+        """A string literal compared with an enum or a country is checked against its members."""
+        targets = lit.elements if each and isinstance(lit, (n.SetLit, n.ListLit)) else (lit,) if not each else ()
+        for x in targets:
+            if isinstance(x, n.Literal) and isinstance(x.value, str):
+                if isinstance(other, t.EnumT) and x.value not in other.members:
+                    self.err(f"`{x.value}` is not a member of `{other}`", x.span, _suggest(x.value, other.members))
+                elif other == t.COUNTRY and x.value not in COUNTRIES:
+                    self.err(f"`{x.value}` is not a country code", x.span,
+                             "countries are ISO 3166-1 alpha-2 codes in upper case, such as `KP`")
+
+    def _pattern(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> None:
+        right = e.right
+        rt = self.expr(right, scope, g, const_only)
+        if isinstance(rt, t.AnyT):
+            return
+        if not t.is_textual(rt):
+            self.err(f"a `like` pattern is text, not `{rt}`", right.span)
+            return
+        patterns: str | tuple[str, ...] | None = None
+        if isinstance(right, n.Literal) and isinstance(right.value, str):
+            patterns = right.value
+        elif isinstance(right, n.Name):
+            b = self.bindings.get(id(right))
+            if isinstance(b, ConstInfo) and isinstance(b.value, str):
+                patterns = b.value
+            elif isinstance(b, VarRef):
+                patterns = self._constant_members(b.quant.source)
+        if patterns is None:
+            self.err("the pattern of `like` must be known when the policy loads", right.span,
+                     "use a string literal, a `const`, or a quantifier variable over a constant set")
+            return
+        for p in (patterns,) if isinstance(patterns, str) else patterns:
+            try:
+                pattern_regex(p)
+            except PatternError as exc:
+                self.err(f"invalid `like` pattern `{p}`: {exc}", right.span)
+        self.patterns[id(e)] = patterns
+
+    def _constant_members(self, source: n.Expr) -> tuple[str, ...] | None:
+        if isinstance(source, n.Name):
+            b = self.bindings.get(id(source))
+            if isinstance(b, SetInfo):
+                return tuple(sorted(str(v) for v in b.values))
+        if isinstance(source, (n.SetLit, n.ListLit)):
+            out: list[str] = []
+            for el in source.elements:
+                if isinstance(el, n.Literal) and isinstance(el.value, str):
+                    out.append(el.value)
+                elif isinstance(el, n.Name) and isinstance(self.bindings.get(id(el)), ConstInfo):
+                    out.append(str(self.bindings[id(el)].value))  # type: ignore[union-attr]
+                else:
+                    return None
+            return tuple(out)
+        return None
+
+    def _call(self, e: n.Call, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        arg_types = [self.expr(a, scope, g, const_only) for a in e.args]
+        if e.func in QUANTIFIERS:
+            self.err(f"`{e.func}` is a quantifier: write `{e.func}(x in LIST: ...)`", e.span)
+            return t.ANY
+        sig: dict[str, tuple[tuple[str, ...], t.Type]] = {
+            "normalize": (("text",), t.STRING),
+            "lower": (("text",), t.STRING),
+            "upper": (("text",), t.STRING),
+            "starts_with": (("text", "text"), t.BOOL),
+            "len": (("collection",), t.INT),
+            "days_between": (("date", "date"), t.INT),
+        }
+        if e.func not in sig:
+            self.err(f"unknown function `{e.func}`", e.span,
+                     _suggest(e.func, FUNCTIONS) or "functions: " + ", ".join(f"`{f}`" for f in FUNCTIONS))
+            return t.ANY
+        params, result = sig[e.func]
+        if len(e.args) != len(params):
+            self.err(f"`{e.func}` takes {len(params)} argument{'s' if len(params) > 1 else ''}, not {len(e.args)}", e.span)
+            return result
+        for arg, at, want in zip(e.args, arg_types, params):
+            ok = {
+                "text": t.is_textual(at),
+                "date": at == t.DATE or isinstance(at, t.AnyT),
+                "collection": isinstance(at, (t.ListT, t.SetT, t.AnyT)) or t.is_textual(at),
+            }[want]
+            if not ok:
+                self.err(f"`{e.func}` needs {'a ' + want if want != 'text' else 'text'}, not `{at}`", arg.span)
+        return result
+
+    def _quant(self, e: n.Quant, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        if e.kind not in QUANTIFIERS:
+            self.err(f"unknown quantifier `{e.kind}`", e.span,
+                     _suggest(e.kind, QUANTIFIERS) or "quantifiers are `any`, `all`, `count` and `sum`")
+        st = self.expr(e.source, scope, g, const_only)
+        elem: t.Type = t.ANY
+        if isinstance(st, (t.ListT, t.SetT)):
+            elem = st.elem
+        elif not isinstance(st, t.AnyT):
+            self.err(f"`{e.kind}` ranges over a list or a set, not `{st}`", e.source.span)
+        inner = dict(scope)
+        inner[e.var] = VarRef(e, elem)
+        body_guards = g
+        if e.where is not None:
+            self._bool(e.where, inner, g, const_only, "`where`")
+            body_guards = g | facts(e.where, True, self.bindings)
+        if e.body is None:
+            if e.kind != "count":
+                self.err(f"`{e.kind}` needs a body after `:`", e.span, f"`{e.kind}({e.var} in ...: CONDITION)`")
+                return t.ANY
+            return t.INT
+        bt = self.expr(e.body, inner, body_guards, const_only)
+        if e.kind == "sum":
+            if not t.is_numeric(bt):
+                self.err(f"`sum` adds numbers, not `{bt}`", e.body.span)
+                return t.ANY
+            return bt
+        if bt != t.BOOL and not isinstance(bt, t.AnyT):
+            self.err(f"the body of `{e.kind}` must be true or false, not `{bt}`", e.body.span)
+        return t.INT if e.kind == "count" else t.BOOL
+
+
+class _NotConstant(Exception):
+    pass
+
+
+_INVALID = object()
+
+
+def _show(v: Value) -> str:
+    return v.isoformat() if isinstance(v, datetime.date) else str(v)
+
+
+def _parse_entry(entry: str, elem: t.Type) -> Value:
+    """A list-file line as a value of the set's element type."""
+    try:
+        if elem == t.INT:
+            return int(entry.replace("_", ""))
+        if elem == t.NUMBER:
+            return Decimal(entry.replace("_", ""))
+        if elem == t.DATE:
+            return datetime.date.fromisoformat(entry)
+    except (ValueError, ArithmeticError):
+        return _INVALID
+    if elem == t.BOOL:
+        return _INVALID
+    return entry
+
+
+def _text(e: n.Expr) -> str:
+    return e.span.text if e.span.line == e.span.end_line else "expression"
+
+
+def _plain_path(e: n.Expr) -> tuple[str, ...] | None:
+    if isinstance(e, n.Name):
+        return (e.name,)
+    if isinstance(e, n.Attr):
+        head = _plain_path(e.obj)
+        return head + (e.name,) if head else None
+    return None
+
+
+def path_key(e: n.Expr, bindings: dict[int, Binding]) -> tuple[object, ...] | None:
+    """A name for a field path that guards can refer to: `("$", "note")`, `(quant, "origin")`."""
+    if isinstance(e, n.Name):
+        b = bindings.get(id(e))
+        if isinstance(b, FieldRef):
+            return ("$", e.name)
+        if isinstance(b, VarRef):
+            return (id(b.quant),)
+        return None
+    if isinstance(e, n.Attr):
+        head = path_key(e.obj, bindings)
+        return head + (e.name,) if head is not None else None
+    return None
+
+
+def _pending_key(e: n.Expr, bindings: dict[int, Binding]) -> tuple[object, ...]:
+    """The key `e` will have once resolved (names are resolved as they are checked)."""
+    if isinstance(e, n.Name):
+        return ("$", e.name)
+    if isinstance(e, n.Attr):
+        head = path_key(e.obj, bindings)
+        return head + (e.name,) if head is not None else ("?",)
+    return ("?",)
+
+
+def facts(e: n.Expr, when: bool, bindings: dict[int, Binding]) -> frozenset[tuple[object, ...]]:
+    """Field paths known present when `e` evaluates to `when` (what `has` guards)."""
+    if isinstance(e, n.Has):
+        if not when:
+            return frozenset()
+        out: set[tuple[object, ...]] = set()
+        cur: n.Expr = e.path
+        while True:
+            key = path_key(cur, bindings)
+            if key is not None:
+                out.add(key)
+            if not isinstance(cur, n.Attr):
+                break
+            cur = cur.obj
+        return frozenset(out)
+    if isinstance(e, n.Not):
+        return facts(e.operand, not when, bindings)
+    if isinstance(e, n.BoolOp):
+        parts = [facts(o, when, bindings) for o in e.operands]
+        if (e.op == "and") == when:
+            return frozenset().union(*parts)
+        result = parts[0]
+        for p in parts[1:]:
+            result &= p
+        return result
+    return frozenset()
+
+
+def check(module: n.Module, imports: Iterable[n.Module] = (), root: FsPath | None = None) -> tuple[Checked | None, list[Diagnostic]]:
+    checker = Checker(module, imports, root)
+    result = checker.run()
+    return result, checker.diags

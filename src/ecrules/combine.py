@@ -1,0 +1,90 @@
+"""From the set of matching rules to a decision: combining, waivers, obligations, basis.
+
+Shared by every back-end so they cannot disagree on it. Everything but the basis depends only on
+which rules matched, so it is computed once per distinct set of matches and cached.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from .checker import Checked
+from .values import Fault
+from .decision import BasisRef, Decision, DecisionError
+
+STRENGTH = {"deny": 3, "license": 2, "allow": 1}
+_CACHE_LIMIT = 4096
+
+
+def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
+    if as_of is None:
+        return True
+    return (valid_from is None or valid_from <= as_of) and (until is None or as_of < until)
+
+
+class Combiner:
+    def __init__(self, checked: Checked):
+        self.policy = checked.name
+        self.version = checked.version
+        self.default = checked.default
+        self.first_match = checked.combine == "first_match"
+        rules = checked.rules
+        self._ids = tuple(r.id for r in rules)
+        self._outcomes = tuple(r.outcome for r in rules)
+        self._requires = tuple(r.requires for r in rules)
+        index = {r.id: r.index for r in rules}
+        self._waives = tuple(frozenset(index[w] for w in r.waives if w in index) for r in rules)
+        self._bases = tuple(
+            tuple((BasisRef(r.id, b.kind, b.citation), b.valid_from, b.until) for b in r.all_bases) for r in rules
+        )
+        self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) for bs in self._bases)
+        self._cache: dict[tuple[int, ...], tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], bool]] = {}
+
+    def _parts(self, matched: tuple[int, ...]) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], bool]:
+        hit = self._cache.get(matched)
+        if hit is not None:
+            return hit
+        if self.first_match:
+            counted = matched[:1]
+        else:
+            waived: set[int] = set()
+            for k in matched:
+                waived |= self._waives[k]
+            counted = tuple(k for k in matched if k not in waived)
+        if counted:
+            outcome = max((self._outcomes[k] for k in counted), key=STRENGTH.__getitem__)
+        else:
+            outcome = self.default
+        obligations: list[str] = []
+        for k in counted:
+            if self._outcomes[k] == outcome:
+                obligations.extend(o for o in self._requires[k] if o not in obligations)
+        fired = tuple(self._ids[k] for k in (matched[:1] if self.first_match else matched))
+        dated = any(self._dated[k] for k in counted)
+        parts = (outcome, fired, tuple(obligations), counted, dated)
+        if len(self._cache) < _CACHE_LIMIT:
+            self._cache[matched] = parts
+        return parts
+
+    def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None) -> Decision:
+        outcome, fired, obligations, counted, dated = self._parts(matched)
+        bases = self._bases
+        if dated:
+            basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
+        else:
+            basis = tuple(ref for k in counted for ref, _, _ in bases[k])
+        return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+
+    def record_error(self, record: Any, position: int, message: str, field: str | None, has_id: bool) -> Decision:
+        """An `error` decision for a record that does not fit the schema or an invariant."""
+        raw = record.get("id") if has_id and isinstance(record, Mapping) else None
+        rid = raw if isinstance(raw, (str, int)) and not isinstance(raw, bool) else position
+        return Decision(rid, "error", (), (), (), self.policy, self.version, DecisionError(message, field))
+
+    def fault(self, record_id: Any, rule: str, exc: BaseException) -> Decision:
+        """An `error` decision for a fault (division by zero) while deciding a rule."""
+        detail = str(exc) if isinstance(exc, Fault) else f"internal error: {type(exc).__name__}: {exc}"
+        return Decision(record_id, "error", (), (), (), self.policy, self.version,
+                        DecisionError(f"{detail} in rule `{rule}`", rule=rule))

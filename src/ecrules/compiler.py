@@ -1,0 +1,417 @@
+"""Compile a checked policy to Python source, as jinja2 compiles templates.
+
+One function, `decide(record, position)`, is generated per policy: a validator specialised to
+the schema (field reads and type tests inline, no schema walk), then each rule's condition as a
+Python expression, then the combining step. Constants, sets and compiled `like` patterns are
+hoisted into the module's globals. Every rule's code carries a comment with its source location,
+the generated text is registered with `linecache` under a name that says which policy it came
+from, and a fault inside a rule becomes an `error` decision naming that rule.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import linecache
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Callable
+
+from . import nodes as n
+from . import records as r
+from . import types as t
+from . import values as v
+from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+from .combine import Combiner
+from .countries import COUNTRIES
+from .decision import Decision
+
+Decide = Callable[[Any, int], Decision]
+
+_counter = itertools.count()
+_DATE_CACHE_LIMIT = 100_000
+
+
+def _at(convert: Callable[[Any], Any], value: Any, *path: str | int) -> Any:
+    """Slow path of a field check: convert, or raise the record error with the field's path."""
+    try:
+        return convert(value)
+    except r.RecordError as exc:
+        raise exc.within(*path) from None
+
+
+def _missing(obj: Mapping[str, Any], name: str) -> r.RecordError:
+    return r.RecordError(r.NULL if name in obj else r.MISSING, name)
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    if value is None:
+        raise r.RecordError(r.NULL)
+    if not isinstance(value, Mapping):
+        raise r.RecordError(r.NOT_OBJECT)
+    return value
+
+
+def _elements(value: Any, convert: Callable[[Any], Any], *path: str | int) -> list[Any]:
+    items = value if value.__class__ is list or value.__class__ is tuple else _at(r.sequence, value, *path)
+    out = []
+    k = 0
+    try:
+        for k, item in enumerate(items):
+            if item is None:
+                raise r.RecordError(r.NULL)
+            out.append(convert(item))
+    except r.RecordError as exc:
+        raise exc.within(*path, k) from None
+    return out
+
+
+_DATES: dict[str, datetime.date] = {}
+
+
+def _date(value: Any) -> datetime.date:
+    d = r.date(value)
+    if value.__class__ is str and len(_DATES) < _DATE_CACHE_LIMIT:
+        _DATES[value] = d
+    return d
+
+
+class _Emitter:
+    def __init__(self, checked: Checked):
+        self.c = checked
+        self.lines: list[str] = []
+        self.globals: dict[str, Any] = {
+            "_Mapping": Mapping, "_Dec": Decimal, "_RE": r.RecordError, "_r": r, "_at": _at,
+            "_missing": _missing, "_object": _object, "_elements": _elements, "_DATES": _DATES,
+            "_date": _date, "_COUNTRIES": COUNTRIES, "_EXACT": v.EXACT, "_dsum": v.dsum,
+            "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
+            "_starts_with": v.starts_with, "_U": _UNSET,
+        }
+        self._hoisted: dict[tuple[str, Any], str] = {}
+        self._var_names: dict[int, str] = {}
+        self._struct_fns: dict[int, str] = {}
+        self._uses_lets: set[str] = set()
+
+    # -- names in the generated module
+    def hoist(self, prefix: str, value: Any) -> str:
+        key = (prefix, value if not isinstance(value, (list, dict)) else id(value))
+        try:
+            return self._hoisted[key]
+        except (KeyError, TypeError):
+            pass
+        name = f"{prefix}{len(self._hoisted)}"
+        self.globals[name] = value
+        try:
+            self._hoisted[key] = name
+        except TypeError:
+            pass
+        return name
+
+    def const(self, value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return repr(value)
+        if isinstance(value, (int, str)):
+            return repr(value)
+        return self.hoist("K", value)
+
+    # -- the validator
+    def struct_fn(self, struct: t.StructT) -> str:
+        if id(struct) in self._struct_fns:
+            return self._struct_fns[id(struct)]
+        name = f"_s{len(self._struct_fns)}_{_ident(struct.name)}"
+        self._struct_fns[id(struct)] = name
+        body: list[str] = [f"def {name}(x):", "    x = _object(x)"]
+        outs = []
+        for k, f in enumerate(struct.fields.values()):
+            var = f"f{k}"
+            body += ["    " + line for line in self.field_check("x", f, var)]
+            outs.append(var)
+        body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+        self.preamble.extend(body + [""])
+        return name
+
+    def field_check(self, obj: str, f: t.Field, var: str) -> list[str]:
+        key = repr(f.name)
+        lines = [f"{var} = {obj}.get({key})"]
+        conv = self.convert(var, f.type, (f.name,))
+        if f.optional:
+            if conv:
+                lines.append(f"if {var} is not None:")
+                lines += ["    " + c for c in conv]
+        else:
+            lines.append(f"if {var} is None: raise _missing({obj}, {key})")
+            lines += conv
+        return lines
+
+    def convert(self, var: str, typ: t.Type, path: tuple[str | int, ...]) -> list[str]:
+        """Statements that check `var` against `typ` and leave its run-time form in `var`."""
+        p = ", ".join(repr(x) for x in path)
+        if isinstance(typ, t.Prim):
+            if typ.name == "string":
+                return [f"if {var}.__class__ is not str: {var} = _at(_r.string, {var}, {p})"]
+            if typ.name == "int":
+                return [f"if {var}.__class__ is not int: {var} = _at(_r.integer, {var}, {p})"]
+            if typ.name == "number":
+                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()): "
+                        f"{var} = _at(_r.number, {var}, {p})"]
+            if typ.name == "bool":
+                return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
+            if typ.name == "date":
+                return [f"{var} = (_DATES.get({var}) if {var}.__class__ is str else None) or _at(_date, {var}, {p})"]
+            if typ.name == "country":
+                return [f"if {var}.__class__ is not str or {var} not in _COUNTRIES: {var} = _at(_r.country, {var}, {p})"]
+        if isinstance(typ, t.EnumT):
+            members = self.hoist("E", frozenset(typ.members))
+            check = self.hoist("EC", _enum_check(typ.members))
+            return [f"if {var}.__class__ is not str or {var} not in {members}: {var} = _at({check}, {var}, {p})"]
+        if isinstance(typ, (t.ListT, t.SetT)):
+            elem = self.element_fn(typ.elem)
+            wrap = "tuple" if isinstance(typ, t.ListT) else "frozenset"
+            return [f"{var} = {wrap}(_elements({var}, {elem}, {p}))"]
+        if isinstance(typ, t.StructT):
+            fn = self.struct_fn(typ)
+            return [
+                "try:",
+                f"    {var} = {fn}({var})",
+                "except _RE as exc:",
+                f"    raise exc.within({p}) from None",
+            ]
+        return []
+
+    def element_fn(self, typ: t.Type) -> str:
+        if isinstance(typ, t.StructT):
+            return self.struct_fn(typ)
+        name = f"_el{len(self.preamble)}"
+        body = [f"def {name}(x):"] + ["    " + line for line in self.convert("x", typ, ())] + ["    return x", ""]
+        self.preamble.extend(body)
+        return name
+
+    # -- expressions
+    def expr(self, e: n.Expr) -> str:
+        c = self.c
+        if isinstance(e, n.Literal):
+            return self.const(e.value)
+        if isinstance(e, n.Name):
+            b = c.bindings[id(e)]
+            if isinstance(b, VarRef):
+                return self._var_names[id(b.quant)]
+            if isinstance(b, FieldRef):
+                return f"F{b.index}"
+            if isinstance(b, LetInfo):
+                self._uses_lets.add(b.name)
+                return f"(L{b.index} if L{b.index} is not _U else _l{b.index}())"
+            if isinstance(b, ConstInfo):
+                return self.const(b.value)
+            if isinstance(b, SetInfo):
+                return self.hoist("S", b.values)
+            raise AssertionError(b)
+        if isinstance(e, n.Attr):
+            struct = c.type_of(e.obj)
+            assert isinstance(struct, t.StructT)
+            return f"{self.expr(e.obj)}[{list(struct.fields).index(e.name)}]"
+        if isinstance(e, n.Has):
+            return self.has(e.path)
+        if isinstance(e, n.Not):
+            return f"(not {self.expr(e.operand)})"
+        if isinstance(e, n.BoolOp):
+            return "(" + f" {e.op} ".join(self.expr(o) for o in e.operands) + ")"
+        if isinstance(e, n.Compare):
+            return self.compare(e)
+        if isinstance(e, n.Arith):
+            a, b = self.expr(e.left), self.expr(e.right)
+            ints = c.type_of(e.left) == t.INT and c.type_of(e.right) == t.INT
+            if e.op == "/":
+                return f"_div({a}, {b}, {str(e.span)!r})"
+            if ints:
+                return f"({a} {e.op} {b})"
+            method = {"+": "add", "-": "subtract", "*": "multiply"}[e.op]
+            return f"_EXACT.{method}({a}, {b})"
+        if isinstance(e, n.Neg):
+            a = self.expr(e.operand)
+            return f"(-{a})" if c.type_of(e.operand) == t.INT else f"_EXACT.minus({a})"
+        if isinstance(e, n.Call):
+            args = [self.expr(a) for a in e.args]
+            if e.func == "len":
+                return f"len({args[0]})"
+            if e.func == "days_between":
+                return f"({args[1]} - {args[0]}).days"
+            return f"_{e.func}({', '.join(args)})"
+        if isinstance(e, n.Quant):
+            return self.quant(e)
+        if isinstance(e, (n.SetLit, n.ListLit)):
+            wrap = frozenset if isinstance(e, n.SetLit) else tuple
+            if all(isinstance(x, n.Literal) or _is_const_name(x, c) for x in e.elements):
+                values = [x.value if isinstance(x, n.Literal) else c.bindings[id(x)].value for x in e.elements]  # type: ignore[union-attr]
+                return self.hoist("C", wrap(values))
+            inner = ", ".join(self.expr(x) for x in e.elements)
+            return f"{wrap.__name__}(({inner},))"
+        raise AssertionError(f"cannot compile {e!r}")
+
+    def has(self, path: n.Expr) -> str:
+        checks: list[str] = []
+        cur: n.Expr = path
+        chain: list[n.Expr] = []
+        while isinstance(cur, n.Attr):
+            chain.append(cur)
+            cur = cur.obj
+        chain.append(cur)
+        for p in reversed(chain):
+            field = self._field_of(p)
+            if field is not None and field.optional:
+                checks.append(f"{self.expr(p)} is not None")
+        return "(" + " and ".join(checks) + ")" if checks else "True"
+
+    def _field_of(self, p: n.Expr) -> t.Field | None:
+        if isinstance(p, n.Name):
+            b = self.c.bindings.get(id(p))
+            return b.field if isinstance(b, FieldRef) else None
+        if isinstance(p, n.Attr):
+            ot = self.c.type_of(p.obj)
+            return ot.fields.get(p.name) if isinstance(ot, t.StructT) else None
+        return None
+
+    def compare(self, e: n.Compare) -> str:
+        left = self.expr(e.left)
+        if e.op in ("like", "not like"):
+            pattern = self.c.patterns[id(e)]
+            if isinstance(pattern, str):
+                regex = self.hoist("P", v.compile_pattern(pattern))
+                test = f"{regex}.fullmatch({left}) is not None"
+            else:
+                table = self.hoist("PT", {p: v.compile_pattern(p) for p in pattern})
+                test = f"{table}[{self.expr(e.right)}].fullmatch({left}) is not None"
+            return f"({test})" if e.op == "like" else f"(not {test})"
+        right = self.expr(e.right)
+        return f"({left} {e.op} {right})"
+
+    def quant(self, e: n.Quant) -> str:
+        var = f"V{len(self._var_names)}"
+        self._var_names[id(e)] = var
+        src = self.expr(e.source)
+        cond = f" if {self.expr(e.where)}" if e.where is not None else ""
+        body = self.expr(e.body) if e.body is not None else None
+        if e.kind == "any":
+            return f"any({body} for {var} in {src}{cond})"
+        if e.kind == "all":
+            return f"all({body} for {var} in {src}{cond})"
+        if e.kind == "count":
+            if body is None and not cond:
+                return f"len({src})"
+            test = body if not cond else (f"{self.expr(e.where)} and {body}" if body else self.expr(e.where))  # type: ignore[arg-type]
+            return f"sum(1 for {var} in {src} if {test})"
+        assert body is not None
+        if self.c.type_of(e.body) == t.INT:  # type: ignore[arg-type]
+            return f"sum({body} for {var} in {src}{cond})"
+        return f"_dsum({body} for {var} in {src}{cond})"
+
+    # -- the decide function
+    def emit(self) -> str:
+        c = self.c
+        assert c.record is not None
+        self.preamble: list[str] = []
+        out: list[str] = [f"def decide(rec, pos):", "    try:",
+                          "        if rec.__class__ is not dict and not isinstance(rec, _Mapping):",
+                          "            raise _RE('the record must be an object')"]
+        for k, f in enumerate(c.record.fields.values()):
+            out.append(f"        # field `{f.name}`")
+            out += ["        " + line for line in self.field_check("rec", f, f"F{k}")]
+        for inv in c.invariants:
+            out.append(f"        # invariant at {inv.span}")
+            out += ["        " + line for line in self.invariant(inv)]
+        has_id = "id" in c.record.fields
+        out.append("    except _RE as exc:")
+        out.append(f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})")
+        fields = list(c.record.fields)
+        out.append(f"    rid = F{fields.index('id')}" if has_id else "    rid = pos")
+        as_of = f"F{fields.index(c.as_of)}" if c.as_of else "None"
+        rule_lines: list[str] = []
+        first = c.combine == "first_match"
+        if not first:
+            rule_lines.append("    M = []")
+        for rule in c.rules:
+            cond = self.expr(rule.when)
+            window = []
+            if rule.effective:
+                window.append(f"{self.const(rule.effective)} <= {as_of}")
+            if rule.expires:
+                window.append(f"{as_of} < {self.const(rule.expires)}")
+            full = " and ".join(window + [cond])
+            rule_lines.append(f"    # rule {rule.id} at {rule.span}")
+            rule_lines.append("    try:")
+            if first:
+                rule_lines.append(f"        if {full}: return _combine(({rule.index},), rid, {as_of})")
+            else:
+                rule_lines.append(f"        if {full}: M.append({rule.index})")
+            rule_lines.append("    except Exception as exc:")
+            rule_lines.append(f"        return _fault(rid, {rule.id!r}, exc)")
+        let_lines: list[str] = []
+        for name in sorted(self._uses_lets, key=lambda x: c.lets[x].index):
+            info = c.lets[name]
+            k = info.index
+            let_lines += [f"    L{k} = _U", f"    def _l{k}():", f"        nonlocal L{k}",
+                          f"        L{k} = {self.expr(info.expr)}", f"        return L{k}"]
+        # lets compiled above may read further lets
+        while True:
+            missing = [x for x in self._uses_lets if f"    L{c.lets[x].index} = _U" not in let_lines]
+            if not missing:
+                break
+            for name in missing:
+                k = c.lets[name].index
+                let_lines += [f"    L{k} = _U", f"    def _l{k}():", f"        nonlocal L{k}",
+                              f"        L{k} = {self.expr(c.lets[name].expr)}", f"        return L{k}"]
+        end = f"    return _combine((), rid, {as_of})" if first else f"    return _combine(tuple(M), rid, {as_of})"
+        return "\n".join(self.preamble + out + let_lines + rule_lines + [end]) + "\n"
+
+    def invariant(self, inv: Any) -> list[str]:
+        msg = repr(inv.message)
+        on = tuple(inv.on or ())
+        e = inv.expr
+        if inv.index_after is not None:
+            assert isinstance(e, n.Quant) and e.body is not None
+            var = f"V{len(self._var_names)}"
+            self._var_names[id(e)] = var
+            before, after = on[: inv.index_after], on[inv.index_after :]
+            where = f"({self.expr(e.where)}) and " if e.where is not None else ""
+            path = ", ".join(repr(x) for x in before) + ", k, " + ", ".join(repr(x) for x in after)
+            lines = [f"for k, {var} in enumerate({self.expr(e.source)}):",
+                     f"    if {where}not {self.expr(e.body)}: raise _RE({msg}, {path.strip(', ')})"]
+        else:
+            lines = [f"if not {self.expr(e)}: raise _RE({msg}{''.join(', ' + repr(x) for x in on)})"]
+        if any(isinstance(x, n.Arith) and x.op == "/" for x in n.walk(e)):
+            lines = ["try:"] + ["    " + x for x in lines] + [
+                "except _Fault as exc:",
+                f"    raise _RE({msg} + ' (' + str(exc) + ')'{''.join(', ' + repr(x) for x in on)}) from None"]
+        return lines
+
+
+_UNSET = object()
+
+
+def _enum_check(members: tuple[str, ...]) -> Callable[[Any], str]:
+    return lambda value: r.enum(value, members)
+
+
+def _ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _is_const_name(e: n.Expr, c: Checked) -> bool:
+    return isinstance(e, n.Name) and isinstance(c.bindings.get(id(e)), ConstInfo)
+
+
+def compile_policy(checked: Checked) -> tuple[Decide, str]:
+    """The `decide(record, position)` function of a checked policy, and its generated source."""
+    emitter = _Emitter(checked)
+    source = emitter.emit()
+    combiner = Combiner(checked)
+    namespace = dict(emitter.globals)
+    namespace.update({
+        "_combine": combiner.decide, "_fault": combiner.fault, "_record_error": combiner.record_error,
+        "_Fault": v.Fault,
+    })
+    filename = f"<ecrules {checked.module.span.source.name} #{next(_counter)}>"
+    code = compile(source, filename, "exec")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(code, namespace)
+    decide: Decide = namespace["decide"]
+    return decide, source

@@ -1,0 +1,269 @@
+"""A plain tree-walking interpreter of the checked AST.
+
+It is the reference the compiled evaluator is tested against (property tests), it powers
+`ecrules explain`, and it computes constants while the checker runs. It favours being obviously
+right over being fast: one `eval` case per node, straight from LANGUAGE.md.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from . import nodes as n
+from . import values as v
+from .combine import Combiner, in_force
+from .decision import Decision, DecisionError
+from .records import RecordError, render_path, validate
+
+if TYPE_CHECKING:
+    from .checker import Checked, Checker
+
+_UNSET = object()
+
+
+class Env:
+    """What a condition can see: the validated record, quantifier variables, computed lets."""
+
+    def __init__(self, record: dict[str, Any], lets: dict[str, Any] | None = None):
+        self.record = record
+        self.vars: dict[int, Any] = {}
+        self.lets: dict[str, Any] = lets if lets is not None else {}
+
+
+FUNCS: dict[str, Callable[..., Any]] = {
+    "normalize": v.normalize,
+    "lower": v.lower,
+    "upper": v.upper,
+    "starts_with": v.starts_with,
+    "len": len,
+    "days_between": v.days_between,
+}
+
+
+class Interpreter:
+    def __init__(self, checked: Checked):
+        self.c = checked
+        self.combiner = Combiner(checked)
+
+    # -- evaluation of one expression
+    def eval(self, e: n.Expr, env: Env) -> Any:
+        c = self.c
+        if isinstance(e, n.Literal):
+            return e.value
+        if isinstance(e, n.Name):
+            from .checker import ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+
+            b = c.bindings[id(e)]
+            if isinstance(b, VarRef):
+                return env.vars[id(b.quant)]
+            if isinstance(b, FieldRef):
+                return env.record[e.name]
+            if isinstance(b, LetInfo):
+                if e.name not in env.lets:
+                    env.lets[e.name] = self.eval(b.expr, Env(env.record, env.lets))
+                return env.lets[e.name]
+            if isinstance(b, ConstInfo):
+                return b.value
+            if isinstance(b, SetInfo):
+                return b.values
+            raise AssertionError(b)
+        if isinstance(e, n.Attr):
+            return self.eval(e.obj, env)[e.name]
+        if isinstance(e, n.Has):
+            return self._has(e.path, env)
+        if isinstance(e, n.Not):
+            return not self.eval(e.operand, env)
+        if isinstance(e, n.BoolOp):
+            if e.op == "and":
+                return all(self.eval(o, env) for o in e.operands)
+            return any(self.eval(o, env) for o in e.operands)
+        if isinstance(e, n.Compare):
+            return self._compare(e, env)
+        if isinstance(e, n.Arith):
+            a, b = self.eval(e.left, env), self.eval(e.right, env)
+            if e.op == "/":
+                return v.divide(a, b, str(e.span))
+            return {"+": v.add, "-": v.sub, "*": v.mul}[e.op](a, b)
+        if isinstance(e, n.Neg):
+            operand = self.eval(e.operand, env)
+            return -operand if isinstance(operand, int) else v.EXACT.minus(operand)
+        if isinstance(e, n.Call):
+            return FUNCS[e.func](*(self.eval(a, env) for a in e.args))
+        if isinstance(e, n.Quant):
+            return self._quant(e, env)
+        if isinstance(e, n.SetLit):
+            return frozenset(self.eval(x, env) for x in e.elements)
+        if isinstance(e, n.ListLit):
+            return tuple(self.eval(x, env) for x in e.elements)
+        raise AssertionError(f"cannot evaluate {e!r}")
+
+    def _has(self, path: n.Expr, env: Env) -> bool:
+        if isinstance(path, n.Attr):
+            if not self._has(path.obj, env):
+                return False
+            return self.eval(path.obj, env)[path.name] is not None
+        return self.eval(path, env) is not None
+
+    def _compare(self, e: n.Compare, env: Env) -> bool:
+        left = self.eval(e.left, env)
+        op = e.op
+        if op in ("like", "not like"):
+            matched = v.like(left, self.eval(e.right, env))
+            return matched if op == "like" else not matched
+        right = self.eval(e.right, env)
+        if op == "==":
+            return bool(left == right)
+        if op == "!=":
+            return bool(left != right)
+        if op == "<":
+            return bool(left < right)
+        if op == "<=":
+            return bool(left <= right)
+        if op == ">":
+            return bool(left > right)
+        if op == ">=":
+            return bool(left >= right)
+        if op == "in":
+            return left in right
+        return left not in right
+
+    def _quant(self, e: n.Quant, env: Env) -> Any:
+        results: list[Any] = []
+        for item in self.eval(e.source, env):
+            env.vars[id(e)] = item
+            if e.where is not None and not self.eval(e.where, env):
+                continue
+            if e.kind == "any":
+                if self.eval(e.body, env):  # type: ignore[arg-type]
+                    return True
+            elif e.kind == "all":
+                if not self.eval(e.body, env):  # type: ignore[arg-type]
+                    return False
+            elif e.kind == "count":
+                if e.body is None or self.eval(e.body, env):
+                    results.append(1)
+            else:
+                results.append(self.eval(e.body, env))  # type: ignore[arg-type]
+        if e.kind == "any":
+            return False
+        if e.kind == "all":
+            return True
+        if e.kind == "count":
+            return len(results)
+        return v.dsum(results)
+
+    # -- a whole decision
+    def validate(self, record: Any) -> dict[str, Any]:
+        """The record's run-time form; raises `RecordError` on the first schema or invariant error."""
+        assert self.c.record is not None
+        if not isinstance(record, Mapping):
+            raise RecordError("the record must be an object")
+        values: dict[str, Any] = validate(record, self.c.record)
+        env = Env(values)
+        for inv in self.c.invariants:
+            try:
+                self._invariant(inv, env)
+            except v.Fault as exc:
+                raise RecordError(f"{inv.message} ({exc})", *(inv.on or ())) from None
+        return values
+
+    def _invariant(self, inv: Any, env: Env) -> None:
+        e = inv.expr
+        if inv.index_after is not None:
+            assert isinstance(e, n.Quant) and e.body is not None
+            for k, item in enumerate(self.eval(e.source, env)):
+                env.vars[id(e)] = item
+                if e.where is not None and not self.eval(e.where, env):
+                    continue
+                if not self.eval(e.body, env):
+                    on = list(inv.on)
+                    raise RecordError(inv.message, *on[: inv.index_after], k, *on[inv.index_after :])
+            return
+        if not self.eval(e, env):
+            raise RecordError(inv.message, *(inv.on or ()))
+
+    def matches(self, rule: Any, env: Env) -> bool:
+        as_of = env.record.get(self.c.as_of) if self.c.as_of else None
+        if not in_force(rule.effective, rule.expires, as_of):
+            return False
+        return bool(self.eval(rule.when, env))
+
+    def decide(self, record: Any, position: int = 1) -> Decision:
+        c = self.c
+        has_id = c.record is not None and "id" in c.record.fields
+        try:
+            values = self.validate(record)
+        except RecordError as exc:
+            return self.combiner.record_error(record, position, exc.message, exc.field, has_id)
+        rid = values["id"] if c.record is not None and "id" in c.record.fields else position
+        env = Env(values)
+        matched: list[int] = []
+        for rule in c.rules:
+            try:
+                hit = self.matches(rule, env)
+            except v.Fault as exc:
+                return self.combiner.fault(rid, rule.id, exc)
+            if hit:
+                matched.append(rule.index)
+                if c.combine == "first_match":
+                    break
+        as_of = values.get(c.as_of) if c.as_of else None
+        return self.combiner.decide(tuple(matched), rid, as_of)
+
+
+# ---- constants, while the checker runs ---------------------------------------------------------
+
+
+def const_eval(e: n.Expr, checker: Checker) -> Any:
+    """The value of a constant expression; raises `_NotConstant` for anything read from a record."""
+    from .checker import ConstInfo, _NotConstant
+
+    if isinstance(e, n.Literal):
+        return e.value
+    if isinstance(e, n.Name):
+        b = checker.bindings.get(id(e))
+        if isinstance(b, ConstInfo):
+            return b.value
+        raise _NotConstant
+    if isinstance(e, n.Neg):
+        return -const_eval(e.operand, checker)
+    if isinstance(e, n.Arith):
+        a, b2 = const_eval(e.left, checker), const_eval(e.right, checker)
+        if not isinstance(a, (int, Decimal)) or not isinstance(b2, (int, Decimal)):
+            raise _NotConstant
+        return {"+": v.add, "-": v.sub, "*": v.mul, "/": v.divide}[e.op](a, b2)
+    if isinstance(e, n.SetLit):
+        return frozenset(const_eval(x, checker) for x in e.elements)
+    if isinstance(e, n.ListLit):
+        return tuple(const_eval(x, checker) for x in e.elements)
+    if isinstance(e, n.Call) and e.func in ("normalize", "lower", "upper"):
+        args = [const_eval(a, checker) for a in e.args]
+        if len(args) == 1 and isinstance(args[0], str):
+            return FUNCS[e.func](args[0])
+    raise _NotConstant
+
+
+def render(value: Any) -> str:
+    """A value as a policy author would write it (for explanations)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(render(x) for x in value) + "]"
+    if isinstance(value, frozenset):
+        return "{" + ", ".join(sorted(render(x) for x in value)) + "}"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k}: {render(x)}" for k, x in value.items() if x is not None) + " }"
+    if value is None:
+        return "absent"
+    return str(value)
+
+
+__all__ = ["Env", "Interpreter", "const_eval", "render", "render_path"]

@@ -1,0 +1,430 @@
+"""Parse .ecp text into the AST (`nodes.py`) with Lark's LALR parser.
+
+The Lark parser is built once per process from `grammar/ecp.lark` (shipped in the wheel as
+`ecrules/grammar/ecp.lark`); a Transformer turns its tree into nodes with spans.
+Syntax errors come back as diagnostics, never as Lark exceptions.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path as FsPath
+from typing import Any
+
+import lark
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import nodes as n
+from .diagnostics import Diagnostic, error
+from .source import Source, Span
+
+_local = threading.local()
+
+
+def grammar_text() -> str:
+    """The grammar: from the installed package, or from the repository when run from source."""
+    packaged = resources.files("ecrules").joinpath("grammar/ecp.lark")
+    if packaged.is_file():
+        return packaged.read_text(encoding="utf-8")
+    repo = FsPath(__file__).resolve().parents[2] / "grammar" / "ecp.lark"
+    return repo.read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
+    """Parse one file. On a syntax error: no module, and one diagnostic saying where and why."""
+    _local.source = source
+    _local.diagnostics = []
+    try:
+        module = _Builder().transform(_lark().parse(source.text))
+    except UnexpectedInput as exc:
+        return None, [_syntax_diagnostic(source, exc)]
+    except VisitError as exc:  # a bug in the builder, not in the user's text
+        raise exc.orig_exc from exc
+    diags: list[Diagnostic] = _local.diagnostics
+    assert isinstance(module, n.Module)
+    return module, diags
+
+
+# ---- building nodes --------------------------------------------------------------------------
+
+
+def _span(meta: Any) -> Span:
+    src: Source = _local.source
+    if getattr(meta, "empty", False):
+        return Span(src, 1, 1, 1, 1)
+    return Span(src, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tspan(tok: Token) -> Span:
+    return Span(_local.source, tok.line or 1, tok.column or 1, tok.end_line or 1, tok.end_column or 1)
+
+
+def unescape(literal: str) -> str:
+    r"""A string literal's value: `\"`, `\\`, `\n`, `\t` are escapes; any other backslash stays."""
+    body = literal[1:-1]
+    if "\\" not in body:
+        return body
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            mapped = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}.get(nxt)
+            if mapped is not None:
+                out.append(mapped)
+                i += 2
+                continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+def _date(tok: Token) -> datetime.date:
+    try:
+        return datetime.date.fromisoformat(str(tok))
+    except ValueError:
+        _local.diagnostics.append(error(f"`{tok}` is not a valid date", _tspan(tok), "dates are written YYYY-MM-DD"))
+        return datetime.date(1970, 1, 1)
+
+
+def _number(text: str) -> int | Decimal:
+    clean = text.replace("_", "")
+    return Decimal(clean) if "." in clean else int(clean)
+
+
+@v_args(meta=True)
+class _Builder(Transformer[Token, Any]):
+    """Callbacks named after grammar rules; each returns an AST node (or a piece of one)."""
+
+    # -- top level
+    def start(self, meta: Any, items: list[Any]) -> n.Module:
+        return n.Module(tuple(items), _span(meta))
+
+    def policy_decl(self, meta: Any, c: list[Any]) -> n.PolicyHeader:
+        return n.PolicyHeader(unescape(c[0]), unescape(c[1]) if c[1] is not None else None, _span(meta))
+
+    def combine_decl(self, meta: Any, c: list[Any]) -> n.Combine:
+        return n.Combine(str(c[0]), _span(meta))
+
+    def default_decl(self, meta: Any, c: list[Any]) -> n.Default:
+        return n.Default(c[0][0], _span(meta))
+
+    def as_of_decl(self, meta: Any, c: list[Any]) -> n.AsOf:
+        return n.AsOf(str(c[0]), _span(meta))
+
+    def import_decl(self, meta: Any, c: list[Any]) -> n.Import:
+        return n.Import(unescape(c[0]), _span(meta))
+
+    def outcome(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return (str(c[0]), _span(meta))
+
+    # -- schema
+    def schema_block(self, meta: Any, c: list[Any]) -> n.Schema:
+        return n.Schema(tuple(c), _span(meta))
+
+    def record_decl(self, meta: Any, c: list[Any]) -> n.RecordDecl:
+        return n.RecordDecl(str(c[0]), tuple(c[1:]), _tspan(c[0]))
+
+    def type_decl(self, meta: Any, c: list[Any]) -> n.TypeDecl:
+        return n.TypeDecl(str(c[0]), tuple(c[1:]), _tspan(c[0]))
+
+    def field_decl(self, meta: Any, c: list[Any]) -> n.FieldDecl:
+        return n.FieldDecl(str(c[0]), c[1], _tspan(c[0]))
+
+    def type_expr(self, meta: Any, c: list[Any]) -> n.TypeExpr:
+        return n.TypeExpr(c[0], c[1] is not None, _span(meta))
+
+    def named_type(self, meta: Any, c: list[Any]) -> n.NamedType:
+        return n.NamedType(str(c[0]), _span(meta))
+
+    def list_type(self, meta: Any, c: list[Any]) -> n.ListType:
+        return n.ListType(c[0], _span(meta))
+
+    def set_type(self, meta: Any, c: list[Any]) -> n.SetType:
+        return n.SetType(c[0], _span(meta))
+
+    def enum_type(self, meta: Any, c: list[Any]) -> n.EnumType:
+        return n.EnumType(tuple(m[0] for m in c), _span(meta), tuple(m[1] for m in c))
+
+    def enum_member(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        tok = c[0]
+        return (unescape(tok) if tok.type == "STRING" else str(tok), _tspan(tok))
+
+    # -- declarations
+    def set_decl(self, meta: Any, c: list[Any]) -> n.SetDecl:
+        return n.SetDecl(str(c[0]), c[1], c[2], tuple(c[3:]), _tspan(c[0]))
+
+    def file_ref(self, meta: Any, c: list[Any]) -> n.FileRef:
+        return n.FileRef(unescape(c[0]), _span(meta))
+
+    def const_decl(self, meta: Any, c: list[Any]) -> n.ConstDecl:
+        return n.ConstDecl(str(c[0]), c[1], _tspan(c[0]))
+
+    def let_decl(self, meta: Any, c: list[Any]) -> n.LetDecl:
+        return n.LetDecl(str(c[0]), c[1], _tspan(c[0]))
+
+    def basis(self, meta: Any, c: list[Any]) -> n.Basis:
+        return n.Basis(str(c[0]), unescape(c[1]), c[2], c[3], _span(meta))
+
+    def basis_from(self, meta: Any, c: list[Any]) -> datetime.date:
+        return _date(c[0])
+
+    basis_until = basis_from
+
+    def rule_decl(self, meta: Any, c: list[Any]) -> n.Rule:
+        clauses = tuple(x if isinstance(x, n.Clause) else n.Clause("basis", x, x.span) for x in c[2:])
+        return n.Rule(str(c[0]), c[1][0], clauses, _span(meta), _tspan(c[0]))
+
+    def title_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("title", unescape(c[0]), _span(meta))
+
+    def require_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("require", unescape(c[0]), _span(meta))
+
+    def effective_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("effective", _date(c[0]), _span(meta))
+
+    def expires_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("expires", _date(c[0]), _span(meta))
+
+    def waives_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("waives", tuple(c), _span(meta))
+
+    def when_clause(self, meta: Any, c: list[Any]) -> n.Clause:
+        return n.Clause("when", c[0], _span(meta))
+
+    def name_ref(self, meta: Any, c: list[Any]) -> n.Ref:
+        return n.Ref(str(c[0]), _tspan(c[0]))
+
+    def invariant_decl(self, meta: Any, c: list[Any]) -> n.Invariant:
+        return n.Invariant(c[0], unescape(c[1]), c[2], _span(meta))
+
+    def path(self, meta: Any, c: list[Any]) -> n.Path:
+        return n.Path(tuple(str(t) for t in c), _span(meta))
+
+    def constraint_decl(self, meta: Any, c: list[Any]) -> n.Constraint:
+        return n.Constraint(str(c[0]), c[1], _span(meta))
+
+    def protect_clause(self, meta: Any, c: list[Any]) -> n.Protect:
+        unless: tuple[n.Ref, ...] = c[-1] or ()
+        c = c[:-1]
+        paths = tuple(x for x in c if isinstance(x, n.Path))
+        types = tuple(x for x in c if isinstance(x, n.Ref))
+        return n.Protect(paths, types, unless, _span(meta))
+
+    def protect_target(self, meta: Any, c: list[Any]) -> n.Path:
+        path: n.Path = c[0]
+        return path
+
+    def protect_type(self, meta: Any, c: list[Any]) -> n.Ref:
+        return n.Ref(str(c[0]), _tspan(c[0]))
+
+    def unless_clause(self, meta: Any, c: list[Any]) -> tuple[n.Ref, ...]:
+        return tuple(c)
+
+    def never_clause(self, meta: Any, c: list[Any]) -> n.OutcomeWhen:
+        return n.OutcomeWhen("never", c[0][0], c[1], _span(meta))
+
+    def always_clause(self, meta: Any, c: list[Any]) -> n.OutcomeWhen:
+        return n.OutcomeWhen("always", c[0][0], c[1], _span(meta))
+
+    def test_decl(self, meta: Any, c: list[Any]) -> n.Test:
+        expect, fired, field = c[2]
+        return n.Test(unescape(c[0]), c[1], expect, fired, field, _span(meta))
+
+    def expect_clause(self, meta: Any, c: list[Any]) -> tuple[str, tuple[n.Ref, ...] | None, None]:
+        return (c[0][0], c[1], None)
+
+    def expect_error(self, meta: Any, c: list[Any]) -> tuple[str, None, str | None]:
+        return ("error", None, c[0])
+
+    def fired_clause(self, meta: Any, c: list[Any]) -> tuple[n.Ref, ...]:
+        return tuple(x for x in c if x is not None)
+
+    def error_field(self, meta: Any, c: list[Any]) -> str:
+        return unescape(c[0])
+
+    # -- expressions
+    def _chain(self, op: str, meta: Any, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp(op, tuple(c), _span(meta))
+
+    def or_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
+        return self._chain("or", meta, c)
+
+    def and_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
+        return self._chain("and", meta, c)
+
+    def not_expr(self, meta: Any, c: list[Any]) -> n.Not:
+        return n.Not(c[0], _span(meta))
+
+    def compare(self, meta: Any, c: list[Any]) -> n.Compare:
+        return n.Compare(c[1], c[0], c[2], _span(meta))
+
+    def comp_op(self, meta: Any, c: list[Any]) -> str:
+        return " ".join(str(t) for t in c)
+
+    def arith(self, meta: Any, c: list[Any]) -> n.Arith:
+        return n.Arith(c[1], c[0], c[2], _span(meta))
+
+    def add_op(self, meta: Any, c: list[Any]) -> str:
+        return str(c[0])
+
+    mul_op = add_op
+
+    def neg(self, meta: Any, c: list[Any]) -> n.Expr:
+        operand = c[0]
+        if isinstance(operand, n.Literal) and isinstance(operand.value, (int, Decimal)) and not isinstance(operand.value, bool):
+            return n.Literal(-operand.value, _span(meta))
+        return n.Neg(operand, _span(meta))
+
+    def attr(self, meta: Any, c: list[Any]) -> n.Attr:
+        return n.Attr(c[0], str(c[1]), _span(meta))
+
+    def string(self, meta: Any, c: list[Any]) -> n.Literal:
+        return n.Literal(unescape(c[0]), _span(meta))
+
+    def number(self, meta: Any, c: list[Any]) -> n.Literal:
+        return n.Literal(_number(str(c[0])), _span(meta))
+
+    def date(self, meta: Any, c: list[Any]) -> n.Literal:
+        return n.Literal(_date(c[0]), _span(meta))
+
+    def true(self, meta: Any, c: list[Any]) -> n.Literal:
+        return n.Literal(True, _span(meta))
+
+    def false(self, meta: Any, c: list[Any]) -> n.Literal:
+        return n.Literal(False, _span(meta))
+
+    def name(self, meta: Any, c: list[Any]) -> n.Name:
+        return n.Name(str(c[0]), _span(meta))
+
+    def has(self, meta: Any, c: list[Any]) -> n.Has:
+        return n.Has(c[0], _span(meta))
+
+    def path_expr(self, meta: Any, c: list[Any]) -> n.Expr:
+        expr: n.Expr = n.Name(str(c[0]), _tspan(c[0]))
+        for tok in c[1:]:
+            end = _tspan(tok)
+            first = expr.span
+            expr = n.Attr(expr, str(tok), Span(first.source, first.line, first.column, end.end_line, end.end_column))
+        return expr
+
+    def call(self, meta: Any, c: list[Any]) -> n.Call:
+        args = tuple(x for x in c[1:] if x is not None)
+        return n.Call(str(c[0]), args, _span(meta))
+
+    def quantifier(self, meta: Any, c: list[Any]) -> n.Quant:
+        kind, var, source, where, body = c
+        return n.Quant(str(kind), str(var), source, where, body, _span(meta), _tspan(var))
+
+    def quant_where(self, meta: Any, c: list[Any]) -> n.Expr:
+        where: n.Expr = c[0]
+        return where
+
+    quant_body = quant_where
+
+    def set_lit(self, meta: Any, c: list[Any]) -> n.SetLit:
+        return n.SetLit(tuple(x for x in c if x is not None), _span(meta))
+
+    def list_lit(self, meta: Any, c: list[Any]) -> n.ListLit:
+        return n.ListLit(tuple(x for x in c if x is not None), _span(meta))
+
+    def record_lit(self, meta: Any, c: list[Any]) -> n.RecordLit:
+        return n.RecordLit(tuple(c), _span(meta))
+
+    def field_init(self, meta: Any, c: list[Any]) -> n.FieldInit:
+        return n.FieldInit(str(c[0]), c[1], _tspan(c[0]))
+
+
+# ---- syntax errors ---------------------------------------------------------------------------
+
+_READABLE = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "DATE": "a date",
+    "OPTIONAL": "`?`",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def _terminal_text() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for term in _lark().terminals:
+        pattern = term.pattern
+        if isinstance(pattern, lark.lexer.PatternStr):
+            out[term.name] = f"`{pattern.value}`"
+    return out
+
+
+def _describe(terminal: str) -> str:
+    return _READABLE.get(terminal) or _terminal_text().get(terminal) or terminal.lower()
+
+
+def _expected(names: set[str] | frozenset[str]) -> str:
+    items = sorted({_describe(t) for t in names if t not in ("COMMENT", "WS")})
+    if not items:
+        return ""
+    if len(items) > 8:
+        items = items[:8] + ["..."]
+    return "expected " + ", ".join(items)
+
+
+def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
+    line = exc.line if isinstance(exc.line, int) and exc.line > 0 else 1
+    col = exc.column if isinstance(exc.column, int) and exc.column > 0 else 1
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            lines = source.text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            span = Span(source, line, col, line, col + 1)
+            return error("unexpected end of file", span, _expected(exc.expected) or None)
+        span = Span(source, line, col, tok.end_line or line, tok.end_column or col + 1)
+        text = str(tok)
+        if text in ("==", "!=", "<", "<=", ">", ">=", "in", "like"):
+            return error(
+                f"comparisons cannot be chained: unexpected `{text}`", span,
+                "join two comparisons with `and`, or add parentheses",
+            )
+        if text == "=":
+            return error("unexpected `=`", span, "compare with `==`; `=` only appears in declarations")
+        hint = _expected(exc.expected) if len(exc.expected) <= 8 else ""
+        if text in _KEYWORD_HINT:
+            hint = _KEYWORD_HINT[text]
+        return error(f"unexpected `{text}`", span, hint or None)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        span = Span(source, line, col, line, col + 1)
+        if ch == '"':
+            return error("unterminated string", span, "a string ends with `\"` on the same line")
+        return error(f"unexpected character `{ch}`", span, _expected(exc.allowed or set()) or None)
+    if isinstance(exc, UnexpectedEOF):
+        lines = source.text.splitlines() or [""]
+        span = Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
+        return error("unexpected end of file", span, _expected(set(exc.expected)) or None)
+    return error("syntax error", Span(source, line, col, line, col + 1))
+
+
+_KEYWORD_HINT = {
+    word: f"`{word}` is an operator word: it cannot name a top-level field"
+    for word in ("and", "or", "not", "has", "where", "true", "false")
+}

@@ -1,0 +1,81 @@
+"""The public face of a loaded policy: `load`, `loads`, `Policy.evaluate`, `evaluate_many`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from .checker import Checked, RuleInfo
+from .compiler import Decide, compile_policy
+from .decision import Decision
+from .diagnostics import Diagnostic, PolicyError
+from .loader import check_source
+from .source import Source
+
+
+class Policy:
+    """A loaded, checked and compiled policy. Immutable, and safe to share between threads."""
+
+    __slots__ = ("_checked", "_decide", "_source", "warnings")
+
+    def __init__(self, checked: Checked, warnings: list[Diagnostic]):
+        self._checked = checked
+        self._decide, self._source = compile_policy(checked)
+        self.warnings: tuple[Diagnostic, ...] = tuple(warnings)
+
+    @property
+    def name(self) -> str:
+        return self._checked.name
+
+    @property
+    def version(self) -> str | None:
+        return self._checked.version
+
+    @property
+    def rules(self) -> tuple[RuleInfo, ...]:
+        return self._checked.rules
+
+    @property
+    def checked(self) -> Checked:
+        """The checked AST and its side tables, for tools (explain, verify, other back-ends)."""
+        return self._checked
+
+    @property
+    def generated_source(self) -> str:
+        """The Python source the evaluator was compiled from (for debugging)."""
+        return self._source
+
+    def evaluate(self, record: Mapping[str, Any], *, position: int = 1) -> Decision:
+        """Decide one record. Never raises for bad input: a bad record gets an `error` decision."""
+        return self._decide(record, position)
+
+    def evaluate_many(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Decision]:
+        """Decide records in order; `position` (the id when the schema has none) counts from 1."""
+        decide = self._decide
+        for position, record in enumerate(records, 1):
+            yield decide(record, position)
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name!r} version {self.version!r}: {len(self.rules)} rules>"
+
+
+def loads(text: str, path: str | Path | None = None) -> Policy:
+    """Load a policy from text; `path` names it in diagnostics and anchors imports and list files."""
+    name = str(path) if path is not None else "<string>"
+    root = Path(path).resolve().parent if path is not None else Path.cwd()
+    checked, diags = check_source(Source(name, text), root)
+    if checked is None:
+        raise PolicyError(diags)
+    return Policy(checked, [d for d in diags if d.severity == "warning"])
+
+
+def load(path: str | Path) -> Policy:
+    """Load a policy file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        from .diagnostics import error
+
+        raise PolicyError([error(f"cannot read `{p}`: {exc.strerror or exc}", None)]) from None
+    return loads(text, p)

@@ -1,0 +1,157 @@
+"""Run-time value helpers shared by every back-end: decimals, dates, text functions, `like`.
+
+Exact arithmetic runs in one explicit decimal context (never the caller's thread context), so
+results do not depend on what else the process did with `decimal.getcontext()`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from fractions import Fraction
+from functools import lru_cache
+from typing import Iterable
+
+from .countries import COUNTRIES
+
+#: Exact for `+ - *`: precision is unbounded in practice, so nothing is ever rounded.
+EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, DivisionByZero, Overflow])
+
+DIVISION_PLACES = 18
+_SCALE = 10**DIVISION_PLACES
+
+
+class Fault(Exception):
+    """A run-time fault in a condition (division by zero): the decision becomes `error`."""
+
+
+def divide(a: int | Decimal, b: int | Decimal, site: str = "") -> Decimal:
+    """`a / b` rounded to 18 decimal places, half to even; a fault when `b` is zero."""
+    if not b:
+        raise Fault(f"division by zero at {site}" if site else "division by zero")
+    q = Fraction(a) / Fraction(b)
+    return Decimal(round(q * _SCALE)).scaleb(-DIVISION_PLACES, EXACT)
+
+
+def dsum(values: Iterable[int | Decimal]) -> int | Decimal:
+    total: int | Decimal = 0
+    add = EXACT.add
+    for v in values:
+        total = add(total, v)
+    return total
+
+
+def add(a: int | Decimal, b: int | Decimal) -> int | Decimal:
+    if type(a) is int and type(b) is int:
+        return a + b
+    return EXACT.add(a, b)
+
+
+def sub(a: int | Decimal, b: int | Decimal) -> int | Decimal:
+    if type(a) is int and type(b) is int:
+        return a - b
+    return EXACT.subtract(a, b)
+
+
+def mul(a: int | Decimal, b: int | Decimal) -> int | Decimal:
+    if type(a) is int and type(b) is int:
+        return a * b
+    return EXACT.multiply(a, b)
+
+
+def to_decimal(v: float) -> Decimal:
+    """A float is taken as the decimal it prints as: `0.1` is 0.1, not 0.1000000000000000055."""
+    return Decimal(repr(v))
+
+
+@lru_cache(maxsize=65536)
+def normalize(s: str) -> str:
+    """NFKC(casefold(NFKC(s))), whitespace runs collapsed to one space, ends trimmed."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold())
+    return " ".join(folded.split())
+
+
+def lower(s: str) -> str:
+    return s.lower()
+
+
+def upper(s: str) -> str:
+    return s.upper()
+
+
+def starts_with(s: str, prefix: str) -> bool:
+    return s.startswith(prefix)
+
+
+def days_between(d1: datetime.date, d2: datetime.date) -> int:
+    return (d2 - d1).days
+
+
+def is_country(v: object) -> bool:
+    return isinstance(v, str) and v in COUNTRIES
+
+
+# ---- `like` patterns -----------------------------------------------------------------------
+
+
+class PatternError(ValueError):
+    pass
+
+
+def pattern_regex(pattern: str) -> str:
+    """Translate a `like` glob into a regex: `*` any run, `[a-z]` / `[!a-z]` classes, `\\` escapes."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "*":
+            out.append(".*")
+        elif ch == "\\":
+            if i + 1 >= len(pattern):
+                raise PatternError("the pattern ends with a lone `\\`")
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif ch == "[":
+            j = i + 1
+            negate = j < len(pattern) and pattern[j] == "!"
+            if negate:
+                j += 1
+            members: list[str] = []
+            while j < len(pattern) and pattern[j] != "]":
+                c = pattern[j]
+                if c == "\\" and j + 1 < len(pattern):
+                    j += 1
+                    c = pattern[j]
+                if j + 2 < len(pattern) and pattern[j + 1] == "-" and pattern[j + 2] != "]":
+                    hi = pattern[j + 2]
+                    if hi == "\\" and j + 3 < len(pattern):
+                        hi = pattern[j + 3]
+                        j += 1
+                    if hi < c:
+                        raise PatternError(f"the range `{c}-{hi}` is backwards")
+                    members.append(f"{re.escape(c)}-{re.escape(hi)}")
+                    j += 3
+                    continue
+                members.append(re.escape(c))
+                j += 1
+            if j >= len(pattern):
+                raise PatternError("a `[` class is not closed with `]`")
+            if not members:
+                raise PatternError("a `[]` class is empty")
+            out.append(("[^" if negate else "[") + "".join(members) + "]")
+            i = j
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern_regex(pattern), re.DOTALL)
+
+
+def like(s: str, pattern: str) -> bool:
+    return compile_pattern(pattern).fullmatch(s) is not None
