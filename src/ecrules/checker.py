@@ -486,6 +486,7 @@ class Checker:
         for r in decls:
             if r.id in seen:
                 self.err(f"rule `{r.id}` is declared twice", r.id_span, f"the first is at {seen[r.id]}")
+                self._rule(r, -1, as_of)  # still check its body: report everything in one run
                 continue
             seen[r.id] = r.id_span
             info = self._rule(r, len(out), as_of)
@@ -663,6 +664,11 @@ class Checker:
 
     def _given(self, lit: n.RecordLit, struct: t.StructT) -> None:
         for f in lit.fields:
+            for sub in n.walk(f.value):
+                if not isinstance(sub, (n.Literal, n.ListLit, n.SetLit, n.RecordLit)):
+                    self.err("values after `given` must be literals", sub.span,
+                             "write the value itself: a string, number, date, list or `{ ... }`")
+                    break
             if f.name not in struct.fields:
                 self.warn(f"`{f.name}` is not a field of `{struct.name}`: it is ignored", f.span,
                           _suggest(f.name, struct.fields))

@@ -1,0 +1,201 @@
+"""The `ecrules` command line: check, eval, test, explain."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator, TextIO
+
+import click
+
+from . import __version__
+from .decision import Decision
+from .diagnostics import Diagnostic, PolicyError
+from .inputs import BadLine, read_jsonl, read_records
+from .policy import Policy, load
+
+EPILOG = """\b
+Examples:
+  ecrules check policies/export_control.ecp
+  ecrules test policies/*.ecp
+  ecrules eval policies/export_control.ecp examples/transactions.jsonl
+  ecrules explain policies/export_control.ecp record.json
+
+Docs: docs/tutorial.md (start here), docs/language.md, docs/errors.md.
+"""
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="ecrules")
+def main() -> None:
+    """ecrules: export-control policy as code.
+
+    Write a policy in the .ecp language, check it, test it, then decide transaction records
+    with it: each decision says allow, license or deny, which rules fired, the obligations
+    and the legal basis.
+    """
+
+
+def _print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, fmt: str) -> None:
+    for d in diags:
+        if fmt == "json":
+            stream.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            stream.write(d.render() + "\n\n")
+
+
+def _load(path: str, fmt: str = "text") -> Policy:
+    """Load a policy or exit 1 with its diagnostics on standard error."""
+    try:
+        policy = load(path)
+    except PolicyError as exc:
+        _print_diagnostics(exc.diagnostics, sys.stderr, fmt)
+        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
+        if fmt == "text":
+            click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
+        raise SystemExit(1) from None
+    _print_diagnostics(policy.warnings, sys.stderr, fmt)
+    return policy
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print diagnostics.")
+def check(files: tuple[str, ...], fmt: str) -> None:
+    """Parse and type-check policy FILES; report every problem with FILE:LINE:COL.
+
+    Exit 0 when every file loads (warnings allowed), 1 when any has an error.
+    """
+    failed = False
+    for path in files:
+        try:
+            policy = _load(path, fmt)
+        except SystemExit:
+            failed = True
+            continue
+        if fmt == "text":
+            tests = len(policy.checked.tests)
+            click.echo(f"{path}: ok ({len(policy.rules)} rules, {tests} tests)")
+    raise SystemExit(1 if failed else 0)
+
+
+@main.command(name="test")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-v", "--verbose", is_flag=True, help="Also list the tests that pass.")
+def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
+    """Run the `test` blocks of policy FILES. Exit 1 when any test fails or a policy does not load."""
+    from .policytests import run_tests
+
+    passed = failed = 0
+    load_failed = False
+    for path in files:
+        try:
+            policy = _load(path)
+        except SystemExit:
+            load_failed = True
+            continue
+        for result in run_tests(policy):
+            if result.passed:
+                passed += 1
+                if verbose:
+                    click.echo(f"{path}: {result.render()}")
+            else:
+                failed += 1
+                click.echo(f"{path}: {result.render()}")
+    click.echo(f"{passed} passed, {failed} failed")
+    raise SystemExit(1 if failed or load_failed else 0)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def _decisions(policy: Policy, records: Iterable[Any]) -> Iterator[Decision]:
+    decide = policy.evaluate
+    for position, record in enumerate(records, 1):
+        if isinstance(record, BadLine):
+            yield Decision(record.line, "error", (), (), (), policy.name, policy.version,
+                           _bad_line_error(record))
+        else:
+            yield decide(record, position=position)
+
+
+def _bad_line_error(bad: BadLine) -> Any:
+    from .decision import DecisionError
+
+    return DecisionError(bad.message, None)
+
+
+@main.command(name="eval")
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.argument("records", metavar="RECORDS", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default="-",
+              help="Write decisions here (.jsonl, or .parquet with pyarrow); default standard output.")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "parquet"]), default=None,
+              help="Format of RECORDS; by default from its extension (JSON Lines otherwise).")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print the summary on standard error.")
+def eval_cmd(policy_file: str, records: str, output: str, input_format: str | None, quiet: bool) -> None:
+    """Decide every record of RECORDS with POLICY; one JSON decision a line.
+
+    RECORDS is JSON Lines (`-` reads standard input), CSV with a header (flat schemas) or
+    Parquet. A bad record or a line that is not JSON gets an `error` decision and the run goes
+    on. Exit 0 whatever the outcomes; 1 when the policy does not load.
+    """
+    policy = _load(policy_file)
+    if records != "-" and not Path(records).is_file():
+        click.echo(f"error: cannot read `{records}`: no such file", err=True)
+        raise SystemExit(2)
+    counts: Counter[str] = Counter()
+    decisions = _decisions(policy, read_records(records, policy.checked, input_format))
+    if output.endswith(".parquet"):
+        from .outputs import write_parquet
+
+        for d in write_parquet(decisions, output):
+            counts[d.outcome] += 1
+    else:
+        stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
+        try:
+            dumps = json.dumps
+            for d in decisions:
+                counts[d.outcome] += 1
+                stream.write(dumps(d.to_dict(), ensure_ascii=False, default=_json_default) + "\n")
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+    if not quiet:
+        total = sum(counts.values())
+        parts = ", ".join(f"{counts[k]} {k}" for k in ("allow", "license", "deny", "error") if counts[k])
+        click.echo(f"decided {total} record{'s' if total != 1 else ''}: {parts or 'none'}", err=True)
+
+
+@main.command()
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
+@click.argument("record", metavar="RECORD.json", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def explain(policy_file: str, record: str, fmt: str) -> None:
+    """Explain POLICY's decision on one record: each rule matched, or why not; then the outcome.
+
+    RECORD.json holds one JSON object (or one JSON Lines line); `-` reads standard input.
+    """
+    from .explain import explain as run_explain
+
+    policy = _load(policy_file)
+    text = sys.stdin.read() if record == "-" else Path(record).read_text(encoding="utf-8")
+    try:
+        value = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        click.echo(f"error: `{record}` is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", err=True)
+        raise SystemExit(2) from None
+    result = run_explain(policy, value)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=_json_default))
+    else:
+        click.echo(result.render())
+
+
+__all__ = ["main", "read_jsonl"]

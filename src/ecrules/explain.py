@@ -1,0 +1,171 @@
+"""Explain a decision: for each rule, matched, or the first false sub-condition and its values.
+
+Runs the tree-walking interpreter, so what it shows is computed independently of the compiled
+evaluator; the outcome it reports is the compiled evaluator's own decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from . import nodes as n
+from .checker import FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .combine import in_force
+from .decision import Decision
+from .interpreter import Env, Interpreter, render
+from .policy import Policy
+from .records import RecordError
+from .values import Fault
+
+
+@attrs.frozen
+class RuleReport:
+    rule: str
+    outcome: str
+    matched: bool
+    reason: str
+    values: tuple[tuple[str, str], ...] = ()
+    waived_by: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule, "outcome": self.outcome, "matched": self.matched, "reason": self.reason,
+            "values": dict(self.values), "waived_by": list(self.waived_by),
+        }
+
+
+@attrs.frozen
+class Explanation:
+    decision: Decision
+    rules: tuple[RuleReport, ...]
+    summary: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"decision": self.decision.to_dict(), "rules": [r.to_dict() for r in self.rules], "summary": self.summary}
+
+    def render(self) -> str:
+        lines = []
+        for r in self.rules:
+            mark = "matched " if r.matched else "no match"
+            lines.append(f"{mark}  {r.rule} ({r.outcome}): {r.reason}")
+            for name, value in r.values:
+                lines.append(f"            {name} = {value}")
+            if r.waived_by:
+                lines.append(f"            waived by {', '.join(r.waived_by)}: does not count toward the outcome")
+        lines.append("")
+        lines.append(f"outcome: {self.decision.outcome}")
+        lines.append(self.summary)
+        return "\n".join(lines)
+
+
+def explain(policy: Policy, record: Any) -> Explanation:
+    decision = policy.evaluate(record)
+    c = policy.checked
+    interp = Interpreter(c)
+    try:
+        values = interp.validate(record)
+    except RecordError as exc:
+        return Explanation(decision, (), f"the record is invalid: `{exc.field}` {exc.message}" if exc.field
+                           else f"the record is invalid: {exc.message}")
+    env = Env(values)
+    as_of = values.get(c.as_of) if c.as_of else None
+    reports: list[RuleReport] = []
+    matched: list[RuleInfo] = []
+    for rule in c.rules:
+        if not in_force(rule.effective, rule.expires, as_of):
+            window = " ".join(x for x in (
+                f"effective {rule.effective}" if rule.effective else "",
+                f"expires {rule.expires}" if rule.expires else "") if x)
+            reports.append(RuleReport(rule.id, rule.outcome, False, f"not in force on {as_of} ({window})"))
+            continue
+        try:
+            hit = bool(interp.eval(rule.when, env))
+        except Fault as exc:
+            reports.append(RuleReport(rule.id, rule.outcome, False, f"fault: {exc}"))
+            continue
+        if hit:
+            matched.append(rule)
+            reports.append(RuleReport(rule.id, rule.outcome, True, rule.title or "its condition holds"))
+            if c.combine == "first_match":
+                break
+        else:
+            text, vals = _why_false(interp, rule.when, env)
+            reports.append(RuleReport(rule.id, rule.outcome, False, f"`{text}` is false", tuple(vals)))
+    waivers = {r.id: tuple(w.id for w in matched if r.id in w.waives) for r in matched}
+    reports = [attrs.evolve(rep, waived_by=waivers.get(rep.rule, ())) if rep.matched else rep for rep in reports]
+    return Explanation(decision, tuple(reports), _summary(c.combine, c.default, decision, matched, waivers))
+
+
+def _summary(combine: str, default: str, d: Decision, matched: list[RuleInfo], waivers: dict[str, tuple[str, ...]]) -> str:
+    if d.outcome == "error" and d.error is not None:
+        return f"error: {d.error.message}"
+    if not matched:
+        return f"no rule matched: the policy's default `{default}` applies"
+    if combine == "first_match":
+        return f"first_match: `{matched[0].id}` is the first matching rule and decides `{d.outcome}`"
+    counted = [r for r in matched if not waivers.get(r.id)]
+    if not counted:
+        return f"every matching rule is waived: the default `{default}` applies"
+    deciding = [r.id for r in counted if r.outcome == d.outcome]
+    return f"deny_overrides: the strongest outcome among rules that count is `{d.outcome}`, from {', '.join(deciding)}"
+
+
+def _why_false(interp: Interpreter, e: n.Expr, env: Env) -> tuple[str, list[tuple[str, str]]]:
+    """The first false sub-condition of a false condition, with the values that made it false."""
+    if isinstance(e, n.BoolOp) and e.op == "and":
+        for operand in e.operands:
+            if not interp.eval(operand, env):
+                return _why_false(interp, operand, env)
+    if isinstance(e, n.Quant) and e.kind in ("any", "all") and e.body is not None:
+        items = list(interp.eval(e.source, env))
+        if e.kind == "any":
+            vals = _values(interp, e.source, env)
+            if not items:
+                return _text(e), vals + [(_text(e.source), "empty")]
+            return _text(e), vals
+        for k, item in enumerate(items):
+            env.vars[id(e)] = item
+            if e.where is not None and not interp.eval(e.where, env):
+                continue
+            if not interp.eval(e.body, env):
+                text, vals = _why_false(interp, e.body, env)
+                label = f"{e.var} = {_text(e.source)}[{k}]"
+                return _text(e), [(label.split(" = ")[0], label.split(" = ")[1])] + [(f"  {a}", b) for a, b in vals] + [("  fails", text)]
+    return _text(e), _values(interp, e, env)
+
+
+def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
+    """The value of every field, variable, `let` and call an expression reads (not inside quantifiers)."""
+    out: dict[str, str] = {}
+    stack: list[n.Expr] = [e]
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, (n.Name, n.Attr, n.Call)):
+            binding = interp.c.bindings.get(id(sub)) if isinstance(sub, n.Name) else None
+            if isinstance(binding, SetInfo):
+                out.setdefault(sub.name, f"a set of {len(binding.values)} entries")  # type: ignore[union-attr]
+                continue
+            if isinstance(sub, n.Name) and not isinstance(binding, (FieldRef, VarRef, LetInfo)):
+                continue
+            try:
+                out.setdefault(_text(sub), render(interp.eval(sub, env)))
+            except (KeyError, Fault, TypeError):
+                pass
+            continue
+        if isinstance(sub, n.Quant):
+            stack.append(sub.source)
+            continue
+        stack.extend(n.children(sub))
+    return sorted(out.items())
+
+
+def _text(e: n.Expr) -> str:
+    span = e.span
+    if span.line == span.end_line:
+        return span.text
+    lines = span.source.text.splitlines()[span.line - 1 : span.end_line]
+    lines[-1] = lines[-1][: span.end_column - 1]
+    lines[0] = lines[0][span.column - 1 :]
+    return " ".join(x.strip() for x in lines)
