@@ -24,7 +24,7 @@ from . import values as v
 from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
-from .decision import Decision
+from .decision import Decision, DecisionError
 
 Decide = Callable[[Any, int], Decision]
 
@@ -401,6 +401,8 @@ def _is_const_name(e: n.Expr, c: Checked) -> bool:
 
 def compile_policy(checked: Checked) -> tuple[Decide, str]:
     """The `decide(record, position)` function of a checked policy, and its generated source."""
+    if checked.record is None:
+        return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n"
     emitter = _Emitter(checked)
     source = emitter.emit()
     combiner = Combiner(checked)
@@ -415,3 +417,13 @@ def compile_policy(checked: Checked) -> tuple[Decide, str]:
     exec(code, namespace)
     decide: Decide = namespace["decide"]
     return decide, source
+
+
+def _no_record(checked: Checked) -> Decide:
+    """A library file (types, sets, constants) decides nothing: every record gets an `error`."""
+    message = f"policy `{checked.name}` declares no record: it cannot decide records"
+
+    def decide(record: Any, position: int) -> Decision:
+        return Decision(position, "error", (), (), (), checked.name, checked.version, DecisionError(message))
+
+    return decide

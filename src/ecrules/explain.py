@@ -145,7 +145,8 @@ def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
         if isinstance(sub, (n.Name, n.Attr, n.Call)):
             binding = interp.c.bindings.get(id(sub)) if isinstance(sub, n.Name) else None
             if isinstance(binding, SetInfo):
-                out.setdefault(sub.name, f"a set of {len(binding.values)} entries")  # type: ignore[union-attr]
+                size = len(binding.values)
+                out.setdefault(sub.name, f"a set of {size} {'entry' if size == 1 else 'entries'}")  # type: ignore[union-attr]
                 continue
             if isinstance(sub, n.Name) and not isinstance(binding, (FieldRef, VarRef, LetInfo)):
                 continue

@@ -254,7 +254,7 @@ def render(value: Any) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+        return str(value)
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(render(x) for x in value) + "]"
     if isinstance(value, frozenset):
