@@ -41,8 +41,8 @@ def _lark() -> Lark:
         grammar_text(),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
         maybe_placeholders=True,
+        transformer=_Builder(),
     )
 
 
@@ -51,7 +51,7 @@ def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
     _local.source = source
     _local.diagnostics = []
     try:
-        module = _Builder().transform(_lark().parse(source.text))
+        module = _lark().parse(source.text)
     except UnexpectedInput as exc:
         return None, [_syntax_diagnostic(source, exc)]
     except VisitError as exc:  # a bug in the builder, not in the user's text
@@ -64,11 +64,32 @@ def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
 # ---- building nodes --------------------------------------------------------------------------
 
 
-def _span(meta: Any) -> Span:
-    src: Source = _local.source
-    if getattr(meta, "empty", False):
-        return Span(src, 1, 1, 1, 1)
-    return Span(src, meta.line, meta.column, meta.end_line, meta.end_column)
+def _ends(x: Any) -> tuple[Span, Span] | None:
+    """The first and last positioned pieces of a transformer child (token, node or tuple)."""
+    if isinstance(x, Token):
+        if x.line is None:
+            return None
+        sp = _tspan(x)
+        return sp, sp
+    span = getattr(x, "span", None)
+    if isinstance(span, Span):
+        return span, span
+    if isinstance(x, tuple):
+        if len(x) == 2 and isinstance(x[1], Span):
+            return x[1], x[1]
+        found = [e for e in map(_ends, x) if e is not None]
+        if found:
+            return found[0][0], found[-1][1]
+    return None
+
+
+def _span_of(children: list[Any]) -> Span:
+    """The span from the first positioned child to the last: a node's span without parse-tree metadata."""
+    found = [e for e in map(_ends, children) if e is not None]
+    if not found:
+        return Span(_local.source, 1, 1, 1, 1)
+    first, last = found[0][0], found[-1][1]
+    return Span(first.source, first.line, first.column, last.end_line, last.end_column)
 
 
 def _tspan(tok: Token) -> Span:
@@ -104,221 +125,269 @@ def _date(tok: Token) -> datetime.date:
         return datetime.date(1970, 1, 1)
 
 
+def _values(children: list[Any]) -> tuple[Any, ...]:
+    """The nodes among a kept-token rule's children (brackets, commas and placeholders dropped)."""
+    return tuple(x for x in children if x is not None and not isinstance(x, Token))
+
+
 def _number(text: str) -> int | Decimal:
     clean = text.replace("_", "")
     return Decimal(clean) if "." in clean else int(clean)
 
 
-@v_args(meta=True)
+_CONTENT = frozenset({"NAME", "STRING", "DATE", "NUMBER", "OPTIONAL"})
+
+
+def _keywords(method: Any) -> Any:
+    """For rules that keep their keywords (`!rule` in the grammar): span over the keywords too,
+    then hand the method only the content (names, strings, dates, nodes)."""
+
+    def wrapper(self: Any, c: list[Any]) -> Any:
+        content = [x for x in c if not (isinstance(x, Token) and x.type not in _CONTENT)]
+        return method(self, content, _span_of(c))
+
+    return wrapper
+
+
 class _Builder(Transformer[Token, Any]):
     """Callbacks named after grammar rules; each returns an AST node (or a piece of one)."""
 
     # -- top level
-    def start(self, meta: Any, items: list[Any]) -> n.Module:
-        return n.Module(tuple(items), _span(meta))
+    def start(self, c: list[Any]) -> n.Module:
+        return n.Module(tuple(c), _span_of(c))
 
-    def policy_decl(self, meta: Any, c: list[Any]) -> n.PolicyHeader:
-        return n.PolicyHeader(unescape(c[0]), unescape(c[1]) if c[1] is not None else None, _span(meta))
+    @_keywords
+    def policy_decl(self, c: list[Any], span: Span) -> n.PolicyHeader:
+        return n.PolicyHeader(unescape(c[0]), unescape(c[1]) if c[1] is not None else None, span)
 
-    def combine_decl(self, meta: Any, c: list[Any]) -> n.Combine:
-        return n.Combine(str(c[0]), _span(meta))
+    @_keywords
+    def combine_decl(self, c: list[Any], span: Span) -> n.Combine:
+        return n.Combine(str(c[0]), span)
 
-    def default_decl(self, meta: Any, c: list[Any]) -> n.Default:
-        return n.Default(c[0][0], _span(meta))
+    @_keywords
+    def default_decl(self, c: list[Any], span: Span) -> n.Default:
+        return n.Default(c[0][0], span)
 
-    def as_of_decl(self, meta: Any, c: list[Any]) -> n.AsOf:
-        return n.AsOf(str(c[0]), _span(meta))
+    @_keywords
+    def as_of_decl(self, c: list[Any], span: Span) -> n.AsOf:
+        return n.AsOf(str(c[0]), span)
 
-    def import_decl(self, meta: Any, c: list[Any]) -> n.Import:
-        return n.Import(unescape(c[0]), _span(meta))
+    @_keywords
+    def import_decl(self, c: list[Any], span: Span) -> n.Import:
+        return n.Import(unescape(c[0]), span)
 
-    def outcome(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
-        return (str(c[0]), _span(meta))
+    def outcome(self, c: list[Any]) -> tuple[str, Span]:
+        return (str(c[0]), _span_of(c))
 
     # -- schema
-    def schema_block(self, meta: Any, c: list[Any]) -> n.Schema:
-        return n.Schema(tuple(c), _span(meta))
+    @_keywords
+    def schema_block(self, c: list[Any], span: Span) -> n.Schema:
+        return n.Schema(tuple(c), span)
 
-    def record_decl(self, meta: Any, c: list[Any]) -> n.RecordDecl:
-        return n.RecordDecl(str(c[0]), tuple(c[1:]), _tspan(c[0]))
+    def record_decl(self, c: list[Any]) -> n.RecordDecl:
+        return n.RecordDecl(str(c[0]), tuple(x for x in c[1:] if isinstance(x, n.FieldDecl)), _tspan(c[0]))
 
-    def type_decl(self, meta: Any, c: list[Any]) -> n.TypeDecl:
-        return n.TypeDecl(str(c[0]), tuple(c[1:]), _tspan(c[0]))
+    def type_decl(self, c: list[Any]) -> n.TypeDecl:
+        return n.TypeDecl(str(c[0]), tuple(x for x in c[1:] if isinstance(x, n.FieldDecl)), _tspan(c[0]))
 
-    def field_decl(self, meta: Any, c: list[Any]) -> n.FieldDecl:
+    def field_decl(self, c: list[Any]) -> n.FieldDecl:
         return n.FieldDecl(str(c[0]), c[1], _tspan(c[0]))
 
-    def type_expr(self, meta: Any, c: list[Any]) -> n.TypeExpr:
-        return n.TypeExpr(c[0], c[1] is not None, _span(meta))
+    def type_expr(self, c: list[Any]) -> n.TypeExpr:
+        return n.TypeExpr(c[0], c[1] is not None, _span_of(c))
 
-    def named_type(self, meta: Any, c: list[Any]) -> n.NamedType:
-        return n.NamedType(str(c[0]), _span(meta))
+    def named_type(self, c: list[Any]) -> n.NamedType:
+        return n.NamedType(str(c[0]), _span_of(c))
 
-    def list_type(self, meta: Any, c: list[Any]) -> n.ListType:
-        return n.ListType(c[0], _span(meta))
+    def list_type(self, c: list[Any]) -> n.ListType:
+        return n.ListType(c[0], _span_of(c))
 
-    def set_type(self, meta: Any, c: list[Any]) -> n.SetType:
-        return n.SetType(c[0], _span(meta))
+    def set_type(self, c: list[Any]) -> n.SetType:
+        return n.SetType(c[0], _span_of(c))
 
-    def enum_type(self, meta: Any, c: list[Any]) -> n.EnumType:
-        return n.EnumType(tuple(m[0] for m in c), _span(meta), tuple(m[1] for m in c))
+    def enum_type(self, c: list[Any]) -> n.EnumType:
+        members = [m for m in c if isinstance(m, tuple)]
+        return n.EnumType(tuple(m[0] for m in members), _span_of(c), tuple(m[1] for m in members))
 
-    def enum_member(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+    def enum_member(self, c: list[Any]) -> tuple[str, Span]:
         tok = c[0]
         return (unescape(tok) if tok.type == "STRING" else str(tok), _tspan(tok))
 
     # -- declarations
-    def set_decl(self, meta: Any, c: list[Any]) -> n.SetDecl:
+    @_keywords
+    def set_decl(self, c: list[Any], span: Span) -> n.SetDecl:
         return n.SetDecl(str(c[0]), c[1], c[2], tuple(c[3:]), _tspan(c[0]))
 
-    def file_ref(self, meta: Any, c: list[Any]) -> n.FileRef:
-        return n.FileRef(unescape(c[0]), _span(meta))
+    @_keywords
+    def file_ref(self, c: list[Any], span: Span) -> n.FileRef:
+        return n.FileRef(unescape(c[0]), span)
 
-    def const_decl(self, meta: Any, c: list[Any]) -> n.ConstDecl:
+    def const_decl(self, c: list[Any]) -> n.ConstDecl:
         return n.ConstDecl(str(c[0]), c[1], _tspan(c[0]))
 
-    def let_decl(self, meta: Any, c: list[Any]) -> n.LetDecl:
+    def let_decl(self, c: list[Any]) -> n.LetDecl:
         return n.LetDecl(str(c[0]), c[1], _tspan(c[0]))
 
-    def basis(self, meta: Any, c: list[Any]) -> n.Basis:
-        return n.Basis(str(c[0]), unescape(c[1]), c[2], c[3], _span(meta))
+    @_keywords
+    def basis(self, c: list[Any], span: Span) -> n.Basis:
+        valid_from = c[2][0] if c[2] is not None else None
+        until = c[3][0] if c[3] is not None else None
+        return n.Basis(str(c[0]), unescape(c[1]), valid_from, until, span)
 
-    def basis_from(self, meta: Any, c: list[Any]) -> datetime.date:
-        return _date(c[0])
+    def basis_from(self, c: list[Any]) -> tuple[datetime.date, Span]:
+        return (_date(c[0]), _tspan(c[0]))
 
     basis_until = basis_from
 
-    def rule_decl(self, meta: Any, c: list[Any]) -> n.Rule:
+    @_keywords
+    def rule_decl(self, c: list[Any], span: Span) -> n.Rule:
         clauses = tuple(x if isinstance(x, n.Clause) else n.Clause("basis", x, x.span) for x in c[2:])
-        return n.Rule(str(c[0]), c[1][0], clauses, _span(meta), _tspan(c[0]))
+        return n.Rule(str(c[0]), c[1][0], clauses, span, _tspan(c[0]))
 
-    def title_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("title", unescape(c[0]), _span(meta))
+    @_keywords
+    def title_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("title", unescape(c[0]), span)
 
-    def require_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("require", unescape(c[0]), _span(meta))
+    @_keywords
+    def require_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("require", unescape(c[0]), span)
 
-    def effective_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("effective", _date(c[0]), _span(meta))
+    @_keywords
+    def effective_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("effective", _date(c[0]), span)
 
-    def expires_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("expires", _date(c[0]), _span(meta))
+    @_keywords
+    def expires_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("expires", _date(c[0]), span)
 
-    def waives_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("waives", tuple(c), _span(meta))
+    @_keywords
+    def waives_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("waives", tuple(c), span)
 
-    def when_clause(self, meta: Any, c: list[Any]) -> n.Clause:
-        return n.Clause("when", c[0], _span(meta))
+    @_keywords
+    def when_clause(self, c: list[Any], span: Span) -> n.Clause:
+        return n.Clause("when", c[0], span)
 
-    def name_ref(self, meta: Any, c: list[Any]) -> n.Ref:
+    def name_ref(self, c: list[Any]) -> n.Ref:
         return n.Ref(str(c[0]), _tspan(c[0]))
 
-    def invariant_decl(self, meta: Any, c: list[Any]) -> n.Invariant:
-        return n.Invariant(c[0], unescape(c[1]), c[2], _span(meta))
+    def policy_version(self, c: list[Any]) -> Token:
+        tok: Token = c[0]
+        return tok
 
-    def path(self, meta: Any, c: list[Any]) -> n.Path:
-        return n.Path(tuple(str(t) for t in c), _span(meta))
+    @_keywords
+    def invariant_plain(self, c: list[Any], span: Span) -> n.Invariant:
+        return n.Invariant(None, unescape(c[0]), c[1], span)
 
-    def constraint_decl(self, meta: Any, c: list[Any]) -> n.Constraint:
-        return n.Constraint(str(c[0]), c[1], _span(meta))
+    @_keywords
+    def invariant_decl(self, c: list[Any], span: Span) -> n.Invariant:
+        return n.Invariant(c[0], unescape(c[1]), c[2], span)
 
-    def protect_clause(self, meta: Any, c: list[Any]) -> n.Protect:
+    def path(self, c: list[Any]) -> n.Path:
+        return n.Path(tuple(str(t) for t in c), _span_of(c))
+
+    @_keywords
+    def constraint_decl(self, c: list[Any], span: Span) -> n.Constraint:
+        return n.Constraint(str(c[0]), c[1], span)
+
+    @_keywords
+    def protect_clause(self, c: list[Any], span: Span) -> n.Protect:
         unless: tuple[n.Ref, ...] = c[-1] or ()
         c = c[:-1]
         paths = tuple(x for x in c if isinstance(x, n.Path))
         types = tuple(x for x in c if isinstance(x, n.Ref))
-        return n.Protect(paths, types, unless, _span(meta))
+        return n.Protect(paths, types, unless, span)
 
-    def protect_target(self, meta: Any, c: list[Any]) -> n.Path:
+    def protect_target(self, c: list[Any]) -> n.Path:
         path: n.Path = c[0]
         return path
 
-    def protect_type(self, meta: Any, c: list[Any]) -> n.Ref:
+    def protect_type(self, c: list[Any]) -> n.Ref:
         return n.Ref(str(c[0]), _tspan(c[0]))
 
-    def unless_clause(self, meta: Any, c: list[Any]) -> tuple[n.Ref, ...]:
-        return tuple(c)
+    def unless_clause(self, c: list[Any]) -> tuple[n.Ref, ...]:
+        return tuple(x for x in c if isinstance(x, n.Ref))
 
-    def never_clause(self, meta: Any, c: list[Any]) -> n.OutcomeWhen:
-        return n.OutcomeWhen("never", c[0][0], c[1], _span(meta))
+    @_keywords
+    def never_clause(self, c: list[Any], span: Span) -> n.OutcomeWhen:
+        return n.OutcomeWhen("never", c[0][0], c[1], span)
 
-    def always_clause(self, meta: Any, c: list[Any]) -> n.OutcomeWhen:
-        return n.OutcomeWhen("always", c[0][0], c[1], _span(meta))
+    @_keywords
+    def always_clause(self, c: list[Any], span: Span) -> n.OutcomeWhen:
+        return n.OutcomeWhen("always", c[0][0], c[1], span)
 
-    def test_decl(self, meta: Any, c: list[Any]) -> n.Test:
+    @_keywords
+    def test_decl(self, c: list[Any], span: Span) -> n.Test:
         expect, fired, field = c[2]
-        return n.Test(unescape(c[0]), c[1], expect, fired, field, _span(meta))
+        return n.Test(unescape(c[0]), c[1], expect, fired, field, span)
 
-    def expect_clause(self, meta: Any, c: list[Any]) -> tuple[str, tuple[n.Ref, ...] | None, None]:
+    def expect_clause(self, c: list[Any]) -> tuple[str, tuple[n.Ref, ...] | None, None]:
         return (c[0][0], c[1], None)
 
-    def expect_error(self, meta: Any, c: list[Any]) -> tuple[str, None, str | None]:
+    def expect_error(self, c: list[Any]) -> tuple[str, None, str | None]:
         return ("error", None, c[0])
 
-    def fired_clause(self, meta: Any, c: list[Any]) -> tuple[n.Ref, ...]:
-        return tuple(x for x in c if x is not None)
+    def fired_clause(self, c: list[Any]) -> tuple[n.Ref, ...]:
+        return tuple(x for x in c if isinstance(x, n.Ref))
 
-    def error_field(self, meta: Any, c: list[Any]) -> str:
+    def error_field(self, c: list[Any]) -> str:
         return unescape(c[0])
 
     # -- expressions
-    def _chain(self, op: str, meta: Any, c: list[Any]) -> n.BoolOp:
-        return n.BoolOp(op, tuple(c), _span(meta))
+    def _chain(self, op: str, c: list[Any]) -> n.BoolOp:
+        return n.BoolOp(op, tuple(c), _span_of(c))
 
-    def or_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
-        return self._chain("or", meta, c)
+    def or_expr(self, c: list[Any]) -> n.BoolOp:
+        return self._chain("or", c)
 
-    def and_expr(self, meta: Any, c: list[Any]) -> n.BoolOp:
-        return self._chain("and", meta, c)
+    def and_expr(self, c: list[Any]) -> n.BoolOp:
+        return self._chain("and", c)
 
-    def not_expr(self, meta: Any, c: list[Any]) -> n.Not:
-        return n.Not(c[0], _span(meta))
+    def negation(self, c: list[Any]) -> n.Not:
+        return n.Not(c[1], _span_of(c))
 
-    def compare(self, meta: Any, c: list[Any]) -> n.Compare:
-        return n.Compare(c[1], c[0], c[2], _span(meta))
+    def compare(self, c: list[Any]) -> n.Compare:
+        return n.Compare(c[1], c[0], c[2], _span_of(c))
 
-    def comp_op(self, meta: Any, c: list[Any]) -> str:
+    def comp_op(self, c: list[Any]) -> str:
         return " ".join(str(t) for t in c)
 
-    def arith(self, meta: Any, c: list[Any]) -> n.Arith:
-        return n.Arith(c[1], c[0], c[2], _span(meta))
+    def arith(self, c: list[Any]) -> n.Arith:
+        return n.Arith(c[1], c[0], c[2], _span_of(c))
 
-    def add_op(self, meta: Any, c: list[Any]) -> str:
+    def add_op(self, c: list[Any]) -> str:
         return str(c[0])
 
     mul_op = add_op
 
-    def neg(self, meta: Any, c: list[Any]) -> n.Expr:
-        operand = c[0]
+    def negative(self, c: list[Any]) -> n.Expr:
+        operand = c[1]
         if isinstance(operand, n.Literal) and isinstance(operand.value, (int, Decimal)) and not isinstance(operand.value, bool):
-            return n.Literal(-operand.value, _span(meta))
-        return n.Neg(operand, _span(meta))
+            return n.Literal(-operand.value, _span_of(c))
+        return n.Neg(operand, _span_of(c))
 
-    def attr(self, meta: Any, c: list[Any]) -> n.Attr:
-        return n.Attr(c[0], str(c[1]), _span(meta))
+    def attr(self, c: list[Any]) -> n.Attr:
+        return n.Attr(c[0], str(c[1]), _span_of(c))
 
-    def string(self, meta: Any, c: list[Any]) -> n.Literal:
-        return n.Literal(unescape(c[0]), _span(meta))
+    def string(self, c: list[Any]) -> n.Literal:
+        return n.Literal(unescape(c[0]), _span_of(c))
 
-    def number(self, meta: Any, c: list[Any]) -> n.Literal:
-        return n.Literal(_number(str(c[0])), _span(meta))
+    def number(self, c: list[Any]) -> n.Literal:
+        return n.Literal(_number(str(c[0])), _span_of(c))
 
-    def date(self, meta: Any, c: list[Any]) -> n.Literal:
-        return n.Literal(_date(c[0]), _span(meta))
+    def date(self, c: list[Any]) -> n.Literal:
+        return n.Literal(_date(c[0]), _span_of(c))
 
-    def true(self, meta: Any, c: list[Any]) -> n.Literal:
-        return n.Literal(True, _span(meta))
+    def boolean(self, c: list[Any]) -> n.Literal:
+        return n.Literal(str(c[0]) == "true", _span_of(c))
 
-    def false(self, meta: Any, c: list[Any]) -> n.Literal:
-        return n.Literal(False, _span(meta))
+    def name(self, c: list[Any]) -> n.Name:
+        return n.Name(str(c[0]), _span_of(c))
 
-    def name(self, meta: Any, c: list[Any]) -> n.Name:
-        return n.Name(str(c[0]), _span(meta))
+    def has(self, c: list[Any]) -> n.Has:
+        return n.Has(c[1], _span_of(c))
 
-    def has(self, meta: Any, c: list[Any]) -> n.Has:
-        return n.Has(c[0], _span(meta))
-
-    def path_expr(self, meta: Any, c: list[Any]) -> n.Expr:
+    def path_expr(self, c: list[Any]) -> n.Expr:
         expr: n.Expr = n.Name(str(c[0]), _tspan(c[0]))
         for tok in c[1:]:
             end = _tspan(tok)
@@ -326,30 +395,29 @@ class _Builder(Transformer[Token, Any]):
             expr = n.Attr(expr, str(tok), Span(first.source, first.line, first.column, end.end_line, end.end_column))
         return expr
 
-    def call(self, meta: Any, c: list[Any]) -> n.Call:
-        args = tuple(x for x in c[1:] if x is not None)
-        return n.Call(str(c[0]), args, _span(meta))
+    def call(self, c: list[Any]) -> n.Call:
+        return n.Call(str(c[0]), _values(c[2:]), _span_of(c))
 
-    def quantifier(self, meta: Any, c: list[Any]) -> n.Quant:
-        kind, var, source, where, body = c
-        return n.Quant(str(kind), str(var), source, where, body, _span(meta), _tspan(var))
+    def quantifier(self, c: list[Any]) -> n.Quant:
+        kind, var, source, where, body = c[0], c[2], c[4], c[5], c[6]
+        return n.Quant(str(kind), str(var), source, where, body, _span_of(c), _tspan(var))
 
-    def quant_where(self, meta: Any, c: list[Any]) -> n.Expr:
+    def quant_where(self, c: list[Any]) -> n.Expr:
         where: n.Expr = c[0]
         return where
 
     quant_body = quant_where
 
-    def set_lit(self, meta: Any, c: list[Any]) -> n.SetLit:
-        return n.SetLit(tuple(x for x in c if x is not None), _span(meta))
+    def set_lit(self, c: list[Any]) -> n.SetLit:
+        return n.SetLit(_values(c), _span_of(c))
 
-    def list_lit(self, meta: Any, c: list[Any]) -> n.ListLit:
-        return n.ListLit(tuple(x for x in c if x is not None), _span(meta))
+    def list_lit(self, c: list[Any]) -> n.ListLit:
+        return n.ListLit(_values(c), _span_of(c))
 
-    def record_lit(self, meta: Any, c: list[Any]) -> n.RecordLit:
-        return n.RecordLit(tuple(c), _span(meta))
+    def record_lit(self, c: list[Any]) -> n.RecordLit:
+        return n.RecordLit(_values(c), _span_of(c))
 
-    def field_init(self, meta: Any, c: list[Any]) -> n.FieldInit:
+    def field_init(self, c: list[Any]) -> n.FieldInit:
         return n.FieldInit(str(c[0]), c[1], _tspan(c[0]))
 
 
