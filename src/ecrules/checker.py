@@ -209,7 +209,9 @@ class Checker:
                     span = self._field_span(self.record.name, fname)
                     self.err(f"top-level field `{fname}` is named after an operator word", span,
                              "rename it: bare names in conditions cannot be operator words")
-        decl_lists = [d for d in imported + list(own) if isinstance(d, (n.SetDecl, n.ConstDecl))]
+        decl_lists: list[n.SetDecl | n.ConstDecl | n.LetDecl] = [
+            d for d in imported + list(own) if isinstance(d, (n.SetDecl, n.ConstDecl))
+        ]
         decl_lists += [d for d in own if isinstance(d, n.LetDecl)]
         self._declare_globals(decl_lists)
         for d in decl_lists:
@@ -493,8 +495,8 @@ class Checker:
             if info is not None:
                 out.append(info)
         ids = {r.id for r in out}
-        for r in out:
-            decl = next(d for d in decls if d.id == r.id)
+        for info in out:
+            decl = next(d for d in decls if d.id == info.id)
             for c in decl.clauses:
                 if c.kind != "waives":
                     continue
@@ -504,7 +506,7 @@ class Checker:
                 assert isinstance(c.value, tuple)
                 for ref in c.value:
                     if ref.name not in ids and ref.name not in seen:
-                        self.err(f"rule `{r.id}` waives unknown rule `{ref.name}`", ref.span, _suggest(ref.name, ids))
+                        self.err(f"rule `{info.id}` waives unknown rule `{ref.name}`", ref.span, _suggest(ref.name, ids))
         self._waiver_cycles(out, decls)
         return tuple(out)
 

@@ -218,14 +218,14 @@ class _Emitter:
         if isinstance(e, n.Compare):
             return self.compare(e)
         if isinstance(e, n.Arith):
-            a, b = self.expr(e.left), self.expr(e.right)
+            left, right = self.expr(e.left), self.expr(e.right)
             ints = c.type_of(e.left) == t.INT and c.type_of(e.right) == t.INT
             if e.op == "/":
-                return f"_div({a}, {b}, {str(e.span)!r})"
+                return f"_div({left}, {right}, {str(e.span)!r})"
             if ints:
-                return f"({a} {e.op} {b})"
+                return f"({left} {e.op} {right})"
             method = {"+": "add", "-": "subtract", "*": "multiply"}[e.op]
-            return f"_EXACT.{method}({a}, {b})"
+            return f"_EXACT.{method}({left}, {right})"
         if isinstance(e, n.Neg):
             a = self.expr(e.operand)
             return f"(-{a})" if c.type_of(e.operand) == t.INT else f"_EXACT.minus({a})"

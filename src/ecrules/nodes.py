@@ -13,91 +13,90 @@ from typing import Union
 
 import attrs
 
-from .source import Span, span_field
+from .source import Span
 
-node = attrs.frozen
 
 # ---- expressions ---------------------------------------------------------------------------
 
 
-@node
+@attrs.frozen
 class Literal:
     """`"text"`, `5000`, `0.25`, `true`, `2026-03-01`."""
 
     value: str | int | Decimal | bool | datetime.date
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Name:
     name: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Attr:
     """`obj.name`: a field of a nested type."""
 
     obj: Expr
     name: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Has:
     """`has a.b`: true when every optional field along the path is present."""
 
     path: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Not:
     operand: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class BoolOp:
     """An `and` or `or` chain, kept n-ary: guards and explanations read it left to right."""
 
     op: str
     operands: tuple[Expr, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Compare:
     """`== != < <= > >= in not-in like not-like`: never chained."""
 
     op: str
     left: Expr
     right: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Arith:
     op: str
     left: Expr
     right: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Neg:
     operand: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Call:
     func: str
     args: tuple[Expr, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Quant:
     """`any | all | count | sum (var in source where filter: body)`."""
 
@@ -106,33 +105,33 @@ class Quant:
     source: Expr
     where: Expr | None
     body: Expr | None
-    span: Span = span_field()
-    var_span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
+    var_span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class SetLit:
     elements: tuple[Expr, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class ListLit:
     elements: tuple[Expr, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class FieldInit:
     name: str
     value: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class RecordLit:
     fields: tuple[FieldInit, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
 Expr = Union[Literal, Name, Attr, Has, Not, BoolOp, Compare, Arith, Neg, Call, Quant, SetLit, ListLit, RecordLit]
@@ -140,102 +139,102 @@ Expr = Union[Literal, Name, Attr, Has, Not, BoolOp, Compare, Arith, Neg, Call, Q
 # ---- types ---------------------------------------------------------------------------------
 
 
-@node
+@attrs.frozen
 class NamedType:
     """`string`, `date`, `country`, ... or a declared type such as `party`."""
 
     name: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class ListType:
     elem: TypeExpr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class SetType:
     elem: TypeExpr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class EnumType:
     members: tuple[str, ...]
-    span: Span = span_field()
-    member_spans: tuple[Span, ...] = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
+    member_spans: tuple[Span, ...] = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class TypeExpr:
     base: NamedType | ListType | SetType | EnumType
     optional: bool
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class FieldDecl:
     name: str
     type: TypeExpr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class RecordDecl:
     name: str
     fields: tuple[FieldDecl, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class TypeDecl:
     name: str
     fields: tuple[FieldDecl, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
 # ---- declarations --------------------------------------------------------------------------
 
 
-@node
+@attrs.frozen
 class PolicyHeader:
     name: str
     version: str | None
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Combine:
     algorithm: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Default:
     outcome: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class AsOf:
     field: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Import:
     path: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Schema:
     decls: tuple[RecordDecl | TypeDecl, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Basis:
     """`basis KIND "citation" [from DATE] [until DATE]`: a legal instrument and when it is in force."""
 
@@ -243,116 +242,116 @@ class Basis:
     citation: str
     valid_from: datetime.date | None
     until: datetime.date | None
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class FileRef:
     path: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class SetDecl:
     name: str
     elem_type: TypeExpr
     source: Expr | FileRef
     bases: tuple[Basis, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class ConstDecl:
     name: str
     value: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class LetDecl:
     name: str
     value: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Ref:
     """A reference to a declared name (a rule id, a basis kind) where it is written."""
 
     name: str
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Clause:
     """One clause of a rule: `title`, `require`, `effective`, `expires`, `waives`, `when`, `basis`."""
 
     kind: str
     value: str | datetime.date | tuple[Ref, ...] | Expr | Basis
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Rule:
     id: str
     outcome: str
     clauses: tuple[Clause, ...]
-    span: Span = span_field()
-    id_span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
+    id_span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Path:
     """A field path written in a declaration: `end_user.country`, `items.code`."""
 
     parts: tuple[str, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
     def __str__(self) -> str:
         return ".".join(self.parts)
 
 
-@node
+@attrs.frozen
 class Invariant:
     on: Path | None
     message: str
     expr: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Protect:
     paths: tuple[Path, ...]
     types: tuple[Ref, ...]
     unless: tuple[Ref, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class OutcomeWhen:
     """`never OUTCOME when EXPR` or `always OUTCOME when EXPR`."""
 
     quantifier: str
     outcome: str
     expr: Expr
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Constraint:
     name: str
     body: Protect | OutcomeWhen
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
-@node
+@attrs.frozen
 class Test:
     name: str
     given: Expr
     expect: str
     fired: tuple[Ref, ...] | None
     error_field: str | None
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
 Decl = Union[
@@ -361,12 +360,12 @@ Decl = Union[
 ]
 
 
-@node
+@attrs.frozen
 class Module:
     """One parsed file."""
 
     decls: tuple[Decl, ...]
-    span: Span = span_field()
+    span: Span = attrs.field(eq=False, repr=False)
 
 
 def walk(expr: Expr) -> list[Expr]:

@@ -480,7 +480,8 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
             hint = _KEYWORD_HINT[text]
         return error(f"unexpected `{text}`", span, hint or None)
     if isinstance(exc, UnexpectedCharacters):
-        ch = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
+        pos = exc.pos_in_stream or 0
+        ch = source.text[pos] if pos < len(source.text) else ""
         span = Span(source, line, col, line, col + 1)
         if ch == '"':
             return error("unterminated string", span, "a string ends with `\"` on the same line")

@@ -39,8 +39,3 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.source.name}:{self.line}:{self.column}"
-
-
-def span_field() -> Span:
-    """An attrs field for a node's span: kept out of equality and repr."""
-    return attrs.field(eq=False, repr=False)  # type: ignore[no-any-return]

@@ -127,20 +127,20 @@ def _strategy(typ: t.Type, pools: _Pools, name: str) -> st.SearchStrategy[Any]:
         some = st.sampled_from(_COUNTRY_LIST)
         return st.one_of(st.sampled_from(sorted(pools.countries)), some) if pools.countries else some
     if typ == t.INT:
-        base = st.integers(min_value=-3, max_value=50)
-        return st.one_of(st.sampled_from(sorted(pools.ints)), base) if pools.ints else base
+        ints = st.integers(min_value=-3, max_value=50)
+        return st.one_of(st.sampled_from(sorted(pools.ints)), ints) if pools.ints else ints
     if typ == t.NUMBER:
-        base = st.decimals(min_value=-10, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)
-        return st.one_of(st.sampled_from(sorted(pools.numbers)), base) if pools.numbers else base
+        decimals = st.decimals(min_value=-10, max_value=100_000, places=2, allow_nan=False, allow_infinity=False)
+        return st.one_of(st.sampled_from(sorted(pools.numbers)), decimals) if pools.numbers else decimals
     if typ == t.BOOL:
         return st.booleans()
     if typ == t.DATE:
-        base = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2035, 12, 31))
-        dates = st.one_of(st.sampled_from(sorted(pools.dates)), base) if pools.dates else base
+        any_date = st.dates(min_value=datetime.date(1990, 1, 1), max_value=datetime.date(2035, 12, 31))
+        dates = st.one_of(st.sampled_from(sorted(pools.dates)), any_date) if pools.dates else any_date
         return dates.map(datetime.date.isoformat)
     if isinstance(typ, t.ListT):
-        some = st.lists(_strategy(typ.elem, pools, name), min_size=1, max_size=4)
-        return st.one_of(some, some, some, st.just([]))
+        nonempty = st.lists(_strategy(typ.elem, pools, name), min_size=1, max_size=4)
+        return st.one_of(nonempty, nonempty, nonempty, st.just([]))
     if isinstance(typ, t.SetT):
         return st.lists(_strategy(typ.elem, pools, name), max_size=3)
     if isinstance(typ, t.StructT):
@@ -202,11 +202,14 @@ def records(policy: Policy, attempts: int = 20) -> st.SearchStrategy[dict[str, A
                 except RecordError as exc:
                     # an element of a top-level list breaks the schema or an invariant: drop it
                     parts = exc.parts
-                    if len(parts) < 2 or not isinstance(parts[1], int) or not isinstance(candidate.get(parts[0]), list):
+                    if len(parts) < 2 or not isinstance(parts[0], str) or not isinstance(parts[1], int):
                         break
-                    elems = list(candidate[parts[0]])
-                    del elems[parts[1]]
-                    candidate = _repair({**candidate, parts[0]: elems}, repairs)
+                    field, index = parts[0], parts[1]
+                    if not isinstance(candidate.get(field), list):
+                        break
+                    elems = list(candidate[field])
+                    del elems[index]
+                    candidate = _repair({**candidate, field: elems}, repairs)
         return candidate
 
     return draw_record()

@@ -96,7 +96,7 @@ def comparable(a: Type, b: Type) -> bool:
     if is_textual(a) and is_textual(b):
         return True
     if isinstance(a, (ListT, SetT)) and type(a) is type(b):
-        return comparable(a.elem, b.elem)  # type: ignore[union-attr]
+        return comparable(a.elem, b.elem)
     return a == b
 
 
