@@ -67,7 +67,7 @@ def test_check_json_diagnostics(tmp_path: Path) -> None:
 
 def test_check_missing_file() -> None:
     code, _, err = run("check", "no/such/policy.ecp")
-    assert code == 1 and "cannot read" in err
+    assert code == 1 and "no/such/policy.ecp:1:1: error: policy file `no/such/policy.ecp` does not exist" in err
 
 
 def test_eval_stdin_with_bad_lines_decides_every_line() -> None:

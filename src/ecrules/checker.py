@@ -20,7 +20,7 @@ from . import nodes as n
 from . import types as t
 from .countries import COUNTRIES
 from .diagnostics import Diagnostic, error, warning
-from .source import Source, Span
+from .source import Source, Span, display_path, read_text
 from .values import PatternError, pattern_regex
 
 OUTCOMES = ("deny", "license", "allow")
@@ -189,6 +189,13 @@ class Checker:
         self._let_stack: list[str] = []
         self._const_decls: dict[str, n.ConstDecl] = {}
         self._const_stack: list[str] = []
+        self._failed: set[str] = set()  # consts and lets already reported as broken
+        self._type_spans: dict[str, Span] = {}
+        self._as_of_span: Span | None = None
+        self._rule_ids: set[str] = set()
+
+    def _errors(self) -> int:
+        return sum(1 for d in self.diags if d.severity == "error")
 
     def err(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diags.append(error(message, span, help))
@@ -203,6 +210,8 @@ class Checker:
         imported = [d for m in self.imports for d in m.decls]
         self._schema([d for d in imported if isinstance(d, n.Schema)], own_record=False)
         self._schema([d for d in own if isinstance(d, n.Schema)], own_record=True)
+        if as_of is not None and self.record is not None:
+            self._check_as_of(as_of)
         if self.record is not None:
             for fname in self.record.fields:
                 if fname in OPERATOR_WORDS:
@@ -213,7 +222,7 @@ class Checker:
             d for d in imported + list(own) if isinstance(d, (n.SetDecl, n.ConstDecl))
         ]
         decl_lists += [d for d in own if isinstance(d, n.LetDecl)]
-        self._declare_globals(decl_lists)
+        decl_lists = self._declare_globals(decl_lists)
         for d in decl_lists:
             if isinstance(d, n.ConstDecl):
                 self._const_decls[d.name] = d
@@ -278,6 +287,18 @@ class Checker:
                 self._as_of_span = d.span
         return name, version, combine, default, as_of
 
+    def _check_as_of(self, as_of: str) -> None:
+        assert self.record is not None
+        span = self._as_of_span
+        f = self.record.fields.get(as_of)
+        if f is None:
+            self.err(f"`as_of` names unknown field `{as_of}`", span, _suggest(as_of, self.record.fields))
+        elif f.type != t.DATE:
+            self.err(f"`as_of` must name a `date` field; `{as_of}` is a `{f.type}`", span)
+        elif f.optional:
+            self.err(f"`as_of` must name a required field; `{as_of}` is optional", span,
+                     f"declare it `{as_of}: date`: rule validity needs a date on every record")
+
     # -- schema
     def _schema(self, blocks: list[n.Schema], own_record: bool) -> None:
         decls = [d for b in blocks for d in b.decls]
@@ -285,9 +306,14 @@ class Checker:
         for d in decls:
             if isinstance(d, n.RecordDecl) and not own_record:
                 continue  # an import brings types, not the record
-            if d.name in self.structs or d.name in t.PRIMITIVES:
-                self.err(f"type `{d.name}` is declared twice", d.span)
+            if d.name in t.PRIMITIVES:
+                self.err(f"type `{d.name}` is a built-in type", d.span, "pick another name")
                 continue
+            if d.name in self.structs:
+                self.err(f"type `{d.name}` is declared twice", d.span,
+                         f"the first is at {self._type_spans[d.name]}" if d.name in self._type_spans else None)
+                continue
+            self._type_spans[d.name] = d.span
             struct = t.StructT(d.name)
             if isinstance(d, n.RecordDecl):
                 if self.record is not None:
@@ -300,7 +326,8 @@ class Checker:
         for struct, d in pending:
             for f in d.fields:
                 if f.name in struct.fields:
-                    self.err(f"field `{f.name}` is declared twice in `{d.name}`", f.span)
+                    first = next(x.span for x in d.fields if x.name == f.name)
+                    self.err(f"field `{f.name}` is declared twice in `{d.name}`", f.span, f"the first is at {first}")
                     continue
                 struct.fields[f.name] = t.Field(f.name, self._type(f.type), f.type.optional)
         self._field_spans = {(d.name, f.name): f.span for _, d in pending for f in d.fields}
@@ -352,8 +379,10 @@ class Checker:
         return t.ListT(elem) if isinstance(base, n.ListType) else t.SetT(elem)
 
     # -- global names
-    def _declare_globals(self, decls: list[n.SetDecl | n.ConstDecl | n.LetDecl]) -> None:
+    def _declare_globals(self, decls: list[n.SetDecl | n.ConstDecl | n.LetDecl]) -> list[n.SetDecl | n.ConstDecl | n.LetDecl]:
+        """Register global names; a rejected duplicate is dropped so that the first one is used."""
         fields = self.record.fields if self.record else {}
+        kept: list[n.SetDecl | n.ConstDecl | n.LetDecl] = []
         for d in decls:
             if d.name in self.globals:
                 self.err(f"`{d.name}` is declared twice", d.span, f"the first is at {self.globals[d.name]}")
@@ -361,24 +390,32 @@ class Checker:
                 self.err(f"`{d.name}` is already a field of the record", d.span, "pick another name")
             else:
                 self.globals[d.name] = d.span
+                kept.append(d)
+        return kept
 
     # -- constants
     def _const(self, name: str) -> ConstInfo | None:
         if name in self.consts:
             return self.consts[name]
+        if name in self._failed:
+            return None
         d = self._const_decls[name]
         if name in self._const_stack:
             self.err(f"constant `{name}` is defined in terms of itself", d.span)
+            self._failed.update(self._const_stack)
             return None
         self._const_stack.append(name)
+        before = self._errors()
         try:
             typ = self.expr(d.value, {}, _NO_GUARDS, const_only=True)
-            value = self._const_value(d.value)
+            value = self._const_value(d.value) if self._errors() == before else _INVALID
         finally:
             self._const_stack.pop()
-        if value is _INVALID:
-            self.err("`const` takes a literal or a constant expression", d.value.span,
-                     "use `let` for a value computed from the record")
+        if value is _INVALID or name in self._failed:
+            if self._errors() == before:
+                self.err("`const` takes a literal or a constant expression", d.value.span,
+                         "use `let` for a value computed from the record")
+            self._failed.add(name)
             return None
         info = ConstInfo(name, typ, value, d.span)
         self.consts[name] = info
@@ -407,13 +444,16 @@ class Checker:
             values = self._set_file(d, d.source, elem)
         elif isinstance(d.source, n.SetLit):
             for e in d.source.elements:
+                before = self._errors()
                 et = self.expr(e, {}, _NO_GUARDS, const_only=True)
+                if self._errors() != before:
+                    continue
                 v = self._const_value(e)
                 if v is _INVALID:
                     self.err("set members must be constants", e.span)
                     continue
                 if not t.comparable(et, elem) or (elem == t.INT and et == t.NUMBER):
-                    self.err(f"`{_show(v)}` is not a `{elem}`", e.span)
+                    self.err(f"`{_show(v)}` is not {_a(elem)}", e.span)
                     continue
                 self._check_member(v, elem, e.span)
                 values.append(v)
@@ -428,17 +468,14 @@ class Checker:
         root = self.root.resolve() if self.root else here
         if root != path and root not in path.parents:
             self.err(f"set file `{ref.path}` is outside the policy's folder", ref.span,
-                     f"list files must sit under `{root}`")
+                     "list files must sit in the policy's folder or below it")
             return []
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            self.err(f"set file `{ref.path}` does not exist", ref.span, f"looked for `{path}`")
+        text, problem = read_text(path)
+        if problem is not None:
+            self.err(f"set file `{ref.path}` {problem}", ref.span,
+                     f"looked for `{display_path(path)}`" if problem == "does not exist" else None)
             return []
-        except (OSError, UnicodeDecodeError) as exc:
-            self.err(f"cannot read set file `{ref.path}`: {exc}", ref.span)
-            return []
-        src = Source(str(path), text)
+        src = Source(display_path(path), text)
         values: list[Value] = []
         for lineno, raw in enumerate(text.splitlines(), 1):
             entry = raw.strip()
@@ -447,7 +484,7 @@ class Checker:
             span = Span(src, lineno, 1, lineno, len(raw) + 1)
             v = _parse_entry(entry, elem)
             if v is _INVALID:
-                self.err(f"`{entry}` is not a `{elem}`", span, f"every entry of `{d.name}` must be a `{elem}`")
+                self.err(f"`{entry}` is not {_a(elem)}", span, f"every entry of `{d.name}` must be {_a(elem)}")
                 continue
             self._check_member(v, elem, span)
             values.append(v)
@@ -468,15 +505,20 @@ class Checker:
     def _let(self, name: str) -> LetInfo | None:
         if name in self.lets:
             return self.lets[name]
+        if name in self._failed:
+            return None
         d = self._let_decls[name]
         if name in self._let_stack:
             self.err(f"`let {name}` is defined in terms of itself", d.span)
+            self._failed.update(self._let_stack)
             return None
         self._let_stack.append(name)
         try:
             typ = self.expr(d.value, {}, _NO_GUARDS)
         finally:
             self._let_stack.pop()
+        if name in self._failed:
+            return None
         info = LetInfo(name, typ, d.value, len(self.lets), d.span)
         self.lets[name] = info
         return info
@@ -494,9 +536,8 @@ class Checker:
             info = self._rule(r, len(out), as_of)
             if info is not None:
                 out.append(info)
-        ids = {r.id for r in out}
-        for info in out:
-            decl = next(d for d in decls if d.id == info.id)
+        self._rule_ids = set(seen)
+        for decl in decls:
             for c in decl.clauses:
                 if c.kind != "waives":
                     continue
@@ -505,8 +546,8 @@ class Checker:
                              "under `first_match`, put the exception before the rule it overrides")
                 assert isinstance(c.value, tuple)
                 for ref in c.value:
-                    if ref.name not in ids and ref.name not in seen:
-                        self.err(f"rule `{info.id}` waives unknown rule `{ref.name}`", ref.span, _suggest(ref.name, ids))
+                    if ref.name not in seen:
+                        self.err(f"rule `{decl.id}` waives unknown rule `{ref.name}`", ref.span, _suggest(ref.name, seen))
         self._waiver_cycles(out, decls)
         return tuple(out)
 
@@ -650,7 +691,7 @@ class Checker:
 
     # -- tests
     def _tests(self, tests: tuple[n.Test, ...], rules: tuple[RuleInfo, ...]) -> None:
-        ids = {r.id for r in rules}
+        ids = self._rule_ids
         names: dict[str, Span] = {}
         for test in tests:
             if test.name in names:
@@ -740,6 +781,7 @@ class Checker:
                     elem = joined
                 if isinstance(et, (t.ListT, t.SetT, t.StructT)):
                     self.err("set and list literals hold plain values", el.span)
+                    return t.ANY
             return t.SetT(elem) if isinstance(e, n.SetLit) else t.ListT(elem)
         if isinstance(e, n.RecordLit):
             self.err("a record literal is only allowed after `given` in a test", e.span,
@@ -875,7 +917,7 @@ class Checker:
                 return t.BOOL
             if lt == t.DATE and rt == t.DATE:
                 return t.BOOL
-            if t.is_textual(lt) or t.is_textual(rt):
+            if t.is_textual(lt) and t.is_textual(rt):
                 self.err(f"text cannot be ordered with `{e.op}`", e.span, "compare text with `==`, `in` or `like`")
             else:
                 self.err(f"cannot order `{lt}` and `{rt}` with `{e.op}`", e.span)
@@ -1014,7 +1056,15 @@ _INVALID = object()
 
 
 def _show(v: Value) -> str:
+    if isinstance(v, str):
+        return f'"{v}"'
     return v.isoformat() if isinstance(v, datetime.date) else str(v)
+
+
+def _a(typ: t.Type) -> str:
+    """`an `int``, `a `string``: the article a type name takes in a message."""
+    word = str(typ)
+    return f"{'an' if word[:1] in 'aeiou' else 'a'} `{word}`"
 
 
 def _parse_entry(entry: str, elem: t.Type) -> Value:

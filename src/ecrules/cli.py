@@ -39,6 +39,10 @@ def main() -> None:
     """
 
 
+def _count(k: int, noun: str) -> str:
+    return f"{k} {noun}{'' if k == 1 else 's'}"
+
+
 def _print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, fmt: str) -> None:
     for d in diags:
         if fmt == "json":
@@ -78,7 +82,7 @@ def check(files: tuple[str, ...], fmt: str) -> None:
             continue
         if fmt == "text":
             tests = len(policy.checked.tests)
-            click.echo(f"{path}: ok ({len(policy.rules)} rules, {tests} tests)")
+            click.echo(f"{path}: ok ({_count(len(policy.rules), 'rule')}, {_count(tests, 'test')})")
     raise SystemExit(1 if failed else 0)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from . import nodes as n
 from .checker import Checked, check
 from .diagnostics import Diagnostic, error, sort_key
 from .parser import parse
-from .source import Source
+from .source import Source, display_path, read_text
 
 
 def check_source(source: Source, root: Path) -> tuple[Checked | None, list[Diagnostic]]:
@@ -19,11 +18,18 @@ def check_source(source: Source, root: Path) -> tuple[Checked | None, list[Diagn
         return None, diags
     imports: list[n.Module] = []
     _imports(module, Path(source.name), imports, diags, [_key(source.name)], set())
+    # dependencies before dependants: imported files in import order, the policy itself last
+    rank = {m.span.source.name: k for k, m in enumerate(imports + [module])}
+
+    def order(d: Diagnostic) -> tuple[int, str, int, int]:
+        file, line, col = sort_key(d)
+        return (rank.get(file, -1), file, line, col)
+
     if any(d.severity == "error" for d in diags):
-        return None, sorted(diags, key=sort_key)
+        return None, sorted(diags, key=order)
     checked, more = check(module, imports, root)
     diags += more
-    return checked, sorted(diags, key=sort_key)
+    return checked, sorted(diags, key=order)
 
 
 def _key(name: str) -> str:
@@ -43,24 +49,16 @@ def _imports(module: n.Module, path: Path, out: list[n.Module], diags: list[Diag
             continue
         if key in done:
             continue
-        try:
-            text = target.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            diags.append(error(f"imported file `{decl.path}` does not exist", decl.span, f"looked for `{target}`"))
-            continue
-        except (OSError, UnicodeDecodeError) as exc:
-            diags.append(error(f"cannot read imported file `{decl.path}`: {exc}", decl.span))
+        text, problem = read_text(target)
+        if problem is not None:
+            diags.append(error(f"imported file `{decl.path}` {problem}", decl.span,
+                               f"looked for `{display_path(target)}`" if problem == "does not exist" else None))
             continue
         done.add(key)
-        imported, more = parse(Source(_display(target), text))
+        imported, more = parse(Source(display_path(target), text))
         diags += more
         if imported is None:
             continue
         _imports(imported, target, out, diags, stack + [key], done)
         out.append(imported)
 
-
-def _display(path: Path) -> str:
-    """How diagnostics name a file: relative to the working directory when it is below it."""
-    rel = os.path.relpath(path)
-    return str(path) if rel.startswith("..") else rel

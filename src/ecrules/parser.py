@@ -448,12 +448,25 @@ def _describe(terminal: str) -> str:
 
 
 def _expected(names: set[str] | frozenset[str]) -> str:
-    items = sorted({_describe(t) for t in names if t not in ("COMMENT", "WS")})
+    words = {_describe(t) for t in names if t not in ("COMMENT", "WS")}
+    # what a person types first: names and values, then keywords, then punctuation
+    items = sorted(words, key=lambda w: (not w.startswith("a "), not w[1:2].isalpha(), w))
     if not items:
         return ""
-    if len(items) > 8:
-        items = items[:8] + ["..."]
+    if len(items) > 10:
+        items = items[:10] + ["..."]
     return "expected " + ", ".join(items)
+
+
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "in", "like")
+
+
+def _accepts(exc: UnexpectedToken) -> set[str]:
+    try:
+        accepted: set[str] = exc.interactive_parser.accepts()  # type: ignore[no-untyped-call]
+        return set(accepted)
+    except Exception:  # pragma: no cover - older Lark without an interactive parser here
+        return set(exc.expected)
 
 
 def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
@@ -461,37 +474,52 @@ def _syntax_diagnostic(source: Source, exc: UnexpectedInput) -> Diagnostic:
     col = exc.column if isinstance(exc.column, int) and exc.column > 0 else 1
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        accepts = _accepts(exc)
         if tok.type == "$END":
             lines = source.text.splitlines() or [""]
             line, col = len(lines), len(lines[-1]) + 1
             span = Span(source, line, col, line, col + 1)
-            return error("unexpected end of file", span, _expected(exc.expected) or None)
+            return error("unexpected end of file", span, _expected(accepts) or None)
         span = Span(source, line, col, tok.end_line or line, tok.end_column or col + 1)
         text = str(tok)
-        if text in ("==", "!=", "<", "<=", ">", ">=", "in", "like"):
-            return error(
-                f"comparisons cannot be chained: unexpected `{text}`", span,
-                "join two comparisons with `and`, or add parentheses",
-            )
+        history = [str(t) for t in (getattr(exc, "token_history", None) or [])]
+        previous = history[-1] if history else ""
+        wants_operand = "NAME" in accepts
+        if text in _COMPARISONS and not wants_operand and ("AND" in accepts or "OR" in accepts):
+            return error(f"comparisons cannot be chained: unexpected `{text}`", span,
+                         "join two comparisons with `and`, or add parentheses")
         if text == "=":
             return error("unexpected `=`", span, "compare with `==`; `=` only appears in declarations")
-        hint = _expected(exc.expected) if len(exc.expected) <= 8 else ""
-        if text in _KEYWORD_HINT:
-            hint = _KEYWORD_HINT[text]
-        return error(f"unexpected `{text}`", span, hint or None)
+        if wants_operand and previous in _KEYWORD_HINT:
+            return error(f"unexpected `{text}` after `{previous}`", span, _KEYWORD_HINT[previous])
+        if wants_operand and text in _KEYWORD_HINT:
+            return error(f"unexpected `{text}`", span, _KEYWORD_HINT[text])
+        if text in _COMPARISONS and wants_operand:
+            return error(f"unexpected `{text}`: a value is missing before it", span, _expected(accepts) or None)
+        if text == "not" and ("AND" in accepts or "OR" in accepts):
+            return error("unexpected `not`", span, "join conditions with `and` or `or`: `a and not b`")
+        return error(f"unexpected `{text}`", span, _expected(accepts) or None)
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = source.text[pos] if pos < len(source.text) else ""
         span = Span(source, line, col, line, col + 1)
         if ch == '"':
             return error("unterminated string", span, "a string ends with `\"` on the same line")
-        return error(f"unexpected character `{ch}`", span, _expected(exc.allowed or set()) or None)
+        return error(f"unexpected character `{ch}`", span, _CHAR_HINT.get(ch))
     if isinstance(exc, UnexpectedEOF):
         lines = source.text.splitlines() or [""]
         span = Span(source, len(lines), len(lines[-1]) + 1, len(lines), len(lines[-1]) + 2)
         return error("unexpected end of file", span, _expected(set(exc.expected)) or None)
     return error("syntax error", Span(source, line, col, line, col + 1))
 
+
+_CHAR_HINT = {
+    ";": "nothing separates clauses or declarations: remove the `;`",
+    "'": "strings are written in double quotes: \"...\"",
+    "&": "write `and`",
+    "|": "write `or`",
+    "!": "write `not`, or `!=` to compare",
+}
 
 _KEYWORD_HINT = {
     word: f"`{word}` is an operator word: it cannot name a top-level field"

@@ -9,9 +9,9 @@ from typing import Any, Iterable, Iterator, Mapping
 from .checker import Checked, RuleInfo
 from .compiler import Decide, compile_policy
 from .decision import Decision
-from .diagnostics import Diagnostic, PolicyError
+from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
-from .source import Source
+from .source import Source, Span, read_text
 
 
 class Policy:
@@ -71,10 +71,8 @@ def loads(text: str, path: str | Path | None = None) -> Policy:
 def load(path: str | Path) -> Policy:
     """Load a policy file."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        from .diagnostics import error
-
-        raise PolicyError([error(f"cannot read `{p}`: {exc.strerror or exc}", None)]) from None
+    text, problem = read_text(p)
+    if problem is not None:
+        where = Span(Source(str(p), ""), 1, 1, 1, 1)
+        raise PolicyError([error(f"policy file `{p}` {problem}", where)])
     return loads(text, p)

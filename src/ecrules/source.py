@@ -6,6 +6,9 @@ that is what parse/format round-trip tests rely on.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import attrs
 
 
@@ -39,3 +42,26 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.source.name}:{self.line}:{self.column}"
+
+
+def display_path(path: Path) -> str:
+    """How diagnostics name a file: relative to the working directory when it is below it."""
+    rel = os.path.relpath(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """A file's UTF-8 text, or why it could not be read (a phrase that follows the file's name)."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return "", "does not exist"
+    except IsADirectoryError:
+        return "", "is a folder, not a file"
+    except OSError as exc:
+        return "", f"cannot be read: {(exc.strerror or str(exc)).lower()}"
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return "", f"is not UTF-8 text (line {line})"
