@@ -11,7 +11,7 @@ from typing import Any
 import attrs
 
 from . import nodes as n
-from .checker import FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checker import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import in_force
 from .decision import Decision
 from .interpreter import Env, Interpreter, render
@@ -119,21 +119,40 @@ def _why_false(interp: Interpreter, e: n.Expr, env: Env) -> tuple[str, list[tupl
             if not interp.eval(operand, env):
                 return _why_false(interp, operand, env)
     if isinstance(e, n.Quant) and e.kind in ("any", "all") and e.body is not None:
+        source = _text(e.source)
         items = list(interp.eval(e.source, env))
+        if not items:
+            return _text(e), [(source, "empty")]
         if e.kind == "any":
-            vals = _values(interp, e.source, env)
-            if not items:
-                return _text(e), vals + [(_text(e.source), "empty")]
+            # no element satisfies the body: show what the body read, element by element
+            vals: list[tuple[str, str]] = []
+            for k, item in enumerate(items):
+                env.vars[id(e)] = item
+                for name, value in _values(interp, e.where or e.body, env) + _values(interp, e.body, env):
+                    label = _element_label(name, e.var, f"{source}[{k}]")
+                    if (label, value) not in vals:
+                        vals.append((label, value))
             return _text(e), vals
         for k, item in enumerate(items):
             env.vars[id(e)] = item
             if e.where is not None and not interp.eval(e.where, env):
                 continue
             if not interp.eval(e.body, env):
-                text, vals = _why_false(interp, e.body, env)
-                label = f"{e.var} = {_text(e.source)}[{k}]"
-                return _text(e), [(label.split(" = ")[0], label.split(" = ")[1])] + [(f"  {a}", b) for a, b in vals] + [("  fails", text)]
+                text, inner = _why_false(interp, e.body, env)
+                element = f"{source}[{k}]"
+                return _text(e), [(f"{element} fails", f"`{text}`")] + [
+                    (_element_label(name, e.var, element), value) for name, value in inner
+                ]
     return _text(e), _values(interp, e, env)
+
+
+def _element_label(name: str, var: str, element: str) -> str:
+    """`i.code` read for the element `items[1]` is shown as `items[1].code`."""
+    if name == var:
+        return element
+    if name.startswith(var + "."):
+        return element + name[len(var):]
+    return name
 
 
 def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
@@ -148,7 +167,7 @@ def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
                 size = len(binding.values)
                 out.setdefault(sub.name, f"a set of {size} {'entry' if size == 1 else 'entries'}")  # type: ignore[union-attr]
                 continue
-            if isinstance(sub, n.Name) and not isinstance(binding, (FieldRef, VarRef, LetInfo)):
+            if isinstance(sub, n.Name) and not isinstance(binding, (FieldRef, VarRef, LetInfo, ConstInfo)):
                 continue
             try:
                 out.setdefault(_text(sub), render(interp.eval(sub, env)))
