@@ -387,3 +387,27 @@ def test_a_policy_is_safe_to_share_between_threads() -> None:
     for th in threads:
         th.join()
     assert all(results[n] == expected for n in range(8))
+
+
+def test_a_policy_is_immutable() -> None:
+    p = policy("rule R deny { when true }")
+    with pytest.raises(AttributeError):
+        p.warnings = ()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        p._decide = None  # type: ignore[misc,assignment]
+
+
+def test_policies_load_concurrently() -> None:
+    texts = [f'policy "p{k}" version "1"\n' + SCHEMA + f"rule R{k} deny {{ when total_value > {k} }}" for k in range(12)]
+    loaded: dict[int, ecrules.Policy] = {}
+
+    def work(k: int) -> None:
+        loaded[k] = ecrules.loads(texts[k])
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(12)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert [loaded[k].name for k in range(12)] == [f"p{k}" for k in range(12)]
+    assert [loaded[k].rules[0].id for k in range(12)] == [f"R{k}" for k in range(12)]

@@ -20,9 +20,18 @@ class Policy:
     __slots__ = ("_checked", "_decide", "_source", "warnings")
 
     def __init__(self, checked: Checked, warnings: list[Diagnostic]):
-        self._checked = checked
-        self._decide, self._source = compile_policy(checked)
-        self.warnings: tuple[Diagnostic, ...] = tuple(warnings)
+        decide, source = compile_policy(checked)
+        for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
+                            ("warnings", tuple(warnings))):
+            object.__setattr__(self, name, value)
+
+    _checked: Checked
+    _decide: Decide
+    _source: str
+    warnings: tuple[Diagnostic, ...]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a Policy is immutable: cannot set `{name}`")
 
     @property
     def name(self) -> str:
