@@ -184,3 +184,18 @@ def test_commands_take_several_files(command: str) -> None:
     files = [str(p) for p in sorted((ROOT / "tests" / "conformance").glob("*/policy.ecp"))]
     code, out, _ = run(command, *files)
     assert code == 0
+
+
+def test_ids_stay_unique_with_blank_and_bad_lines(tmp_path: Path) -> None:
+    policy = tmp_path / "p.ecp"
+    policy.write_text('schema { record r { destination: country } }\nrule KP deny { basis UNSC "S/RES/1718 (2006)" when destination == "KP" }\n')
+    code, out, _ = run("eval", str(policy), "-",
+                       input='{"destination": "KP"}\n\n{"destination": "FR"}\nnope\n{"destination": "FR"}\n')
+    ids = [json.loads(x)["id"] for x in out.splitlines()]
+    assert code == 0 and ids == [1, 2, 3, 4]
+    assert "line 4 is not valid JSON" in json.loads(out.splitlines()[2])["error"]["message"]
+
+
+def test_explain_missing_record_file() -> None:
+    code, _, err = run("explain", str(POLICY), "no/such/record.json")
+    assert code == 2 and "cannot read" in err

@@ -411,3 +411,47 @@ def test_policies_load_concurrently() -> None:
         th.join()
     assert [loaded[k].name for k in range(12)] == [f"p{k}" for k in range(12)]
     assert [loaded[k].rules[0].id for k in range(12)] == [f"R{k}" for k in range(12)]
+
+
+def test_an_invariant_may_read_a_let() -> None:
+    p = ecrules.loads("schema { record r { items: list<int> total: int } }\n"
+                      "let s = sum(x in items: x)\n"
+                      'invariant on total "must be the sum" { total == s }\n'
+                      "rule BIG deny { when s > 10 }")
+    assert p.evaluate({"items": [1, 2], "total": 3}).outcome == "allow"
+    assert p.evaluate({"items": [6, 7], "total": 13}).outcome == "deny"
+    assert p.evaluate({"items": [1, 2], "total": 4}).error.field == "total"  # type: ignore[union-attr]
+
+
+def test_like_over_a_constant_set_literal() -> None:
+    p = policy('const prefixes = { "ML*", "1C35*" }\n'
+               "rule R deny { when any(i in items: any(p in prefixes: i.code like p)) }")
+    assert outcome(p, items=[{"code": "ML4", "value": 1, "quantity": 1}]) == "deny"
+    assert outcome(p, items=[{"code": "3A001", "value": 1, "quantity": 1}]) == "allow"
+
+
+def test_an_absent_optional_id_falls_back_to_the_position() -> None:
+    p = ecrules.loads("schema { record r { id: string? x: int } }\nrule R deny { when x > 1 }")
+    assert [d.id for d in p.evaluate_many([{"x": 2}, {"id": "b", "x": 2}])] == [1, "b"]
+
+
+def test_sets_of_records_in_records() -> None:
+    from ecrules.explain import explain
+
+    p = ecrules.loads("schema { record r { id: string parts: set<part> } type part { code: string } }\n"
+                      'rule R deny { when count(x in parts) == 1 and any(x in parts: x.code == "ML1") }')
+    rec = {"id": "a", "parts": [{"code": "ML1"}, {"code": "ML1"}]}
+    assert p.evaluate(rec).outcome == "deny"  # duplicates dropped
+    assert explain(p, rec).decision.outcome == "deny"
+
+
+def test_normalize_collapses_unicode_white_space_only() -> None:
+    from ecrules.values import normalize
+
+    assert normalize("\u3000Korea\u00a0 Mining\u2003\n") == "korea mining"
+    assert normalize("a\x1fb") == "a\x1fb"  # U+001F is a separator, not White_Space
+
+
+def test_a_boolean_is_not_a_number() -> None:
+    d = policy("rule R deny { when false }").evaluate(record(total_value=True))
+    assert d.error is not None and d.error.field == "total_value" and "true or false" in d.error.message

@@ -973,6 +973,8 @@ class Checker:
             b = self.bindings.get(id(source))
             if isinstance(b, SetInfo):
                 return tuple(sorted(str(v) for v in b.values))
+            if isinstance(b, ConstInfo) and isinstance(b.value, (frozenset, tuple)):
+                return tuple(sorted(str(v) for v in b.value))
         if isinstance(source, (n.SetLit, n.ListLit)):
             out: list[str] = []
             for el in source.elements:

@@ -309,58 +309,61 @@ class _Emitter:
         c = self.c
         assert c.record is not None
         self.preamble: list[str] = []
-        out: list[str] = [f"def decide(rec, pos):", "    try:",
-                          "        if rec.__class__ is not dict and not isinstance(rec, _Mapping):",
-                          "            raise _RE('the record must be an object')"]
-        for k, f in enumerate(c.record.fields.values()):
-            out.append(f"        # field `{f.name}`")
-            out += ["        " + line for line in self.field_check("rec", f, f"F{k}")]
-        for inv in c.invariants:
-            out.append(f"        # invariant at {inv.span}")
-            out += ["        " + line for line in self.invariant(inv)]
-        has_id = "id" in c.record.fields
-        out.append("    except _RE as exc:")
-        out.append(f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})")
         fields = list(c.record.fields)
-        out.append(f"    rid = F{fields.index('id')}" if has_id else "    rid = pos")
         as_of = f"F{fields.index(c.as_of)}" if c.as_of else "None"
-        rule_lines: list[str] = []
+        # compile conditions first: that is how we learn which lets are read
+        invariants: list[str] = []
+        for inv in c.invariants:
+            invariants.append(f"        # invariant at {inv.span}")
+            invariants += ["        " + line for line in self.invariant(inv)]
+        rules = self.rules(as_of)
+        validate: list[str] = []
+        for k, f in enumerate(c.record.fields.values()):
+            validate.append(f"        # field `{f.name}`")
+            validate += ["        " + line for line in self.field_check("rec", f, f"F{k}")]
+        head = ["def decide(rec, pos):", "    try:",
+                "        if rec.__class__ is not dict and not isinstance(rec, _Mapping):",
+                "            raise _RE('the record must be an object')"]
+        has_id = "id" in c.record.fields
+        catch = ["    except _RE as exc:",
+                 f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
+        if not has_id:
+            rid = ["    rid = pos"]
+        elif c.record.fields["id"].optional:
+            rid = [f"    rid = F{fields.index('id')} if F{fields.index('id')} is not None else pos"]
+        else:
+            rid = [f"    rid = F{fields.index('id')}"]
+        return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
+                         + invariants + catch + rid + rules) + "\n"
+
+    def lets(self) -> list[str]:
+        """A lazily computed local and its closure for every `let` read (and the lets those read)."""
+        lines: list[str] = []
+        done: set[str] = set()
+        while pending := sorted(self._uses_lets - done, key=lambda x: self.c.lets[x].index):
+            for name in pending:
+                done.add(name)
+                k = self.c.lets[name].index
+                body = self.expr(self.c.lets[name].expr)  # may add lets to self._uses_lets
+                lines += [f"L{k} = _U", f"def _l{k}():", f"    nonlocal L{k}", f"    L{k} = {body}", f"    return L{k}"]
+        return lines
+
+    def rules(self, as_of: str) -> list[str]:
+        c = self.c
         first = c.combine == "first_match"
-        if not first:
-            rule_lines.append("    M = []")
+        lines = [] if first else ["    M = []"]
         for rule in c.rules:
-            cond = self.expr(rule.when)
             window = []
             if rule.effective:
                 window.append(f"{self.const(rule.effective)} <= {as_of}")
             if rule.expires:
                 window.append(f"{as_of} < {self.const(rule.expires)}")
-            full = " and ".join(window + [cond])
-            rule_lines.append(f"    # rule {rule.id} at {rule.span}")
-            rule_lines.append("    try:")
-            if first:
-                rule_lines.append(f"        if {full}: return _combine(({rule.index},), rid, {as_of})")
-            else:
-                rule_lines.append(f"        if {full}: M.append({rule.index})")
-            rule_lines.append("    except Exception as exc:")
-            rule_lines.append(f"        return _fault(rid, {rule.id!r}, exc)")
-        let_lines: list[str] = []
-        for name in sorted(self._uses_lets, key=lambda x: c.lets[x].index):
-            info = c.lets[name]
-            k = info.index
-            let_lines += [f"    L{k} = _U", f"    def _l{k}():", f"        nonlocal L{k}",
-                          f"        L{k} = {self.expr(info.expr)}", f"        return L{k}"]
-        # lets compiled above may read further lets
-        while True:
-            missing = [x for x in self._uses_lets if f"    L{c.lets[x].index} = _U" not in let_lines]
-            if not missing:
-                break
-            for name in missing:
-                k = c.lets[name].index
-                let_lines += [f"    L{k} = _U", f"    def _l{k}():", f"        nonlocal L{k}",
-                              f"        L{k} = {self.expr(c.lets[name].expr)}", f"        return L{k}"]
-        end = f"    return _combine((), rid, {as_of})" if first else f"    return _combine(tuple(M), rid, {as_of})"
-        return "\n".join(self.preamble + out + let_lines + rule_lines + [end]) + "\n"
+            full = " and ".join(window + [self.expr(rule.when)])
+            hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
+            lines += [f"    # rule {rule.id} at {rule.span}", "    try:", f"        if {full}: {hit}",
+                      "    except Exception as exc:", f"        return _fault(rid, {rule.id!r}, exc)"]
+        lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of})")
+        return lines
 
     def invariant(self, inv: Any) -> list[str]:
         msg = repr(inv.message)
@@ -377,11 +380,9 @@ class _Emitter:
                      f"    if {where}not {self.expr(e.body)}: raise _RE({msg}, {path.strip(', ')})"]
         else:
             lines = [f"if not {self.expr(e)}: raise _RE({msg}{''.join(', ' + repr(x) for x in on)})"]
-        if any(isinstance(x, n.Arith) and x.op == "/" for x in n.walk(e)):
-            lines = ["try:"] + ["    " + x for x in lines] + [
-                "except _Fault as exc:",
-                f"    raise _RE({msg} + ' (' + str(exc) + ')'{''.join(', ' + repr(x) for x in on)}) from None"]
-        return lines
+        return ["try:"] + ["    " + x for x in lines] + [
+            "except _Fault as exc:",
+            f"    raise _RE({msg} + ' (' + str(exc) + ')'{''.join(', ' + repr(x) for x in on)}) from None"]
 
 
 _UNSET = object()

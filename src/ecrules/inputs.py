@@ -112,7 +112,9 @@ def read_parquet(path: str) -> Iterator[Any]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise SystemExit("error: reading Parquet needs pyarrow: pip install 'ecrules[parquet]'") from None
+        raise SystemExit("error: reading Parquet needs pyarrow: pip install pyarrow") from None
+    if path == "-":
+        raise SystemExit("error: Parquet cannot be read from standard input: give a file")
     with pq.ParquetFile(path) as pf:
         for batch in pf.iter_batches(batch_size=65536):
             for row in batch.to_pylist():

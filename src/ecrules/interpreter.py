@@ -197,7 +197,7 @@ class Interpreter:
             values = self.validate(record)
         except RecordError as exc:
             return self.combiner.record_error(record, position, exc.message, exc.field, has_id)
-        rid = values["id"] if c.record is not None and "id" in c.record.fields else position
+        rid = values["id"] if has_id and values["id"] is not None else position
         env = Env(values)
         matched: list[int] = []
         for rule in c.rules:

@@ -15,7 +15,7 @@ def write_parquet(decisions: Iterable[Decision], path: str) -> Iterator[Decision
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError:
-        raise SystemExit("error: writing Parquet needs pyarrow: pip install 'ecrules[parquet]'") from None
+        raise SystemExit("error: writing Parquet needs pyarrow: pip install pyarrow") from None
     basis = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
     schema = pa.schema([
         ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),

@@ -35,6 +35,13 @@ class RecordError(Exception):
         return render_path(self.parts) if self.parts else None
 
 
+class Struct(dict):  # type: ignore[type-arg]
+    """A validated nested value: a dict that can also be a member of a `set<T>` (hashable)."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self.items()))
+
+
 def render_path(parts: list[str | int] | tuple[str | int, ...]) -> str:
     out = ""
     for p in parts:
@@ -59,6 +66,8 @@ def not_int(v: object) -> str:
 def not_number(v: object) -> str:
     if isinstance(v, str):
         return "must be a number, not a string"
+    if isinstance(v, bool):
+        return "must be a number, not true or false"
     return "must be a finite number"
 
 
@@ -159,7 +168,7 @@ def validate(value: Any, typ: t.Type) -> Any:
     if isinstance(typ, t.StructT):
         if not isinstance(value, Mapping):
             raise RecordError(NOT_OBJECT)
-        obj: dict[str, Any] = {}
+        obj: dict[str, Any] = Struct()
         for name, f in typ.fields.items():
             raw = value.get(name)
             if raw is None:

@@ -70,7 +70,11 @@ def to_decimal(v: float) -> Decimal:
 def normalize(s: str) -> str:
     """NFKC(casefold(NFKC(s))), whitespace runs collapsed to one space, ends trimmed."""
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold())
-    return " ".join(folded.split())
+    return _WHITESPACE.sub(" ", folded).strip(" ")
+
+
+#: Unicode White_Space (not Python's wider `str.isspace`, which also counts U+001C..U+001F)
+_WHITESPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+")
 
 
 def lower(s: str) -> str:
