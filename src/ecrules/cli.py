@@ -122,8 +122,8 @@ def _json_default(value: Any) -> Any:
 def _decisions(policy: Policy, records: Iterable[Any]) -> Iterator[Decision]:
     decide = policy.evaluate
     for position, record in enumerate(records, 1):
-        if isinstance(record, BadLine):
-            yield Decision(record.line, "error", (), (), (), policy.name, policy.version,
+        if isinstance(record, BadLine):  # its id is its position, like every other record's
+            yield Decision(position, "error", (), (), (), policy.name, policy.version,
                            _bad_line_error(record))
         else:
             yield decide(record, position=position)
@@ -189,7 +189,14 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
     from .explain import explain as run_explain
 
     policy = _load(policy_file)
-    text = sys.stdin.read() if record == "-" else Path(record).read_text(encoding="utf-8")
+    if record == "-":
+        text = sys.stdin.read()
+    else:
+        try:
+            text = Path(record).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            click.echo(f"error: cannot read `{record}`: {getattr(exc, 'strerror', None) or exc}", err=True)
+            raise SystemExit(2) from None
     try:
         value = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
