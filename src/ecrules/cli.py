@@ -23,6 +23,7 @@ Examples:
   ecrules test policies/*.ecp
   ecrules eval policies/export_control.ecp examples/transactions.jsonl
   ecrules explain policies/export_control.ecp record.json
+  ecrules verify policies/*.ecp
 
 Docs: docs/tutorial.md (start here), docs/language.md, docs/errors.md.
 """
@@ -207,6 +208,50 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=_json_default))
     else:
         click.echo(result.render())
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
+@click.option("--strict", is_flag=True, help="Exit 2 when a constraint is unknown (and none is violated).")
+@click.option("--fuzz", type=int, default=0, metavar="N",
+              help="Then also try N Hypothesis examples per constraint (needs hypothesis).")
+@click.option("--timeout", type=float, default=10.0, metavar="S", help="Solver time limit per query, in seconds.")
+def verify(files: tuple[str, ...], fmt: str, strict: bool, fuzz: int, timeout: float) -> None:
+    """Prove or refute the constraints of policy FILES (protect, never, always) with z3.
+
+    Each constraint is proved (with the list bound it holds for), violated (with a witness the
+    evaluator confirmed, records as JSON) or unknown (with why). Also warns about dead and
+    redundant rules and first_match order conflicts. Exit 1 when any constraint is violated or a
+    policy does not load, 2 with --strict when one is unknown, 0 otherwise.
+    """
+    from .verify import verify_policy
+    from .verify.report import dumps
+
+    violated = unknown = load_failed = False
+    reports = []
+    for path in files:
+        try:
+            policy = _load(path, fmt)
+        except SystemExit:
+            load_failed = True
+            continue
+        report = verify_policy(policy, path, timeout)
+        if fuzz > 0:
+            from .testing import fuzz_report
+
+            fuzz_report(policy, report, fuzz)
+        violated = violated or report.violated
+        unknown = unknown or report.unknown
+        if fmt == "json":
+            reports.append(report.to_dict())
+        else:
+            click.echo(report.render())
+    if fmt == "json":
+        click.echo(dumps({"files": reports}, 2))
+    if violated or load_failed:
+        raise SystemExit(1)
+    raise SystemExit(2 if strict and unknown else 0)
 
 
 __all__ = ["main", "read_jsonl"]

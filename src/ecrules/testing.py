@@ -215,4 +215,180 @@ def records(policy: Policy, attempts: int = 20) -> st.SearchStrategy[dict[str, A
     return draw_record()
 
 
-__all__ = ["records", "pattern_examples"]
+# ---- constraints: a second, independent checker ----------------------------------------------------
+
+
+def _protection(policy: Policy, constraint: str | None) -> tuple[Any, Any]:
+    from .verify.protect import Protection, ProtectSpec
+
+    c = policy.checked
+    for con in c.constraints:
+        if isinstance(con.body, n.Protect) and (constraint is None or con.name == constraint):
+            spec = ProtectSpec.of(con.body)
+            return spec, Protection(c, spec)
+    raise ValueError(f"policy {policy.name!r} has no protect constraint" + (f" {constraint!r}" if constraint else ""))
+
+
+def protected_pairs(policy: Policy, constraint: str | None = None,
+                    attempts: int = 10) -> st.SearchStrategy[tuple[dict[str, Any], dict[str, Any]]]:
+    """Pairs of valid records equal except in the fields a `protect` constraint covers.
+
+    The first record is drawn by `records(policy)`; the second redraws every protected field (in
+    every list element, for paths through lists) from the same biased pools. When no redraw
+    gives a valid record, the pair is the record twice.
+    """
+    c = policy.checked
+    assert c.record is not None, "the policy has no record"
+    _spec, prot = _protection(policy, constraint)
+    pools = _Pools(c)
+    check = Interpreter(c)
+    base = records(policy)
+
+    def redraw(draw: st.DrawFn, value: Any, typ: t.Type, path: tuple[str, ...]) -> Any:
+        if isinstance(typ, t.StructT) and isinstance(value, dict):
+            out = dict(value)
+            for fname, f in typ.fields.items():
+                sub = path + (fname,)
+                if prot.covers(sub):
+                    fresh = _strategy(f.type, pools, fname)
+                    out[fname] = draw(st.one_of(st.none(), fresh) if f.optional else fresh)
+                    if out[fname] is None:
+                        out.pop(fname)
+                elif fname in out and out[fname] is not None:
+                    out[fname] = redraw(draw, out[fname], f.type, sub)
+            return out
+        if isinstance(typ, (t.ListT, t.SetT)) and isinstance(value, list):
+            return [redraw(draw, x, typ.elem, path) for x in value]
+        return value
+
+    @st.composite
+    def draw_pair(draw: st.DrawFn) -> tuple[dict[str, Any], dict[str, Any]]:
+        first = draw(base)
+        assert c.record is not None
+        for _ in range(attempts):
+            second = redraw(draw, first, c.record, ())
+            try:
+                check.validate(second)
+                return first, second
+            except RecordError:
+                continue
+        return first, first
+
+    return draw_pair()
+
+
+class ConstraintViolation(AssertionError):
+    """A constraint fails on a record (or pair) Hypothesis found; the evaluator confirmed it."""
+
+    def __init__(self, constraint: str, message: str, witness: Any):
+        super().__init__(f"constraint {constraint}: {message}\n{witness!r}")
+        self.constraint = constraint
+        self.witness = witness
+
+
+def constraint_property(policy: Policy, con: n.Constraint) -> tuple[st.SearchStrategy[Any], Any]:
+    """(strategy, check) for one constraint: `check(example)` raises `ConstraintViolation`."""
+    from .combine import in_force
+    from .interpreter import Env
+
+    c = policy.checked
+    interp = Interpreter(c)
+    body = con.body
+
+    def valid(record: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            return interp.validate(record)
+        except RecordError:
+            return None
+
+    if isinstance(body, n.Protect):
+        spec, _prot = _protection(policy, con.name)
+
+        def check_pair(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
+            a, b = pair
+            va, vb = valid(a), valid(b)
+            if va is None or vb is None:
+                return
+            days = [x[c.as_of] for x in (va, vb)] if c.as_of else [None]
+            for rule in c.rules:
+                if any(bs.kind in spec.unless and in_force(bs.valid_from, bs.until, d)
+                       for bs in rule.all_bases for d in days):
+                    continue
+                try:
+                    ma, mb = interp.matches(rule, Env(va)), interp.matches(rule, Env(vb))
+                except Exception:  # a fault is not a dependence on the protected field
+                    continue
+                if ma != mb:
+                    raise ConstraintViolation(con.name, f"rule {rule.id} matches one record and not the other", (a, b))
+
+        return protected_pairs(policy, con.name), check_pair
+
+    assert isinstance(body, n.OutcomeWhen)
+
+    def check_record(record: dict[str, Any]) -> None:
+        values = valid(record)
+        if values is None:
+            return
+        try:
+            holds = interp.eval(body.expr, Env(values))
+        except Exception:
+            return
+        if not holds:
+            return
+        outcome = policy.evaluate(record).outcome
+        if body.quantifier == "never" and outcome == body.outcome:
+            raise ConstraintViolation(con.name, f"the record gets {outcome}", record)
+        if body.quantifier == "always" and outcome != body.outcome:
+            raise ConstraintViolation(con.name, f"the record gets {outcome}, not {body.outcome}", record)
+
+    return records(policy), check_record
+
+
+def assert_constraints(policy: Policy, max_examples: int = 200, constraints: list[str] | None = None,
+                       derandomize: bool = False, shrink: bool = True) -> None:
+    """Check every constraint of `policy` on Hypothesis examples; for use inside pytest.
+
+    Raises `ConstraintViolation` (an `AssertionError`) with the shrunk counterexample.
+    """
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    phases = list(Phase) if shrink else [p for p in Phase if p not in (Phase.shrink, Phase.explain)]
+
+    for con in policy.checked.constraints:
+        if constraints is not None and con.name not in constraints:
+            continue
+        strategy, check = constraint_property(policy, con)
+
+        @settings(max_examples=max_examples, deadline=None, database=None, derandomize=derandomize,
+                  suppress_health_check=list(HealthCheck), phases=phases)
+        @given(strategy)
+        def run(example: Any) -> None:
+            check(example)
+
+        run()
+
+
+def fuzz_report(policy: Policy, report: Any, examples: int) -> None:
+    """`ecrules verify --fuzz N`: run each constraint's property and note the result on its verdict.
+
+    A counterexample is a real violation (the evaluator decided it): the verdict becomes `violated`
+    whatever the solver said, with a note, since that means the solver missed it.
+    """
+    for verdict, con in zip(report.verdicts, policy.checked.constraints):
+        try:
+            assert_constraints(policy, examples, [con.name])
+        except ConstraintViolation as exc:
+            verdict.fuzz = f"counterexample after at most {examples} examples: {exc}"
+            if verdict.status != "violated":
+                verdict.reason = ("Hypothesis found a counterexample the solver missed (a verifier bug: please report)"
+                                  if verdict.status == "proved" else verdict.reason)
+                verdict.status = "violated"
+                if not isinstance(exc.witness, tuple):
+                    verdict.witness = exc.witness
+                    verdict.decision = policy.evaluate(exc.witness).to_dict()
+            continue
+        verdict.fuzz = f"{examples} Hypothesis examples, no counterexample"
+
+
+__all__ = ["ConstraintViolation", "assert_constraints", "constraint_property", "fuzz_report", "pattern_examples",
+           "protected_pairs", "records"]

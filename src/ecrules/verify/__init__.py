@@ -1,0 +1,83 @@
+"""`ecrules verify`: prove or refute a policy's constraints with z3, witnesses confirmed by the evaluator.
+
+`verify_policy(policy)` checks every `constraint` of a loaded policy and returns a `PolicyReport`:
+each constraint `proved` (with the list bound it holds for), `violated` (with a witness the real
+evaluator confirmed) or `unknown` (with why), plus warnings (dead, redundant, order-dependent rules).
+See docs/constraints.md.
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import nodes as n
+from ..policy import Policy
+from .encode import Bounds, Unsupported
+from .outcome import check_outcome
+from .protect import ProtectSpec, RuleResult, check_rule
+from .report import PolicyReport, Verdict, Warning_, dumps
+
+
+def _merge_bounds(bounds: list[Bounds]) -> Bounds | None:
+    if not bounds:
+        return None
+    sizes: dict[tuple[str, ...], int] = {}
+    incomplete: set[tuple[str, ...]] = set()
+    for b in bounds:
+        for p, k in b.sizes.items():
+            sizes[p] = max(sizes.get(p, 0), k)
+        incomplete |= b.incomplete
+    return Bounds(sizes, incomplete, bounds[0].cap)
+
+
+def _rule_dict(r: RuleResult) -> dict[str, object]:
+    out: dict[str, object] = {"rule": r.rule, "status": r.status, "detail": r.detail}
+    if r.fields:
+        out["fields"] = list(r.fields)
+    if r.reason:
+        out["reason"] = r.reason
+    if r.bound is not None:
+        out["bound"] = r.bound.describe()
+    if r.witness is not None:
+        out["witness"] = list(r.witness)
+        out["matches"] = list(r.matches or ())
+    return out
+
+
+def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0) -> Verdict:
+    body = con.body
+    line = con.span.line
+    if isinstance(body, n.Protect):
+        spec = ProtectSpec.of(body)
+        results = [check_rule(policy, r, spec, timeout) for r in policy.checked.rules]
+        bound = _merge_bounds([r.bound for r in results if r.bound is not None and r.status == "proved"])
+        if any(r.status == "violated" for r in results):
+            status = "violated"
+        elif any(r.status == "unknown" for r in results):
+            status = "unknown"
+        else:
+            status = "proved"
+        reason = None
+        if status == "unknown":
+            reason = "; ".join(f"rule {r.rule}: {r.reason}" for r in results if r.status == "unknown")
+        return Verdict(con.name, "protect", status, line, bound, reason, [_rule_dict(r) for r in results])
+    res = check_outcome(policy, body, timeout)
+    return Verdict(con.name, body.quantifier, res.status, line, res.bound, res.reason,
+                   witness=res.witness, decision=res.decision)
+
+
+def verify_policy(policy: Policy, file: str = "<policy>", timeout: float = 10.0, warnings: bool = True) -> PolicyReport:
+    """Check every constraint of `policy` (and, with `warnings`, the dead/redundant/order checks)."""
+    start = time.perf_counter()
+    report = PolicyReport(file, policy.name)
+    for con in policy.checked.constraints:
+        report.verdicts.append(check_constraint(policy, con, timeout))
+    if warnings:
+        from .checks import rule_checks
+
+        report.warnings.extend(rule_checks(policy, timeout))
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+__all__ = ["PolicyReport", "Unsupported", "Verdict", "Warning_", "check_constraint", "dumps", "verify_policy"]
