@@ -14,6 +14,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Iterable
 
+import attrs
+
 from .countries import COUNTRIES
 
 #: Exact for `+ - *`: precision is unbounded in practice, so nothing is ever rounded.
@@ -104,51 +106,76 @@ class PatternError(ValueError):
     pass
 
 
-def pattern_regex(pattern: str) -> str:
-    """Translate a `like` glob into a regex: `*` any run, `[a-z]` / `[!a-z]` classes, `\\` escapes."""
-    out: list[str] = []
+@attrs.frozen
+class Glob:
+    """One element of a parsed `like` pattern: any run (`*`), one literal character, or a class."""
+
+    kind: str  # "any" | "char" | "class"
+    char: str = ""
+    ranges: tuple[tuple[str, str], ...] = ()  # a class: (low, high) pairs, single characters as (c, c)
+    negate: bool = False
+
+
+def parse_pattern(pattern: str) -> list[Glob]:
+    """Parse a `like` glob once, for every back-end (regex, SQL, z3): `*` any run, `[a-z]` and
+    `[!a-z]` classes, `\\` escapes the next character, everything else (`?` too) is literal."""
+    out: list[Glob] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "*":
-            out.append(".*")
+            out.append(Glob("any"))
         elif ch == "\\":
             if i + 1 >= len(pattern):
                 raise PatternError("the pattern ends with a lone `\\`")
             i += 1
-            out.append(re.escape(pattern[i]))
+            out.append(Glob("char", pattern[i]))
         elif ch == "[":
             j = i + 1
             negate = j < len(pattern) and pattern[j] == "!"
             if negate:
                 j += 1
-            members: list[str] = []
+            ranges: list[tuple[str, str]] = []
             while j < len(pattern) and pattern[j] != "]":
-                c = pattern[j]
-                if c == "\\" and j + 1 < len(pattern):
+                lo = pattern[j]
+                if lo == "\\" and j + 1 < len(pattern):
                     j += 1
-                    c = pattern[j]
+                    lo = pattern[j]
                 if j + 2 < len(pattern) and pattern[j + 1] == "-" and pattern[j + 2] != "]":
                     hi = pattern[j + 2]
                     if hi == "\\" and j + 3 < len(pattern):
                         hi = pattern[j + 3]
                         j += 1
-                    if hi < c:
-                        raise PatternError(f"the range `{c}-{hi}` is backwards")
-                    members.append(f"{re.escape(c)}-{re.escape(hi)}")
+                    if hi < lo:
+                        raise PatternError(f"the range `{lo}-{hi}` is backwards")
+                    ranges.append((lo, hi))
                     j += 3
                     continue
-                members.append(re.escape(c))
+                ranges.append((lo, lo))
                 j += 1
             if j >= len(pattern):
                 raise PatternError("a `[` class is not closed with `]`")
-            if not members:
+            if not ranges:
                 raise PatternError("a `[]` class is empty")
-            out.append(("[^" if negate else "[") + "".join(members) + "]")
+            out.append(Glob("class", ranges=tuple(ranges), negate=negate))
             i = j
         else:
-            out.append(re.escape(ch))
+            out.append(Glob("char", ch))
         i += 1
+    return out
+
+
+def pattern_regex(pattern: str) -> str:
+    """A `like` glob as a Python regex (matched with `fullmatch`)."""
+    out: list[str] = []
+    for g in parse_pattern(pattern):
+        if g.kind == "any":
+            out.append(".*")
+        elif g.kind == "char":
+            out.append(re.escape(g.char))
+        else:
+            body = "".join(re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}" for lo, hi in g.ranges)
+            out.append(("[^" if g.negate else "[") + body + "]")
     return "".join(out)
 
 

@@ -172,44 +172,18 @@ def fd_where(x: FD, pred: Callable[[str], bool]) -> Any:
 
 
 def pattern_re(pattern: str) -> Any:
-    """A `like` glob as a z3 regex (same reading as `values.pattern_regex`)."""
-    parts: list[Any] = []
-    i = 0
+    """A `like` glob as a z3 regex (parsed by `values.parse_pattern`, like every back-end)."""
     anychar = z3.AllChar(z3.ReSort(z3.StringSort()))
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "*":
+    parts: list[Any] = []
+    for g in v.parse_pattern(pattern):
+        if g.kind == "any":
             parts.append(z3.Star(anychar))
-        elif ch == "\\":
-            i += 1
-            parts.append(z3.Re(z3.StringVal(pattern[i])))
-        elif ch == "[":
-            j = i + 1
-            negate = j < len(pattern) and pattern[j] == "!"
-            if negate:
-                j += 1
-            members: list[Any] = []
-            while pattern[j] != "]":
-                c = pattern[j]
-                if c == "\\" and j + 1 < len(pattern):
-                    j += 1
-                    c = pattern[j]
-                if j + 2 < len(pattern) and pattern[j + 1] == "-" and pattern[j + 2] != "]":
-                    hi = pattern[j + 2]
-                    if hi == "\\" and j + 3 < len(pattern):
-                        hi = pattern[j + 3]
-                        j += 1
-                    members.append(z3.Range(c, hi))
-                    j += 3
-                    continue
-                members.append(z3.Re(z3.StringVal(c)))
-                j += 1
-            cls = members[0] if len(members) == 1 else z3.Union(*members)
-            parts.append(z3.Intersect(anychar, z3.Complement(cls)) if negate else cls)
-            i = j
+        elif g.kind == "char":
+            parts.append(z3.Re(z3.StringVal(g.char)))
         else:
-            parts.append(z3.Re(z3.StringVal(ch)))
-        i += 1
+            members = [z3.Re(z3.StringVal(lo)) if lo == hi else z3.Range(lo, hi) for lo, hi in g.ranges]
+            cls = members[0] if len(members) == 1 else z3.Union(*members)
+            parts.append(z3.Intersect(anychar, z3.Complement(cls)) if g.negate else cls)
     if not parts:
         return z3.Re(z3.StringVal(""))
     return parts[0] if len(parts) == 1 else z3.Concat(*parts)
