@@ -24,6 +24,7 @@ Examples:
   ecrules eval policies/export_control.ecp examples/transactions.jsonl
   ecrules explain policies/export_control.ecp record.json
   ecrules verify policies/*.ecp
+  ecrules fmt --check policies/*.ecp
 
 Docs: docs/tutorial.md (start here), docs/language.md, docs/errors.md.
 """
@@ -252,6 +253,64 @@ def verify(files: tuple[str, ...], fmt: str, strict: bool, fuzz: int, timeout: f
     if violated or load_failed:
         raise SystemExit(1)
     raise SystemExit(2 if strict and unknown else 0)
+
+
+@main.command(name="fmt")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--check", is_flag=True, help="Write nothing; list the files that would change and exit 1 if any would.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of the changes.")
+def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
+    """Rewrite policy FILES in the canonical layout, keeping every comment.
+
+    `-` reads standard input and writes the result to standard output. A file that does not
+    parse is left untouched and its diagnostics printed. Exit 1 when a file does not parse, or
+    with --check when a file would change; 0 otherwise.
+    """
+    import difflib
+
+    from .formatter import FormatterBug, format_source
+    from .source import read_text
+
+    failed = changed = False
+    for path in files:
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            text, problem = read_text(Path(path))
+            if problem is not None:
+                click.echo(f"error: `{path}` {problem}", err=True)
+                failed = True
+                continue
+        try:
+            out = format_source(text, "<stdin>" if path == "-" else path)
+        except PolicyError as exc:
+            _print_diagnostics(exc.diagnostics, sys.stderr, "text")
+            failed = True
+            continue
+        except FormatterBug as exc:
+            click.echo(f"error: {exc} (please report this formatter bug)", err=True)
+            failed = True
+            continue
+        if out == text:
+            if path == "-" and not (check or show_diff):
+                sys.stdout.write(out)
+            continue
+        changed = True
+        if show_diff:
+            name = "<stdin>" if path == "-" else path
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(keepends=True), out.splitlines(keepends=True), f"{name}", f"{name} (formatted)"))
+        if check:
+            click.echo(f"would reformat {path}")
+        elif show_diff:
+            pass
+        elif path == "-":
+            sys.stdout.write(out)
+        else:
+            with open(path, "w", encoding="utf-8", newline="") as stream:
+                stream.write(out)
+            click.echo(f"reformatted {path}", err=True)
+    raise SystemExit(1 if failed or (check and changed) else 0)
 
 
 __all__ = ["main", "read_jsonl"]

@@ -43,13 +43,27 @@ def _lark() -> Lark:
         lexer="contextual",
         maybe_placeholders=True,
         transformer=_Builder(),
+        lexer_callbacks={"COMMENT": _comment},
     )
+
+
+def _comment(tok: Token) -> Token:
+    """Lexer callback for the ignored COMMENT terminal: kept only when `parse_with_comments` asks."""
+    comments: list[Token] | None = getattr(_local, "comments", None)
+    if comments is not None:
+        comments.append(tok)
+    return tok
 
 
 def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
     """Parse one file. On a syntax error: no module, and one diagnostic saying where and why."""
+    return _parse(source, None)
+
+
+def _parse(source: Source, comments: list[Token] | None) -> tuple[n.Module | None, list[Diagnostic]]:
     _local.source = source
     _local.diagnostics = []
+    _local.comments = comments
     try:
         module = _lark().parse(source.text)
     except UnexpectedInput as exc:
@@ -59,6 +73,16 @@ def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
     diags: list[Diagnostic] = _local.diagnostics
     assert isinstance(module, n.Module)
     return module, diags
+
+
+def parse_with_comments(source: Source) -> tuple[n.Module | None, list[Diagnostic], list[tuple[int, int, str]]]:
+    """`parse`, plus every comment as (line, column, text) in source order (for the formatter)."""
+    tokens: list[Token] = []
+    try:
+        module, diags = _parse(source, tokens)
+    finally:
+        _local.comments = None
+    return module, diags, [(t.line or 1, t.column or 1, str(t)) for t in tokens]
 
 
 # ---- building nodes --------------------------------------------------------------------------
