@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from . import nodes as n
 from . import values as v
 from .combine import Combiner, in_force
-from .decision import Decision, DecisionError
+from .decision import Decision
 from .records import RecordError, render_path, validate
 
 if TYPE_CHECKING:

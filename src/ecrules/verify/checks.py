@@ -17,7 +17,7 @@ from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..policy import Policy
 from ..records import RecordError
-from .encode import Encoder, Env, Unrepresentable, Unsupported, zand, zbool, znot
+from .encode import Encoder, Env, Unrepresentable, Unsupported, zbool, znot
 from .outcome import decision_bounds
 from .report import Warning_
 

@@ -668,7 +668,6 @@ class Encoder:
         left = self.expr(e.left, env)
         op = e.op
         if op in ("like", "not like"):
-            pats = self.c.patterns[id(e)]
             right = self.expr(e.right, env)
             if not isinstance(right, str):
                 raise Unsupported("a `like` pattern not known at load time")

@@ -1,0 +1,139 @@
+"""What the checker produces: a checked policy and the facts it resolved, for every back-end.
+
+Kept apart from the checker so that back-ends (compiler, interpreter, verifier, columnar engine)
+depend on these small classes, not on the checking machinery.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any, Union
+
+import attrs
+
+from . import nodes as n
+from . import types as t
+from .source import Span
+
+OUTCOMES = ("deny", "license", "allow")
+COMBINING = ("deny_overrides", "first_match")
+QUANTIFIERS = ("any", "all", "count", "sum")
+OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
+FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between")
+
+Value = Any  # a constant's run-time value
+
+
+# ---- what the checker produces ---------------------------------------------------------------
+
+
+@attrs.frozen
+class SetInfo:
+    name: str
+    elem: t.Type
+    values: frozenset[Value]
+    bases: tuple[n.Basis, ...]
+    span: Span
+
+
+@attrs.frozen
+class ConstInfo:
+    name: str
+    type: t.Type
+    value: Value
+    span: Span
+
+
+@attrs.frozen
+class LetInfo:
+    name: str
+    type: t.Type
+    expr: n.Expr
+    index: int
+    span: Span
+
+
+@attrs.frozen
+class FieldRef:
+    """A top-level record field read by its bare name."""
+
+    field: t.Field
+    index: int
+
+
+@attrs.frozen
+class VarRef:
+    """A quantifier variable; `quant` is the quantifier that binds it."""
+
+    quant: n.Quant
+    type: t.Type
+
+
+Binding = Union[FieldRef, VarRef, LetInfo, ConstInfo, SetInfo]
+
+
+@attrs.frozen
+class RuleInfo:
+    index: int
+    id: str
+    outcome: str
+    title: str | None
+    bases: tuple[n.Basis, ...]
+    inherited: tuple[n.Basis, ...]
+    requires: tuple[str, ...]
+    effective: datetime.date | None
+    expires: datetime.date | None
+    waives: tuple[str, ...]
+    when: n.Expr
+    span: Span
+
+    @property
+    def all_bases(self) -> tuple[n.Basis, ...]:
+        return self.bases + self.inherited
+
+
+@attrs.frozen
+class InvariantInfo:
+    on: tuple[str, ...] | None
+    message: str
+    expr: n.Expr
+    #: when the invariant is `all(x in LIST: ...)` and `on` goes through LIST, how many parts of
+    #: `on` name the list: the error inserts the failing element's index after them
+    index_after: int | None
+    span: Span
+
+
+@attrs.frozen
+class Checked:
+    """A policy that passed the checker: everything the back-ends need, resolved."""
+
+    name: str
+    version: str | None
+    combine: str
+    default: str
+    as_of: str | None
+    record: t.StructT | None
+    structs: dict[str, t.StructT]
+    sets: dict[str, SetInfo]
+    consts: dict[str, ConstInfo]
+    lets: dict[str, LetInfo]
+    rules: tuple[RuleInfo, ...]
+    invariants: tuple[InvariantInfo, ...]
+    constraints: tuple[n.Constraint, ...]
+    tests: tuple[n.Test, ...]
+    types: dict[int, t.Type]
+    bindings: dict[int, Binding]
+    #: for `like`: the constant pattern, or the tuple of patterns a quantifier variable ranges over
+    patterns: dict[int, str | tuple[str, ...]]
+    #: nodes kept alive so the id()-keyed tables above stay valid
+    module: n.Module
+    imports: tuple[n.Module, ...]
+
+    def type_of(self, e: n.Expr) -> t.Type:
+        return self.types[id(e)]
+
+    def rule(self, rule_id: str) -> RuleInfo:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
