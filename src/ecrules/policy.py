@@ -63,6 +63,19 @@ class Policy:
         """Decide records in order; `position` (the id when the schema has none) counts from 1."""
         return map(self._decide, records, itertools.count(1))  # the loop runs in C
 
+    def evaluate_table(self, table: Any, *, batch_size: int = 100_000) -> Any:
+        """Decide a whole table with the columnar engine (DuckDB): a `pyarrow.Table` of decisions.
+
+        `table` is a pyarrow Table, a pandas or polars DataFrame, or the path of a JSON Lines,
+        CSV or Parquet file. One decision row per record, in order, with the columns of
+        `ecrules eval -o out.parquet`; the decisions are those of `evaluate`. Raises
+        `ecrules.columnar.Unsupported` when the policy uses a construct the columnar engine
+        cannot express (docs/columnar.md).
+        """
+        from .columnar.engine import ColumnarEngine
+
+        return ColumnarEngine(self, batch_size=batch_size).evaluate_table(table)
+
     def __repr__(self) -> str:
         return f"<Policy {self.name!r} version {self.version!r}: {len(self.rules)} rules>"
 

@@ -1,0 +1,226 @@
+"""Benchmark of the columnar engine (DuckDB) against the row engine: a documented command, not a test.
+
+    python benchmarks/columnar.py                       # 1,000,000 records, then 10,000,000 streamed
+    python benchmarks/columnar.py --records 200000 --stream 0
+    python benchmarks/columnar.py --json benchmarks/out/columnar.json
+
+1. Generates N records (default 1,000,000) with gen.py (seeded, 1 to 5 items each, the reference
+   policy's schema) and writes them to Parquet (decimal128(18, 2) money, date32 dates), with 1 in
+   10,000 records given a planted error (a missing field, a bad country, a wrong total, ...).
+2. Decides the whole file with the row engine (`read_parquet` + `evaluate_many`, what
+   `ecrules eval --engine row` does) and with the columnar engine (`ColumnarEngine.run_path`,
+   what `ecrules eval --engine columnar` does), timing each, in the same run; checks that the two
+   give identical decisions on every record (exit 1 otherwise) and that count in = count out.
+3. Streams M records (default 10,000,000: the N-record file repeated, ids renamed) through the
+   columnar engine to a Parquet output in a child process, and reports its peak resident memory
+   (`resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`).
+
+See benchmarks/README.md and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+POLICY_FILE = HERE / "reference" / "policy.ecp"
+sys.path.insert(0, str(HERE))
+try:
+    import ecrules
+except ImportError:  # a checkout without an install
+    sys.path.insert(0, str(HERE.parent / "src"))
+    import ecrules
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import gen
+
+MONEY = pa.decimal128(18, 2)
+ITEM = pa.struct([("code", pa.string()), ("kind", pa.string()), ("value", MONEY), ("quantity", pa.int64())])
+SCHEMA = pa.schema([
+    ("id", pa.string()), ("date", pa.date32()), ("destination", pa.string()),
+    ("end_user", pa.struct([("name", pa.string()), ("country", pa.string()), ("type", pa.string())])),
+    ("end_use", pa.string()), ("items", pa.list_(ITEM)), ("total_value", MONEY),
+])
+
+
+def _money(v: Any) -> Any:
+    if isinstance(v, float):
+        return Decimal(repr(v))
+    return v
+
+
+def _row(rec: dict[str, Any], rid: str) -> dict[str, Any]:
+    out = dict(rec)
+    out["id"] = rid
+    out["date"] = datetime.date.fromisoformat(rec["date"])
+    out["items"] = [{**i, "value": _money(i["value"])} for i in rec["items"]]
+    out["total_value"] = _money(rec["total_value"])
+    return out
+
+
+def _planted(rec: dict[str, Any], k: int) -> dict[str, Any]:
+    rec = dict(rec)
+    kind = k % 5
+    if kind == 0:
+        rec["destination"] = "XX"          # not a country code
+    elif kind == 1:
+        rec["end_use"] = None              # a required field is null
+    elif kind == 2:
+        rec["total_value"] = rec["total_value"] + Decimal("0.01")   # breaks the invariant
+    elif kind == 3:
+        rec["end_user"] = {**rec["end_user"], "type": "robot"}       # not an enum member
+    else:
+        rec["items"] = [{**rec["items"][0], "code": None}] + rec["items"][1:] if rec["items"] else None
+    return rec
+
+
+def write_parquet(path: Path, n: int, chunk: int = 100_000) -> int:
+    """N generated records to Parquet, 1 in 10,000 with a planted error; returns how many are planted."""
+    planted = 0
+    with pq.ParquetWriter(path, SCHEMA) as writer:
+        done = 0
+        part = 0
+        while done < n:
+            m = min(chunk, n - done)
+            recs = gen.records(m, seed=gen.RECORD_SEED + part)
+            rows = []
+            for k, rec in enumerate(recs):
+                g = done + k
+                row = _row(rec, f"T{g + 1:09d}")
+                if g % 10_000 == 5_000:
+                    row = _planted(row, g // 10_000)
+                    planted += 1
+                rows.append(row)
+            writer.write_table(pa.Table.from_pylist(rows, SCHEMA), row_group_size=chunk)
+            done += m
+            part += 1
+    return planted
+
+
+def row_engine(policy: ecrules.Policy, path: Path) -> list[Any]:
+    from ecrules.inputs import read_parquet
+
+    return list(policy.evaluate_many(read_parquet(str(path))))
+
+
+def columnar_engine(policy: ecrules.Policy, path: Path, batch_size: int) -> tuple[list[Any], int]:
+    """Decide the file in chunks; each chunk's decisions are built as an Arrow table (its output form)."""
+    from ecrules.columnar.engine import ColumnarEngine
+
+    engine = ColumnarEngine(policy, batch_size=batch_size)
+    chunks = []
+    fallback = 0
+    for chunk in engine.run_path(path):
+        chunk.to_arrow()
+        chunks.append(chunk)
+        fallback += chunk.fallback
+    return chunks, fallback
+
+
+def stream_child(policy_file: str, path: str, copies: int, out: str, batch_size: int) -> None:
+    """In a child process: stream `copies` x the file through the columnar engine to Parquet."""
+    from ecrules.columnar.engine import ColumnarEngine
+
+    policy = ecrules.load(policy_file)
+    engine = ColumnarEngine(policy, batch_size=batch_size)
+
+    def batches() -> Any:
+        for c in range(copies):
+            with pq.ParquetFile(path) as pf:
+                for b in pf.iter_batches(batch_size=batch_size):
+                    ids = pa.compute.binary_join_element_wise(b.column("id"), pa.scalar(f"-{c}"), "")
+                    yield b.set_column(0, "id", ids)
+
+    count = 0
+    t0 = time.perf_counter()
+    with pq.ParquetWriter(out, __import__("ecrules.columnar.engine", fromlist=["x"]).DECISION_SCHEMA) as w:
+        for chunk in engine.run_arrow(batches()):
+            w.write_table(chunk.to_arrow())
+            count += len(chunk)
+    elapsed = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"records": count, "seconds": elapsed, "peak_rss_kib": rss}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--stream", type=int, default=10_000_000, help="records streamed for the memory figure (0: skip)")
+    ap.add_argument("--batch-size", type=int, default=100_000)
+    ap.add_argument("--dir", default=str(HERE / "out"))
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        stream_child(a.child[0], a.child[1], int(a.child[2]), a.child[3], int(a.child[4]))
+        return 0
+    out_dir = Path(a.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"records-{a.records}.parquet"
+    figures: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
+                               "cpus": os.cpu_count(), "records": a.records, "batch_size": a.batch_size}
+    t0 = time.perf_counter()
+    planted = write_parquet(path, a.records)
+    print(f"wrote {a.records:,} records ({planted} with a planted error) to {path} "
+          f"({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
+    policy = ecrules.load(POLICY_FILE)
+
+    t0 = time.perf_counter()
+    chunks, fallback = columnar_engine(policy, path, a.batch_size)
+    t_col = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    row = row_engine(policy, path)
+    t_row = time.perf_counter() - t0
+    col = [d for chunk in chunks for d in chunk]  # Decision objects, for the comparison (not timed)
+    del chunks
+
+    ok = len(row) == len(col) == a.records
+    mismatches = sum(1 for x, y in zip(row, col) if x != y)
+    errors = sum(1 for d in row if d.outcome == "error")
+    print(f"row engine:      {t_row:8.2f} s  {a.records / t_row:12,.0f} records/s")
+    print(f"columnar engine: {t_col:8.2f} s  {a.records / t_col:12,.0f} records/s   "
+          f"({fallback} records decided by the row engine)")
+    print(f"speed-up:        {t_row / t_col:8.1f} x   (target >= 10 x)")
+    print(f"decisions:       {len(row):,} row, {len(col):,} columnar, {mismatches} different, "
+          f"{errors} errors (planted {planted})")
+    figures.update({"row_seconds": t_row, "columnar_seconds": t_col, "row_rps": a.records / t_row,
+                    "columnar_rps": a.records / t_col, "speedup": t_row / t_col, "mismatches": mismatches,
+                    "fallback_rows": fallback, "errors": errors})
+    del row, col
+    if not ok or mismatches:
+        print("FAIL: the engines disagree")
+        return 1
+
+    if a.stream:
+        copies = max(1, a.stream // a.records)
+        out = out_dir / "stream-decisions.parquet"
+        cmd = [sys.executable, __file__, "--child", str(POLICY_FILE), str(path), str(copies), str(out), str(a.batch_size)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+        peak_mib = child["peak_rss_kib"] / 1024
+        print(f"streamed:        {child['records']:,} records in {child['seconds']:.1f} s "
+              f"({child['records'] / child['seconds']:,.0f} records/s), peak RSS {peak_mib:,.0f} MiB "
+              f"(target < 1,536 MiB), batch size {a.batch_size:,}")
+        figures.update({"stream_records": child["records"], "stream_seconds": child["seconds"],
+                        "stream_peak_rss_mib": peak_mib})
+        out.unlink(missing_ok=True)
+    if a.json:
+        Path(a.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

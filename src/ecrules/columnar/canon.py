@@ -1,0 +1,309 @@
+"""Records to the canonical Arrow table the query reads, and the rows that must go to the row engine.
+
+Each schema type has one column type: `string`, `country` and enums are strings, `int` int64,
+`number` decimal128(38, 9), `bool` bool, `date` date32, lists and sets lists, types structs.
+A value is converted only when the conversion is exact and the row engine would accept it as it
+is (an int column for a number field, a decimal with up to 9 places, a `YYYY-MM-DD` string for a
+date, ...). Any other value is *unclean*: its row is flagged, and the engine hands that row, as it
+was read, to the row engine, which gives the same decision it always gives (an `error` naming the
+field, usually). So the columnar path never has to reproduce an error message.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import records as r
+from .. import types as t
+from ..countries import COUNTRIES
+from .sqlgen import NUMBER_SCALE
+
+_COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
+
+DECIMAL = pa.decimal128(38, NUMBER_SCALE)
+_MAX_INT_DIGITS = 38 - NUMBER_SCALE
+_I64 = (-(2**63), 2**63 - 1)
+
+
+def arrow_type(typ: t.Type) -> pa.DataType:
+    if isinstance(typ, t.Prim):
+        return {"string": pa.string(), "country": pa.string(), "int": pa.int64(), "number": DECIMAL,
+                "bool": pa.bool_(), "date": pa.date32()}[typ.name]
+    if isinstance(typ, t.EnumT):
+        return pa.string()
+    if isinstance(typ, (t.ListT, t.SetT)):
+        return pa.list_(arrow_type(typ.elem))
+    if isinstance(typ, t.StructT):
+        return pa.struct([(f.name, arrow_type(f.type)) for f in typ.fields.values()])
+    return pa.null()
+
+
+def record_schema(record: t.StructT) -> pa.Schema:
+    return pa.schema([(f.name, arrow_type(f.type)) for f in record.fields.values()])
+
+
+# ---- Python values (JSON Lines, CSV, dicts) ---------------------------------------------------
+
+
+class _Unclean(Exception):
+    pass
+
+
+def _exact_decimal(v: Decimal) -> Decimal:
+    if not v.is_finite():
+        raise _Unclean
+    exp = v.as_tuple().exponent
+    assert isinstance(exp, int)
+    if exp < -NUMBER_SCALE or (v != 0 and v.adjusted() >= _MAX_INT_DIGITS):
+        raise _Unclean
+    return v
+
+
+def py_value(v: Any, typ: t.Type) -> Any:
+    """`v` in the canonical column's Python form; raises `_Unclean` when the row engine must decide."""
+    if isinstance(typ, t.Prim):
+        name = typ.name
+        tv = type(v)
+        if name == "string":
+            if tv is str:
+                return v
+        elif name == "country":
+            if tv is str and v in COUNTRIES:
+                return v
+        elif name == "int":
+            if tv is int and _I64[0] <= v <= _I64[1]:
+                return v
+        elif name == "number":
+            if tv is int:
+                if abs(v) < 10**_MAX_INT_DIGITS:
+                    return v
+            elif tv is Decimal:
+                return _exact_decimal(v)
+            elif tv is float and math.isfinite(v):
+                return _exact_decimal(Decimal(repr(v)))
+        elif name == "bool":
+            if tv is bool:
+                return v
+        elif name == "date":
+            if tv is datetime.date:
+                return v
+            if tv is str:
+                try:
+                    return r.date(v)
+                except r.RecordError:
+                    pass
+        raise _Unclean
+    if isinstance(typ, t.EnumT):
+        if type(v) is str and v in typ.members:
+            return v
+        raise _Unclean
+    if isinstance(typ, (t.ListT, t.SetT)):
+        if not isinstance(v, (list, tuple, set, frozenset)):
+            raise _Unclean
+        out: list[Any] = []
+        for x in v:
+            if x is None:
+                raise _Unclean
+            out.append(py_value(x, typ.elem))
+        return out
+    if isinstance(typ, t.StructT):
+        if not isinstance(v, Mapping):
+            raise _Unclean
+        obj: dict[str, Any] = {}
+        for f in typ.fields.values():
+            x = v.get(f.name)
+            if x is None:
+                if not f.optional:
+                    raise _Unclean
+                obj[f.name] = None
+            else:
+                obj[f.name] = py_value(x, f.type)
+        return obj
+    raise _Unclean
+
+
+def canon_rows(rows: list[Any], record: t.StructT, schema: pa.Schema) -> tuple[pa.Table, np.ndarray]:
+    """Canonical table of Python records (non-mappings and unclean rows are flagged, left empty)."""
+    out: list[dict[str, Any] | None] = []
+    bad = np.zeros(len(rows), dtype=bool)
+    for k, row in enumerate(rows):
+        try:
+            if not isinstance(row, Mapping):
+                raise _Unclean
+            out.append(py_value(row, record))
+        except _Unclean:
+            bad[k] = True
+            out.append(None)
+    empty = {f.name: None for f in record.fields.values()}
+    table = pa.Table.from_pylist([x if x is not None else empty for x in out], schema=schema)
+    return table, bad
+
+
+# ---- Arrow columns (Parquet, Arrow, pandas, polars) -----------------------------------------------
+
+
+def _py_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
+    """The slow path: convert value by value (distinct values once)."""
+    values = arr.to_pylist()
+    bad = np.zeros(len(values), dtype=bool)
+    cache: dict[Any, Any] = {}
+    out: list[Any] = []
+    for k, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            key = (type(v), v) if isinstance(v, (str, int, float, Decimal)) else None
+            if key is not None and key in cache:
+                out.append(cache[key])
+                continue
+            c = py_value(_arrow_value(v), typ)
+            if key is not None:
+                cache[key] = c
+            out.append(c)
+        except _Unclean:
+            bad[k] = True
+            out.append(None)
+    return pa.array(out, type=arrow_type(typ)), bad
+
+
+def _arrow_value(v: Any) -> Any:
+    if isinstance(v, datetime.datetime):
+        return v
+    if isinstance(v, list):
+        return [_arrow_value(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _arrow_value(x) for k, x in v.items()}
+    return v
+
+
+def _valid(arr: pa.Array) -> np.ndarray:
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def canon_array(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
+    """`arr` as the canonical column of `typ`, and which of its values are unclean."""
+    n_ = len(arr)
+    target = arrow_type(typ)
+    at = arr.type
+    none = np.zeros(n_, dtype=bool)
+    if pa.types.is_dictionary(at):
+        arr = arr.dictionary_decode()
+        at = arr.type
+    if pa.types.is_null(at):
+        return pa.nulls(n_, target), none
+    if isinstance(typ, (t.EnumT,)) or typ in (t.STRING, t.COUNTRY):
+        if pa.types.is_string(at) or pa.types.is_large_string(at) or pa.types.is_string_view(at):
+            out = arr.cast(pa.string())
+            if typ == t.STRING:
+                return out, none
+            members = _COUNTRY_SET if typ == t.COUNTRY else pa.array(typ.members, type=pa.string())  # type: ignore[union-attr]
+            known = pc.is_in(out, value_set=members).to_numpy(zero_copy_only=False).astype(bool)
+            return out, _valid(out) & ~known
+        return pa.nulls(n_, target), _valid(arr)
+    if typ == t.INT:
+        if pa.types.is_integer(at):
+            try:
+                return arr.cast(pa.int64()), none
+            except (pa.ArrowInvalid, OverflowError):
+                return _py_column(arr, typ)
+        return pa.nulls(n_, target), _valid(arr)
+    if typ == t.NUMBER:
+        if pa.types.is_integer(at):
+            if at.bit_width <= 64:
+                return arr.cast(DECIMAL), none
+            return _py_column(arr, typ)
+        if pa.types.is_decimal(at) and at.scale <= NUMBER_SCALE and at.precision - at.scale <= _MAX_INT_DIGITS:
+            return arr.cast(DECIMAL), none
+        if pa.types.is_decimal(at) or pa.types.is_floating(at):
+            return _py_column(arr, typ)
+        return pa.nulls(n_, target), _valid(arr)
+    if typ == t.BOOL:
+        if pa.types.is_boolean(at):
+            return arr, none
+        return pa.nulls(n_, target), _valid(arr)
+    if typ == t.DATE:
+        if pa.types.is_date32(at):
+            return arr, none
+        if pa.types.is_date64(at):
+            return arr.cast(pa.date32()), none
+        if pa.types.is_string(at) or pa.types.is_large_string(at):
+            arr = arr.cast(pa.string())
+            uniq = pc.unique(arr)
+            parsed: list[datetime.date | None] = []
+            for s in uniq.to_pylist():
+                try:
+                    parsed.append(r.date(s) if s is not None else None)
+                except r.RecordError:
+                    parsed.append(None)
+            dates = pa.array(parsed, type=pa.date32())
+            out = dates.take(pc.index_in(arr, value_set=uniq))
+            bad = _valid(arr) & ~_valid(out)
+            return out, bad
+        return pa.nulls(n_, target), _valid(arr)
+    if isinstance(typ, (t.ListT, t.SetT)):
+        if pa.types.is_list(at) or pa.types.is_large_list(at) or pa.types.is_fixed_size_list(at):
+            flat = arr.flatten()
+            values, vbad = canon_array(flat, typ.elem)
+            lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            offsets = np.zeros(n_ + 1, dtype=np.int32)
+            np.cumsum(lengths, out=offsets[1:])
+            valid = _valid(arr)
+            out_arr = pa.ListArray.from_arrays(pa.array(offsets), values, type=target,
+                                               mask=pa.array(~valid) if not valid.all() else None)
+            bad = none.copy()
+            vbad = vbad | ~_valid(values)  # a null element is a record error
+            if vbad.any():
+                parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+                bad[parents[vbad]] = True
+            return out_arr, bad
+        return pa.nulls(n_, target), _valid(arr)
+    if isinstance(typ, t.StructT):
+        if pa.types.is_struct(at):
+            names = {at.field(k).name for k in range(at.num_fields)}
+            children = []
+            bad = none.copy()
+            valid = _valid(arr)
+            for f in typ.fields.values():
+                if f.name in names:
+                    child, cbad = canon_array(arr.field(f.name), f.type)
+                    bad |= cbad & valid
+                else:
+                    child = pa.nulls(n_, arrow_type(f.type))
+                if not f.optional:
+                    bad |= valid & ~_valid(child)  # a required field is missing or null
+                children.append(child)
+            out_s = pa.StructArray.from_arrays(children, fields=list(target),
+                                               mask=pa.array(~valid) if not valid.all() else None)
+            return out_s, bad
+        return pa.nulls(n_, target), _valid(arr)
+    return pa.nulls(n_, target), _valid(arr)
+
+
+def canon_table(table: pa.Table | pa.RecordBatch, record: t.StructT, schema: pa.Schema) -> tuple[pa.Table, np.ndarray]:
+    """The canonical table of an Arrow table or batch, and the rows to decide with the row engine."""
+    n_ = table.num_rows
+    bad = np.zeros(n_, dtype=bool)
+    names = set(table.schema.names)
+    columns = []
+    for f in record.fields.values():
+        if f.name in names:
+            col = table.column(f.name)
+            if isinstance(col, pa.ChunkedArray):
+                col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+            arr, b = canon_array(col, f.type)
+            bad |= b
+        else:
+            arr = pa.nulls(n_, arrow_type(f.type))
+        if not f.optional:
+            bad |= ~_valid(arr)
+        columns.append(arr)
+    return pa.Table.from_arrays(columns, schema=schema), bad

@@ -1,0 +1,488 @@
+"""Run a policy's query on DuckDB chunk by chunk, and turn its masks into decisions.
+
+A chunk of records (an Arrow batch, or Python records from JSON Lines or CSV) becomes the
+canonical table (`canon.py`), the query of `sqlgen.py` runs on it, and each row comes back as
+`__ok` plus bit masks of matching rules and in-force basis windows. Rows with the same masks get
+the same decision but for the id, so the shared `Combiner` builds each distinct decision once and
+the output columns are `take`n from those. A row that is not ok (a record error, a value the
+canonical types cannot hold exactly, a line that is not JSON) is decided by the row engine, and a
+chunk on which the SQL engine raises (an overflow) is decided by the row engine whole: the
+decisions are the row engine's in every case, only faster where the query can decide.
+
+Memory is bounded by the batch size (records a chunk), never by the input size.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from decimal import Decimal
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from .. import records as r
+from .. import types as t
+from ..combine import Combiner
+from ..decision import Decision, DecisionError
+from ..values import lower, normalize, upper
+from . import canon
+from .sqlgen import INLINE_SET_LIMIT, MASK_BITS, NUMBER_SCALE, Query, Unsupported, compile_query
+
+if TYPE_CHECKING:
+    from ..policy import Policy
+
+#: Records a chunk: the setting that bounds memory (`--batch-size`).
+DEFAULT_BATCH_SIZE = 100_000
+
+BASIS_TYPE = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
+DECISION_SCHEMA = pa.schema([
+    ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
+    ("obligations", pa.list_(pa.string())), ("basis", BASIS_TYPE), ("policy", pa.string()),
+    ("version", pa.string()), ("error_field", pa.string()), ("error_rule", pa.string()),
+    ("error_message", pa.string()),
+])
+
+
+def _json_default(value: Any) -> Any:
+    return str(value)
+
+
+def _json_id(x: Any) -> str:
+    if x.__class__ is str:
+        return str(encode_basestring(x))
+    if x.__class__ is int:
+        return str(x)
+    return json.dumps(x, ensure_ascii=False, default=_json_default)
+
+
+class ChunkResult:
+    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`."""
+
+    __slots__ = ("ids", "index", "decisions", "fallback")
+
+    def __init__(self, ids: list[Any], index: np.ndarray, decisions: list[Decision], fallback: int):
+        self.ids = ids
+        self.index = index
+        self.decisions = decisions
+        self.fallback = fallback  # rows decided by the row engine
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[Decision]:
+        ds = self.decisions
+        for rid, k in zip(self.ids, self.index.tolist()):
+            yield ds[k]._replace(id=rid)
+
+    def json_lines(self) -> list[str]:
+        rests = []
+        for d in self.decisions:
+            text = json.dumps(d._replace(id=None).to_dict(), ensure_ascii=False, default=_json_default)
+            rests.append(text[len('{"id": null'):] + "\n")
+        return ['{"id": ' + _json_id(rid) + rests[k] for rid, k in zip(self.ids, self.index.tolist())]
+
+    def to_arrow(self) -> pa.Table:
+        ds = self.decisions
+        idx = pa.array(self.index, type=pa.int64())
+
+        def col(values: list[Any], typ: pa.DataType) -> pa.Array:
+            return pa.array(values, type=typ).take(idx)
+
+        ids = self.ids
+        if not all(x.__class__ is str for x in ids):
+            ids = [str(x) for x in ids]
+        err = [d.error for d in ds]
+        return pa.Table.from_arrays([
+            pa.array(ids, type=pa.string()),
+            col([d.outcome for d in ds], pa.string()),
+            col([list(d.fired) for d in ds], pa.list_(pa.string())),
+            col([list(d.obligations) for d in ds], pa.list_(pa.string())),
+            col([[b.to_dict() for b in d.basis] for d in ds], BASIS_TYPE),
+            col([d.policy for d in ds], pa.string()),
+            col([d.version for d in ds], pa.string()),
+            col([e.field if e else None for e in err], pa.string()),
+            col([e.rule if e else None for e in err], pa.string()),
+            col([e.message if e else None for e in err], pa.string()),
+        ], schema=DECISION_SCHEMA)
+
+
+def _fetch(con: Any, sql: str) -> pa.Table:
+    rel = con.sql(sql)
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        fn = getattr(rel, name, None)
+        if fn is not None:
+            out = fn()
+            return out if isinstance(out, pa.Table) else out.read_all()
+    raise RuntimeError("this duckdb cannot return Arrow tables")
+
+
+def _text_udf(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
+    import pyarrow.compute as pc
+
+    def udf(arr: pa.Array) -> pa.Array:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        uniq = pc.unique(arr)
+        mapped = pa.array([fn(s) if s is not None else None for s in uniq.to_pylist()], type=pa.string())
+        return mapped.take(pc.index_in(arr, value_set=uniq))
+
+    return udf
+
+
+#: the ASCII part of the whitespace that `values.normalize` collapses (Unicode White_Space)
+_ASCII_SPACE_RUN = "[\\t\\n\\x0b\\x0c\\r ]+"
+
+
+def normalize_arrow(arr: pa.Array) -> pa.Array:
+    """`values.normalize` over an Arrow string array, vectorised for ASCII text.
+
+    For ASCII text NFKC changes nothing and case folding is lower-casing, so `normalize` is
+    lower-casing, whitespace runs collapsed to one space, ends trimmed;
+    other text goes through `values.normalize` itself (cached).
+    """
+    import pyarrow.compute as pc
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    fast = pc.ascii_lower(arr)
+    fast = pc.replace_substring_regex(fast, pattern=_ASCII_SPACE_RUN, replacement=" ")
+    fast = pc.ascii_trim(fast, characters=" ")
+    ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)
+    if pc.all(ascii_).as_py():
+        return fast
+    mask = pc.invert(ascii_)
+    slow = [normalize(s) for s in pc.filter(arr, mask).to_pylist()]
+    return pc.replace_with_mask(fast, mask, pa.array(slow, type=pa.string()))
+
+
+def _member_udf(values: pa.Array) -> Callable[[pa.Array], pa.Array]:
+    import pyarrow.compute as pc
+
+    def member(arr: pa.Array) -> pa.Array:
+        return pc.is_in(arr, value_set=values)
+
+    return member
+
+
+def _sql_type(typ: t.Type) -> str:
+    if typ == t.INT:
+        return "BIGINT"
+    if typ == t.NUMBER:
+        return f"DECIMAL(38, {NUMBER_SCALE})"
+    if typ == t.DATE:
+        return "DATE"
+    if typ == t.BOOL:
+        return "BOOLEAN"
+    return "VARCHAR"
+
+
+class ColumnarEngine:
+    """A policy compiled for DuckDB. Building one raises `Unsupported` when the policy cannot run here."""
+
+    def __init__(self, policy: Policy, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
+                 inline_limit: int = INLINE_SET_LIMIT):
+        import duckdb  # noqa: F401  (fail early when it is missing)
+
+        c = policy.checked
+        if c.record is None:
+            raise Unsupported("a policy without a record")
+        self.policy = policy
+        self.checked = c
+        self.record: t.StructT = c.record
+        self.query: Query = compile_query(c, "duckdb", inline_limit, validate=False, derive=True)
+        self.schema = canon.record_schema(c.record)
+        self.combiner = Combiner(c)
+        self.batch_size = max(1, int(batch_size))
+        self.threads = threads
+        fields = list(c.record.fields.values())
+        self._id_field = c.record.fields.get("id")
+        self._as_of = c.as_of
+        self._set_tables: dict[str, pa.Table] = {}
+        for big in self.query.big_sets:
+            try:
+                typ = canon.arrow_type(big.elem)
+                self._set_tables[big.name] = pa.table({"v": pa.array(list(big.values), type=typ)})
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+                raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})") from None
+        del fields
+
+    # -- the DuckDB connection of one run
+    def connect(self) -> Any:
+        import duckdb
+
+        con = duckdb.connect()
+        if self.threads:
+            con.execute(f"SET threads TO {int(self.threads)}")
+        udfs = {"normalize": normalize_arrow, "lower": _text_udf(lower), "upper": _text_udf(upper)}
+        for name in self.query.udfs:
+            con.create_function(f"ecr_{name}", udfs[name], ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
+        for big in self.query.big_sets:
+            table = self._set_tables[big.name]
+            con.register(big.name, table)
+            sql_type = _sql_type(big.elem)
+            member = _member_udf(table.column("v").combine_chunks())
+            con.create_function(f"{big.name}_in", member, [sql_type], "BOOLEAN", type="arrow")  # type: ignore[call-overload]
+        return con
+
+    # -- chunks
+    def decide_arrow(self, con: Any, batch: pa.RecordBatch | pa.Table, pos0: int) -> ChunkResult:
+        """Decide an Arrow batch whose first row has position `pos0 + 1`."""
+        table, bad = canon.canon_table(batch, self.record, self.schema)
+        def raw(k: int) -> dict[str, Any]:
+            row = batch.slice(k, 1).to_pylist()[0]
+            return {key: canon._arrow_value(v) for key, v in row.items()}
+
+        def raw_ids() -> list[Any]:
+            col = batch.column("id") if "id" in batch.schema.names else None
+            return col.to_pylist() if col is not None else [None] * batch.num_rows
+
+        def fallback(k: int) -> Decision:
+            return self.policy.evaluate(raw(k), position=pos0 + k + 1)
+
+        return self._decide(con, table, bad, fallback, pos0, raw_ids)
+
+    def decide_rows(self, con: Any, rows: Sequence[Any], pos0: int) -> ChunkResult:
+        """Decide Python records (dicts, or `inputs.BadLine`s) whose first has position `pos0 + 1`."""
+        from ..inputs import BadLine
+
+        table, bad = canon.canon_rows(list(rows), self.record, self.schema)
+
+        def fallback(k: int) -> Decision:
+            row = rows[k]
+            if isinstance(row, BadLine):
+                return Decision(row.line, "error", (), (), (), self.policy.name, self.policy.version,
+                                DecisionError(row.message, None))
+            return self.policy.evaluate(row, position=pos0 + k + 1)
+
+        def raw_ids() -> list[Any]:
+            return [row.get("id") if isinstance(row, dict) else None for row in rows]
+
+        return self._decide(con, table, bad, fallback, pos0, raw_ids)
+
+    def _decide(self, con: Any, table: pa.Table, bad: np.ndarray, fallback: Callable[[int], Decision],
+                pos0: int, raw_ids: Callable[[], list[Any]]) -> ChunkResult:
+        import duckdb
+
+        n = table.num_rows
+        table = table.append_column("__row", pa.array(np.arange(n, dtype=np.int64)))
+        for col, func, path in self.query.derived:
+            value: Any = table.column(path[0])
+            for part in path[1:]:
+                value = pa.chunked_array([ch.field(part) for ch in value.chunks], type=value.type.field(part).type)
+            table = table.append_column(col, pa.chunked_array([normalize_arrow(ch) for ch in value.chunks], type=pa.string()))
+        q = self.query
+        # several record batches: DuckDB scans them in parallel
+        pieces = max(1, min(16, n // 4096))
+        if pieces > 1:
+            table = pa.Table.from_batches(table.to_batches(max_chunksize=-(-n // pieces)))
+        try:
+            con.register("__chunk", table)
+            res = _fetch(con, q.sql)
+            con.unregister("__chunk")
+        except duckdb.Error:
+            # an overflow or another failure of the SQL engine: the row engine decides this chunk
+            con.unregister("__chunk")
+            return self._all_fallback(n, fallback)
+        return self.finish(q, table, res, bad, fallback, pos0, raw_ids)
+
+    def finish(self, q: Query, table: pa.Table, res: pa.Table, bad: np.ndarray, fallback: Callable[[int], Decision],
+               pos0: int, raw_ids: Callable[[], list[Any]]) -> ChunkResult:
+        """Decisions from the query's result `res` (`__row`, `__ok`, masks) on the canonical `table`.
+
+        Shared by every SQL engine: the DuckDB run above, and a Spark run (tests, docs/spark.md).
+        """
+        n = table.num_rows
+        rows = res.column("__row").to_numpy()
+        if not (len(rows) == n and (n == 0 or (rows[0] == 0 and bool(np.all(np.diff(rows) == 1))))):
+            order = np.argsort(rows)
+            res = res.take(pa.array(order))
+        ok = res.column("__ok").to_numpy(zero_copy_only=False).astype(bool) & ~bad
+        key_cols = list(q.mask_columns) + list(q.basis_columns)
+        cols = [res.column(c_).to_numpy(zero_copy_only=False).astype(np.int64) for c_ in key_cols]
+        ok_rows = np.flatnonzero(ok)
+        index = np.zeros(n, dtype=np.int64)
+        decisions: list[Decision] = []
+        if len(ok_rows):
+            nrules = len(self.checked.rules)
+            if len(cols) == 1 or (len(cols) == 2 and nrules + len(q.basis_windows) <= 62):
+                # one int64 key: rule bits, then basis bits
+                key = cols[0] if len(cols) == 1 else cols[0] | (cols[1] << nrules)
+                ukey, first, inverse = np.unique(key[ok_rows], return_index=True, return_inverse=True)
+                mask = (1 << nrules) - 1 if nrules < 63 else -1
+                uniq = [[int(k) & mask] for k in ukey.tolist()]
+            else:
+                keys = np.stack(cols, axis=1)
+                uniq_arr, first, inverse = np.unique(keys[ok_rows], axis=0, return_index=True, return_inverse=True)
+                uniq = [list(u[: len(q.mask_columns)]) for u in uniq_arr.tolist()]
+            as_of_col = table.column(self._as_of) if self._as_of else None
+            for u in range(len(uniq)):
+                matched = self._matched(uniq[u])
+                as_of = as_of_col[int(ok_rows[first[u]])].as_py() if as_of_col is not None else None
+                decisions.append(self.combiner.decide(matched, None, as_of))
+            index[ok_rows] = np.asarray(inverse).reshape(-1)
+        ids = self._ids(table, pos0, raw_ids)
+        fallbacks = np.flatnonzero(~ok)
+        for k in fallbacks.tolist():
+            d = fallback(k)
+            index[k] = len(decisions)
+            decisions.append(d)
+            ids[k] = d.id
+        return ChunkResult(ids, index, decisions, len(fallbacks))
+
+    def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:
+        ds = [fallback(k) for k in range(n)]
+        return ChunkResult([d.id for d in ds], np.arange(n, dtype=np.int64), ds, n)
+
+    def _matched(self, masks: list[int]) -> tuple[int, ...]:
+        out = []
+        for g, m in enumerate(masks):
+            k = 0
+            while m:
+                if m & 1:
+                    out.append(g * MASK_BITS + k)
+                m >>= 1
+                k += 1
+        return tuple(out)
+
+    def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> list[Any]:
+        f = self._id_field
+        n = table.num_rows
+        if f is None:
+            return list(range(pos0 + 1, pos0 + n + 1))
+        if f.type == t.NUMBER:
+            out = []
+            for v in raw_ids():
+                try:
+                    out.append(r.number(v) if v is not None else None)
+                except r.RecordError:
+                    out.append(v)
+            return out
+        return table.column("id").to_pylist()  # type: ignore[no-any-return]
+
+    # -- whole inputs
+    def run_arrow(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[ChunkResult]:
+        con = self.connect()
+        pos = 0
+        try:
+            for batch in batches:
+                if batch.num_rows == 0:
+                    continue
+                res = self.decide_arrow(con, batch, pos)
+                pos += batch.num_rows
+                yield res
+        finally:
+            con.close()
+
+    def run_rows(self, records: Iterable[Any]) -> Iterator[ChunkResult]:
+        con = self.connect()
+        pos = 0
+        chunk: list[Any] = []
+        try:
+            for rec in records:
+                chunk.append(rec)
+                if len(chunk) >= self.batch_size:
+                    yield self.decide_rows(con, chunk, pos)
+                    pos += len(chunk)
+                    chunk = []
+            if chunk:
+                yield self.decide_rows(con, chunk, pos)
+        finally:
+            con.close()
+
+    def run_path(self, path: str | Path, fmt: str | None = None) -> Iterator[ChunkResult]:
+        """Decide a JSON Lines, CSV or Parquet file in chunks of `batch_size` records."""
+        from ..inputs import _kind, read_csv, read_jsonl
+
+        p = str(path)
+        kind = fmt or _kind(p)
+        if kind == "parquet":
+            import pyarrow.parquet as pq
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                with pq.ParquetFile(p) as pf:
+                    yield from pf.iter_batches(batch_size=self.batch_size)
+
+            return self.run_arrow(prefetch(batches()))
+        if kind == "csv":
+            return self.run_rows(read_csv(p, self.checked))
+        return self.run_rows(read_jsonl(p))
+
+    def evaluate_table(self, data: Any) -> pa.Table:
+        """Decisions of an Arrow table, a pandas or polars DataFrame, or a file path, as an Arrow table."""
+        if isinstance(data, (str, Path)):
+            chunks = self.run_path(data)
+        else:
+            table = to_arrow(data)
+            if table is None:
+                rows = data.to_dict("records") if type(data).__module__.startswith("pandas") else list(data)
+                chunks = self.run_rows(rows)
+            else:
+                chunks = self.run_arrow(table.to_batches(max_chunksize=self.batch_size))
+        parts = [c.to_arrow() for c in chunks]
+        if not parts:
+            return DECISION_SCHEMA.empty_table()
+        return pa.concat_tables(parts)
+
+
+def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """`items`, read one ahead in a thread (reading Parquet releases the GIL while DuckDB runs)."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for x in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", x), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("end", None))
+        except BaseException as exc:  # handed to the consumer
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, x = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise x
+            yield x
+    finally:
+        stop.set()
+
+
+def to_arrow(data: Any) -> pa.Table | None:
+    """An Arrow table from an Arrow table or batch, a pandas or a polars DataFrame; None otherwise."""
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    mod = type(data).__module__
+    if mod.startswith("polars"):
+        return data.to_arrow()
+    if mod.startswith("pandas"):
+        try:
+            return pa.Table.from_pandas(data, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None  # mixed columns: decided as Python values
+    if hasattr(data, "__arrow_c_stream__"):
+        return pa.table(data)
+    return None
+
+
+__all__ = ["ColumnarEngine", "ChunkResult", "DECISION_SCHEMA", "DEFAULT_BATCH_SIZE", "Unsupported", "to_arrow"]
+_ = (Decimal, datetime)
