@@ -132,8 +132,37 @@ class Checked:
     def type_of(self, e: n.Expr) -> t.Type:
         return self.types[id(e)]
 
+    def field_of(self, e: n.Expr) -> t.Field | None:
+        """The schema field a path expression reads (`note`, `i.origin`), if it reads one."""
+        return field_of(e, self.types, self.bindings)
+
+    def optional_reads(self, path: n.Expr) -> list[n.Expr]:
+        """What `has path` checks: each prefix of the path that reads an optional field."""
+        return [p for p in path_prefixes(path) if (f := self.field_of(p)) is not None and f.optional]
+
     def rule(self, rule_id: str) -> RuleInfo:
         for r in self.rules:
             if r.id == rule_id:
                 return r
         raise KeyError(rule_id)
+
+
+def path_prefixes(path: n.Expr) -> list[n.Expr]:
+    """`a.b.c` as the reads `a`, `a.b`, `a.b.c`, outermost first."""
+    chain: list[n.Expr] = []
+    cur: n.Expr = path
+    while isinstance(cur, n.Attr):
+        chain.append(cur)
+        cur = cur.obj
+    chain.append(cur)
+    return chain[::-1]
+
+
+def field_of(e: n.Expr, types: dict[int, t.Type], bindings: dict[int, Binding]) -> t.Field | None:
+    if isinstance(e, n.Name):
+        b = bindings.get(id(e))
+        return b.field if isinstance(b, FieldRef) else None
+    if isinstance(e, n.Attr):
+        ot = types.get(id(e.obj))
+        return ot.fields.get(e.name) if isinstance(ot, t.StructT) else None
+    return None

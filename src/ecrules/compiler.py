@@ -248,27 +248,8 @@ class _Emitter:
         raise AssertionError(f"cannot compile {e!r}")
 
     def has(self, path: n.Expr) -> str:
-        checks: list[str] = []
-        cur: n.Expr = path
-        chain: list[n.Expr] = []
-        while isinstance(cur, n.Attr):
-            chain.append(cur)
-            cur = cur.obj
-        chain.append(cur)
-        for p in reversed(chain):
-            field = self._field_of(p)
-            if field is not None and field.optional:
-                checks.append(f"{self.expr(p)} is not None")
+        checks = [f"{self.expr(p)} is not None" for p in self.c.optional_reads(path)]
         return "(" + " and ".join(checks) + ")" if checks else "True"
-
-    def _field_of(self, p: n.Expr) -> t.Field | None:
-        if isinstance(p, n.Name):
-            b = self.c.bindings.get(id(p))
-            return b.field if isinstance(b, FieldRef) else None
-        if isinstance(p, n.Attr):
-            ot = self.c.type_of(p.obj)
-            return ot.fields.get(p.name) if isinstance(ot, t.StructT) else None
-        return None
 
     def compare(self, e: n.Compare) -> str:
         left = self.expr(e.left)

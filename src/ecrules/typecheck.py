@@ -15,7 +15,7 @@ from typing import Iterable
 from . import nodes as n
 from . import types as t
 from .checked import (
-    FUNCTIONS, QUANTIFIERS, Binding, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef,
+    FUNCTIONS, QUANTIFIERS, Binding, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, field_of, path_prefixes,
 )
 from .countries import COUNTRIES
 from .diagnostics import Diagnostic
@@ -197,13 +197,7 @@ class ExprChecker:
     def _has(self, e: n.Has, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
         # The path itself is read with every prefix guarded: `has a.b` is false when `a` is absent.
         path = e.path
-        parts: list[n.Expr] = []
-        cur: n.Expr = path
-        while isinstance(cur, n.Attr):
-            parts.append(cur)
-            cur = cur.obj
-        parts.append(cur)
-        parts.reverse()
+        parts = path_prefixes(path)
         acc = set(g)
         optional_seen = False
         for p in parts:
@@ -221,13 +215,7 @@ class ExprChecker:
         return t.BOOL
 
     def _field_of(self, p: n.Expr) -> t.Field | None:
-        if isinstance(p, n.Name):
-            b = self.bindings.get(id(p))
-            return b.field if isinstance(b, FieldRef) else None
-        if isinstance(p, n.Attr):
-            ot = self.types.get(id(p.obj))
-            return ot.fields.get(p.name) if isinstance(ot, t.StructT) else None
-        return None
+        return field_of(p, self.types, self.bindings)
 
     def _compare(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
         lt = self.expr(e.left, scope, g, const_only)
