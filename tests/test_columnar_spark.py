@@ -23,9 +23,9 @@ import ecrules  # noqa: E402
 from ecrules import types as t  # noqa: E402
 from ecrules.columnar import canon  # noqa: E402
 from ecrules.columnar.engine import ColumnarEngine  # noqa: E402
-from ecrules.columnar.sqlgen import NUMBER_SCALE, compile_query  # noqa: E402
+from ecrules.columnar.spark import register_udfs  # noqa: E402
+from ecrules.columnar.sqlgen import NUMBER_SCALE, Unsupported, compile_query  # noqa: E402
 from ecrules.testing import records  # noqa: E402
-from ecrules.values import lower, normalize, upper  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(ROOT.glob("policies/*.ecp")) + sorted(ROOT.glob("tests/conformance/*/policy.ecp"))
@@ -71,8 +71,7 @@ def spark() -> Any:
                .config("spark.sql.decimalOperations.allowPrecisionLoss", "false")
                .config("spark.sql.ansi.enabled", "true")
                .config("spark.ui.enabled", "false").getOrCreate())
-    for name, fn in (("ecr_normalize", normalize), ("ecr_lower", lower), ("ecr_upper", upper)):
-        session.udf.register(name, lambda s, fn=fn: fn(s) if s is not None else None, "string")
+    register_udfs(session)
     yield session
     session.stop()
 
@@ -114,3 +113,71 @@ def test_spark_matches_row_engine(spark: Any, path: Path) -> None:
         assert run_on_spark(spark, policy, recs) == list(policy.evaluate_many(recs))
 
     check()
+
+
+# Spark runs no Python UDF inside a lambda: `normalize`/`lower`/`upper` inside a quantifier are
+# computed outside it (per record, or per element of a record-level list read at the lambda's index).
+HOISTED = '''
+policy "spark-hoisted" version "1"
+combine deny_overrides
+default allow
+
+schema {
+  record order {
+    id: string
+    who: string
+    tags: set<string>?
+    parties: list<party>
+    items: list<item>
+  }
+  type party {
+    role: string
+    name: string
+  }
+  type item {
+    code: string
+    qty: int
+  }
+}
+
+set watch: string = { "acme", "école", "x y" }
+let me = normalize(who)
+
+rule R1 deny { when any(p in parties: lower(p.name) == "acme") }
+rule R2 deny { when any(p in parties: normalize(p.name) == me) }
+rule R3 deny { when count(p in parties where upper(p.role) == "BANK": normalize(p.name) in watch) >= 1 }
+rule R4 deny { when any(p in parties: any(i in items: normalize(p.name) == lower(i.code))) }
+rule R5 deny { when sum(i in items where normalize(i.code) like "a*": i.qty) > 2 }
+rule R6 deny { when has tags and any(t in tags: upper(t) == "X") }
+rule R7 deny { when all(p in parties: normalize(who) != normalize(p.name)) }
+'''
+
+
+def test_spark_hoists_text_functions_out_of_lambdas(spark: Any) -> None:
+    policy = ecrules.loads(HOISTED)
+    sql = compile_query(policy.checked, "spark").sql
+    assert "ecr_normalize_each(" in sql and "ecr_lower_each(" in sql and "ecr_upper_each(" in sql
+    # the DuckDB query is not affected: its UDFs run inside lambdas
+    duck = compile_query(policy.checked, "duckdb").sql
+    assert "_each(" not in duck and "__p0" not in duck
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(records(policy), min_size=1, max_size=25))
+    def check(recs: list[dict[str, Any]]) -> None:
+        assert run_on_spark(spark, policy, recs) == list(policy.evaluate_many(recs))
+
+    check()
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("any(p in parties: any(a in p.aliases: normalize(a) == \"x\"))", "is not a field of the record"),
+    ("any(p in parties: any(a in p.aliases: normalize(a) == normalize(p.name)))", "is not a field of the record"),
+    ("any(p in parties: normalize(lower(p.name)) == \"x\")", "nested inside another such call"),
+])
+def test_spark_refuses_at_compile_time_what_it_cannot_hoist(rule: str, message: str) -> None:
+    text = HOISTED.replace("type party {\n    role: string\n", "type party {\n    role: string\n    aliases: list<string>\n")
+    policy = ecrules.loads(text + f"\nrule X deny {{ when {rule} }}\n")
+    compile_query(policy.checked, "duckdb")  # DuckDB runs it
+    with pytest.raises(Unsupported, match=message) as exc:
+        compile_query(policy.checked, "spark")
+    assert "inside a quantifier on spark" in str(exc.value) and "at " in str(exc.value)

@@ -4,6 +4,8 @@ One generator (`SqlGen`) walks the checked AST; everything that differs between 
 in a `Dialect` (identifier and string quoting, lambdas and list functions, regular expressions,
 date differences, user functions), as sqlglot separates its dialects. `DUCKDB` is the default,
 `SPARK` runs the same query on Spark SQL.
+Spark runs no Python UDF inside a lambda, so on Spark the text functions inside quantifiers are
+computed outside the lambda (`SqlGen._hoisted_udf`, docs/spark.md).
 
 What the query computes, per input row (the canonical table of `canon.py`):
 
@@ -46,6 +48,8 @@ INLINE_SET_LIMIT = 1000
 #: A quantifier over a constant set is unrolled when its variable is a `like` pattern.
 UNROLL_LIMIT = 256
 MASK_BITS = 62
+#: the text functions that run as UDFs (`ecr_NAME`; `ecr_NAME_each` maps a list of texts)
+TEXT_UDFS = ("normalize", "lower", "upper")
 
 
 class Unsupported(Exception):
@@ -63,6 +67,9 @@ class Unsupported(Exception):
 
 class Dialect:
     name = "abstract"
+    #: the engine runs the text UDFs (`ecr_normalize`, ...) inside a list lambda; Spark does not
+    #: (Python UDFs in a higher-order function): those calls are hoisted out of the lambda
+    udf_in_lambda = True
 
     def ident(self, name: str) -> str:
         raise NotImplementedError
@@ -73,10 +80,13 @@ class Dialect:
     def lam(self, var: str, body: str) -> str:
         raise NotImplementedError
 
-    def list_filter(self, src: str, var: str, cond: str) -> str:
+    def list_filter(self, src: str, var: str, cond: str, index: str | None = None) -> str:
         raise NotImplementedError
 
-    def list_transform(self, src: str, var: str, body: str) -> str:
+    def list_transform(self, src: str, var: str, body: str, index: str | None = None) -> str:
+        raise NotImplementedError
+
+    def list_item(self, src: str, index: str) -> str:
         raise NotImplementedError
 
     def list_len(self, src: str) -> str:
@@ -140,10 +150,12 @@ class DuckDB(Dialect):
     def lam(self, var: str, body: str) -> str:
         return f"lambda {var}: {body}"
 
-    def list_filter(self, src: str, var: str, cond: str) -> str:
+    def list_filter(self, src: str, var: str, cond: str, index: str | None = None) -> str:
+        assert index is None
         return f"list_filter({src}, {self.lam(var, cond)})"
 
-    def list_transform(self, src: str, var: str, body: str) -> str:
+    def list_transform(self, src: str, var: str, body: str, index: str | None = None) -> str:
+        assert index is None
         return f"list_transform({src}, {self.lam(var, body)})"
 
     def list_len(self, src: str) -> str:
@@ -179,6 +191,7 @@ class DuckDB(Dialect):
 
 class Spark(Dialect):
     name = "spark"
+    udf_in_lambda = False
 
     def ident(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
@@ -187,14 +200,18 @@ class Spark(Dialect):
         # Spark SQL string literals know backslash escapes: write every character plainly
         return "'" + s.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def lam(self, var: str, body: str) -> str:
-        return f"{var} -> {body}"
+    def lam(self, var: str, body: str, index: str | None = None) -> str:
+        return f"({var}, {index}) -> {body}" if index else f"{var} -> {body}"
 
-    def list_filter(self, src: str, var: str, cond: str) -> str:
-        return f"filter({src}, {self.lam(var, cond)})"
+    def list_filter(self, src: str, var: str, cond: str, index: str | None = None) -> str:
+        return f"filter({src}, {self.lam(var, cond, index)})"
 
-    def list_transform(self, src: str, var: str, body: str) -> str:
-        return f"transform({src}, {self.lam(var, body)})"
+    def list_transform(self, src: str, var: str, body: str, index: str | None = None) -> str:
+        return f"transform({src}, {self.lam(var, body, index)})"
+
+    def list_item(self, src: str, index: str) -> str:
+        # `index` is a 0-based lambda index into an array of the same length: never out of bounds
+        return f"({src})[{index}]"
 
     def list_len(self, src: str) -> str:
         return f"size({src})"
@@ -308,6 +325,17 @@ class SqlGen:
         self.big_sets: dict[str, BigSet] = {}
         self.udfs: set[str] = set()
         self._vars = 0
+        #: list lambdas around the expression being compiled
+        self._depth = 0
+        #: compiling a hoisted expression (it may not hoist again)
+        self._hoisting = False
+        #: where the dialect runs no UDF inside a lambda (Spark): UDF calls taken out of lambdas,
+        #: computed as columns of a subquery, one layer each (SQL text -> column name)
+        self.hoisted: dict[str, str] = {}
+        #: id(quantifier) -> (index variable, source SQL when it reads no lambda variable, else None)
+        self._quants: dict[int, tuple[str, str | None]] = {}
+        #: quantifiers whose lambdas need their index variable
+        self._need_index: set[int] = set()
 
     # -- leaves
     def literal(self, v: Any) -> str:
@@ -376,8 +404,10 @@ class SqlGen:
                     if key not in self.derived:
                         self.derived[key] = f"__n{len(self.derived)}"
                     return d.ident(self.derived[key])
+            if e.func in TEXT_UDFS and self._depth and not d.udf_in_lambda:
+                return self._hoisted_udf(e, env)
             args = [self.expr(a, env) for a in e.args]
-            if e.func in ("normalize", "lower", "upper"):
+            if e.func in TEXT_UDFS:
                 self.udfs.add(e.func)
                 return f"ecr_{e.func}({args[0]})"
             if e.func == "starts_with":
@@ -397,6 +427,65 @@ class SqlGen:
             lit = d.list_literal(elems)
             return d.list_distinct(lit) if isinstance(e, n.SetLit) else lit
         raise Unsupported(f"the expression `{type(e).__name__}`", getattr(e, "span", None))
+
+    def _free_quants(self, e: n.Expr, env: Env) -> list[n.Quant]:
+        """The quantifiers bound outside `e` whose lambda variables `e` reads."""
+        inside = n.walk(e)
+        bound = {id(x) for x in inside if isinstance(x, n.Quant)}
+        out: dict[int, n.Quant] = {}
+        for x in inside:
+            if isinstance(x, n.Name):
+                b = self.c.bindings.get(id(x))
+                if isinstance(b, VarRef) and id(b.quant) not in bound and env.get(id(b.quant), ("", ""))[0] == "var":
+                    out[id(b.quant)] = b.quant
+        return list(out.values())
+
+    def _hoist(self, sql: str) -> str:
+        col = self.hoisted.get(sql)
+        if col is None:
+            col = self.hoisted[sql] = f"__p{len(self.hoisted)}"
+        return self.d.ident(col)
+
+    def _hoisted_udf(self, e: n.Call, env: Env) -> str:
+        """`normalize`/`lower`/`upper` inside a lambda, for a dialect that cannot call UDFs there.
+
+        An argument that reads no lambda variable is computed per record outside the lambda. An
+        argument that reads only the variable of a quantifier over a record-level list (for
+        example `normalize(p.name)` in `any(p in parties: ...)`) is computed for every element of
+        that list at once (`ecr_normalize_each(transform(parties, x -> x.name))`), outside the
+        lambda, and the lambda reads the element at its index. Anything else is `Unsupported`.
+        """
+        d = self.d
+        arg = e.args[0]
+        what = f"`{e.func}` inside a quantifier on {d.name} (Python UDFs cannot run in a lambda)"
+        if self._hoisting:
+            raise Unsupported(f"{what}: nested inside another such call", e.span)
+        free = self._free_quants(arg, env)
+        depth = self._depth
+        self._hoisting = True
+        try:
+            if not free:
+                self._depth = 0
+                self.udfs.add(e.func)
+                return self._hoist(f"ecr_{e.func}({self.expr(arg, env)})")
+            if len(free) > 1:
+                raise Unsupported(f"{what}: its argument reads more than one quantifier variable", e.span)
+            q = free[0]
+            index, src = self._quants[id(q)]
+            if src is None:
+                raise Unsupported(f"{what}: the list of `{q.var}` is not a field of the record", e.span)
+            var = f"__h{self._vars}"
+            self._vars += 1
+            inner = dict(env)
+            inner[id(q)] = ("var", var)
+            self._depth = 1
+            each = d.list_transform(src, var, self.expr(arg, inner))
+            self.udfs.add(f"{e.func}_each")
+            self._need_index.add(id(q))
+            return d.list_item(self._hoist(f"ecr_{e.func}_each({each})"), index)
+        finally:
+            self._hoisting = False
+            self._depth = depth
 
     def has(self, path: n.Expr, env: Env) -> str:
         chain: list[n.Expr] = []
@@ -526,22 +615,32 @@ class SqlGen:
         inner = dict(env)
         inner[id(e)] = ("var", var)
         src = self.expr(e.source, env)
-        where = self.expr(e.where, inner) if e.where is not None else None
-        body = self.expr(e.body, inner) if e.body is not None else None
+        self._quants[id(e)] = (f"__i{var[3:]}", None if self._free_quants(e.source, env) else src)
+        self._depth += 1
+        try:
+            where = self.expr(e.where, inner) if e.where is not None else None
+            body = self.expr(e.body, inner) if e.body is not None else None
+        finally:
+            self._depth -= 1
+        index = self._quants[id(e)][0] if id(e) in self._need_index else None
         if e.kind == "any":
             cond = f"{where} AND {body}" if where else body
-            return f"({d.list_len(d.list_filter(src, var, f'coalesce({cond}, FALSE)'))} > 0)"
+            return f"({d.list_len(d.list_filter(src, var, f'coalesce({cond}, FALSE)', index))} > 0)"
         if e.kind == "all":
             cond = f"{where} AND NOT {body}" if where else f"NOT {body}"
-            return f"({d.list_len(d.list_filter(src, var, f'coalesce({cond}, FALSE)'))} = 0)"
+            return f"({d.list_len(d.list_filter(src, var, f'coalesce({cond}, FALSE)', index))} = 0)"
         if e.kind == "count":
             parts = [x for x in (where, body) if x]
             if not parts:
                 return d.list_len(src)
-            return d.list_len(d.list_filter(src, var, f"coalesce({' AND '.join(parts)}, FALSE)"))
+            return d.list_len(d.list_filter(src, var, f"coalesce({' AND '.join(parts)}, FALSE)", index))
         assert body is not None and e.body is not None
-        filtered = d.list_filter(src, var, f"coalesce({where}, FALSE)") if where else src
         zero = "CAST(0 AS BIGINT)" if self.c.type_of(e.body) == t.INT else f"CAST(0 AS {NUMBER_SQL})"
+        if index is not None:
+            # the index reads hoisted columns aligned with `src`: no filter before the transform
+            term = f"CASE WHEN coalesce({where}, FALSE) THEN {body} ELSE {zero} END" if where else body
+            return d.list_sum(d.list_transform(src, var, term, index), zero)
+        filtered = d.list_filter(src, var, f"coalesce({where}, FALSE)") if where else src
         return d.list_sum(d.list_transform(filtered, var, body), zero)
 
     def _unrolled(self, e: n.Quant, values: tuple[Any, ...], env: Env) -> str:
@@ -653,7 +752,11 @@ class SqlGen:
             name = f"__b{g // MASK_BITS}"
             cols.append(f"({' + '.join(terms)}) AS {name}")
             basis_cols.append(name)
-        sql = "SELECT\n  " + ",\n  ".join(cols) + f"\nFROM {d.ident(table)}"
+        source = d.ident(table)
+        for k, (expr, col) in enumerate(self.hoisted.items()):
+            # one layer a hoisted column: a later one may read an earlier one
+            source = f"(SELECT *, {expr} AS {d.ident(col)} FROM {source}) AS __layer{k}"
+        sql = "SELECT\n  " + ",\n  ".join(cols) + f"\nFROM {source}"
         derived = tuple((col, key[0], key[1]) for key, col in self.derived.items())
         return Query(sql, tuple(masks), tuple(windows), tuple(basis_cols), tuple(self.big_sets.values()),
                      tuple(sorted(self.udfs)), d.name, derived)
