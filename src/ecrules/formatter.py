@@ -303,20 +303,20 @@ class _Gen:
 
     def _next_char(self, after: Pos, ch: str) -> Pos | None:
         """The position of `ch` when it is the next thing after `after` (white space and comments skipped)."""
-        i = self._offset(after)
+        return self._next_word(after, ch)
+
+    def _skip_blank(self, i: int) -> int:
+        """The offset of the first character at or after `i` that is not white space or a comment."""
         text = self.text
         while i < len(text):
-            c = text[i]
-            if c in " \t\r\n":
+            if text[i] in " \t\r\n":
                 i += 1
-            elif c == "#":
+            elif text[i] == "#":
                 while i < len(text) and text[i] != "\n":
                     i += 1
-            elif c == ch:
-                return self._pos(i)
             else:
-                return None
-        return None
+                break
+        return i
 
     # -- items
 
@@ -568,20 +568,9 @@ class _Gen:
         self._closing(0, "}", self._brace_close(t))
 
     def _next_word(self, after: Pos, word: str) -> Pos | None:
-        i = self._offset(after)
-        text = self.text
-        while i < len(text):
-            c = text[i]
-            if c in " \t\r\n":
-                i += 1
-            elif c == "#":
-                while i < len(text) and text[i] != "\n":
-                    i += 1
-            elif text.startswith(word, i):
-                return self._pos(i)
-            else:
-                return None
-        return None
+        """The position of `word` when it is the next thing after `after`."""
+        i = self._skip_blank(self._offset(after))
+        return self._pos(i) if self.text.startswith(word, i) else None
 
     # -- expressions on one line
 

@@ -488,30 +488,10 @@ class SqlGen:
             self._depth = depth
 
     def has(self, path: n.Expr, env: Env) -> str:
-        chain: list[n.Expr] = []
-        cur: n.Expr = path
-        while isinstance(cur, n.Attr):
-            chain.append(cur)
-            cur = cur.obj
-        chain.append(cur)
-        checks = []
-        for p in reversed(chain):
-            f = self._field_of(p)
-            if f is not None and f.optional:
-                checks.append(f"({self.expr(p, env)} IS NOT NULL)")
+        checks = [f"({self.expr(p, env)} IS NOT NULL)" for p in self.c.optional_reads(path)]
         return "(" + " AND ".join(checks) + ")" if checks else "TRUE"
 
-    def _field_of(self, p: n.Expr) -> t.Field | None:
-        if isinstance(p, n.Name):
-            b = self.c.bindings.get(id(p))
-            return b.field if isinstance(b, FieldRef) else None
-        if isinstance(p, n.Attr):
-            ot = self.c.type_of(p.obj)
-            return ot.fields.get(p.name) if isinstance(ot, t.StructT) else None
-        return None
-
     def compare(self, e: n.Compare, env: Env) -> str:
-        d = self.d
         left = self.expr(e.left, env)
         if e.op in ("like", "not like"):
             pattern = self.c.patterns[id(e)]
