@@ -17,6 +17,9 @@ from .decision import BasisRef, Decision, DecisionError
 STRENGTH = {"deny": 3, "license": 2, "allow": 1}
 _CACHE_LIMIT = 4096
 
+#: outcome, fired, obligations, the rules that count, and their bases when none is dated
+_Parts = tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], "tuple[BasisRef, ...] | None"]
+
 
 def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
     if as_of is None:
@@ -40,9 +43,9 @@ class Combiner:
             tuple((BasisRef(r.id, b.kind, b.citation), b.valid_from, b.until) for b in r.all_bases) for r in rules
         )
         self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) for bs in self._bases)
-        self._cache: dict[tuple[int, ...], tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], bool]] = {}
+        self._cache: dict[tuple[int, ...], _Parts] = {}
 
-    def _parts(self, matched: tuple[int, ...]) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], bool]:
+    def _parts(self, matched: tuple[int, ...]) -> _Parts:
         hit = self._cache.get(matched)
         if hit is not None:
             return hit
@@ -63,18 +66,18 @@ class Combiner:
                 obligations.extend(o for o in self._requires[k] if o not in obligations)
         fired = tuple(self._ids[k] for k in (matched[:1] if self.first_match else matched))
         dated = any(self._dated[k] for k in counted)
-        parts = (outcome, fired, tuple(obligations), counted, dated)
+        # bases without dates are the same for every record with these matches: build them once
+        static = None if dated else tuple(ref for k in counted for ref, _, _ in self._bases[k])
+        parts = (outcome, fired, tuple(obligations), counted, static)
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[matched] = parts
         return parts
 
     def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None) -> Decision:
-        outcome, fired, obligations, counted, dated = self._parts(matched)
-        bases = self._bases
-        if dated:
+        outcome, fired, obligations, counted, basis = self._parts(matched)
+        if basis is None:
+            bases = self._bases
             basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
-        else:
-            basis = tuple(ref for k in counted for ref, _, _ in bases[k])
         return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
 
     def record_error(self, record: Any, position: int, message: str, field: str | None, has_id: bool) -> Decision:

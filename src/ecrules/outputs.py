@@ -1,28 +1,31 @@
-"""Decisions out as Parquet (JSON Lines is written by the command line directly)."""
+"""Decisions out as Arrow and Parquet: one table shape for the row and the columnar engines.
+
+(JSON Lines is written by the command line directly.)
+"""
 
 from __future__ import annotations
 
 from typing import Iterable, Iterator
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from .decision import Decision
+
+BASIS_TYPE = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
+DECISION_SCHEMA = pa.schema([
+    ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
+    ("obligations", pa.list_(pa.string())), ("basis", BASIS_TYPE), ("policy", pa.string()),
+    ("version", pa.string()), ("error_field", pa.string()), ("error_rule", pa.string()),
+    ("error_message", pa.string()),
+])
 
 _BATCH = 65536
 
 
 def write_parquet(decisions: Iterable[Decision], path: str) -> Iterator[Decision]:
     """Write decisions to a Parquet file in batches, passing each one through."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise SystemExit("error: writing Parquet needs pyarrow: pip install pyarrow") from None
-    basis = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
-    schema = pa.schema([
-        ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
-        ("obligations", pa.list_(pa.string())), ("basis", basis), ("policy", pa.string()),
-        ("version", pa.string()), ("error_field", pa.string()), ("error_rule", pa.string()),
-        ("error_message", pa.string()),
-    ])
+    schema = DECISION_SCHEMA
     rows: list[dict[str, object]] = []
     with pq.ParquetWriter(path, schema) as writer:
         for d in decisions:

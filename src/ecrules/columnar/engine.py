@@ -28,6 +28,7 @@ from .. import records as r
 from .. import types as t
 from ..combine import Combiner
 from ..decision import Decision, DecisionError
+from ..outputs import BASIS_TYPE, DECISION_SCHEMA
 from ..values import lower, normalize, upper
 from . import canon
 from .sqlgen import INLINE_SET_LIMIT, MASK_BITS, NUMBER_SCALE, Query, Unsupported, compile_query
@@ -38,13 +39,6 @@ if TYPE_CHECKING:
 #: Records a chunk: the setting that bounds memory (`--batch-size`).
 DEFAULT_BATCH_SIZE = 100_000
 
-BASIS_TYPE = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
-DECISION_SCHEMA = pa.schema([
-    ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
-    ("obligations", pa.list_(pa.string())), ("basis", BASIS_TYPE), ("policy", pa.string()),
-    ("version", pa.string()), ("error_field", pa.string()), ("error_rule", pa.string()),
-    ("error_message", pa.string()),
-])
 
 
 def _json_default(value: Any) -> Any:
