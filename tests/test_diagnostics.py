@@ -21,28 +21,17 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-try:
-    import ecrules
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    import ecrules
+import ecrules
 
 from ecrules.cli import main
 
 
-def _runner() -> CliRunner:
-    """A runner that keeps standard error apart (the default from Click 8.2 on)."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # Click < 8.2
-    except TypeError:
-        return CliRunner()
 
 HERE = Path(__file__).resolve().parent / "diagnostics"
 OK_DIR = HERE / "ok"
@@ -72,7 +61,7 @@ def _cases(folder: Path, known_bad: dict[str, str]) -> list[Any]:
 
 
 def _run(args: list[str]) -> tuple[int, str, str, BaseException | None]:
-    result = _runner().invoke(main, args)
+    result = CliRunner().invoke(main, args)
     exc = result.exception
     if exc is not None and not isinstance(exc, SystemExit):
         import traceback

@@ -18,26 +18,15 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-try:
-    import ecrules  # noqa: F401
-except ImportError:  # run from a checkout without `pip install -e .`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from ecrules.cli import main
 
 
-def _runner() -> CliRunner:
-    """A runner that keeps standard error apart (the default from Click 8.2 on)."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # Click < 8.2
-    except TypeError:
-        return CliRunner()
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "errors.md"
 UPDATE = os.environ.get("ECRULES_UPDATE_GOLDEN") == "1"
@@ -94,7 +83,7 @@ def _run(folder: Path, files: dict[str, str], argv: list[str], monkeypatch: pyte
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content, encoding="utf-8")
     monkeypatch.chdir(folder)
-    result = _runner().invoke(main, argv)
+    result = CliRunner().invoke(main, argv)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     # as a terminal shows it: diagnostics (standard error, unbuffered) before `ok` (standard output)
