@@ -3,9 +3,13 @@
 One function, `decide(record, position)`, is generated per policy: a validator specialised to
 the schema (field reads and type tests inline, no schema walk), then each rule's condition as a
 Python expression, then the combining step. Constants, sets and compiled `like` patterns are
-hoisted into the module's globals. Every rule's code carries a comment with its source location,
-the generated text is registered with `linecache` under a name that says which policy it came
-from, and a fault inside a rule becomes an `error` decision naming that rule.
+hoisted into the module's globals. Every rule's code carries a comment with its source line, the
+generated text is registered with `linecache`, and a fault inside a rule becomes an `error`
+decision naming that rule.
+
+Policy data never becomes code: it enters the source only through `pysource` (`repr` literals,
+generated identifiers, comments of words and integers), and `pysource.audit` checks the result
+before it is compiled (docs/security.md).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
+from .pysource import audit, comment, ident, lit
 
 Decide = Callable[[Any, int], Decision]
 
@@ -99,7 +104,7 @@ class _Emitter:
             return self._hoisted[key]
         except (KeyError, TypeError):
             pass
-        name = f"{prefix}{len(self._hoisted)}"
+        name = ident(prefix, len(self._hoisted))
         self.globals[name] = value
         try:
             self._hoisted[key] = name
@@ -108,17 +113,15 @@ class _Emitter:
         return name
 
     def const(self, value: Any) -> str:
-        if isinstance(value, bool) or value is None:
-            return repr(value)
-        if isinstance(value, (int, str)):
-            return repr(value)
+        if value is None or value.__class__ in (bool, int, str):
+            return lit(value)
         return self.hoist("K", value)
 
     # -- the validator
     def struct_fn(self, struct: t.StructT) -> str:
         if id(struct) in self._struct_fns:
             return self._struct_fns[id(struct)]
-        name = f"_s{len(self._struct_fns)}_{_ident(struct.name)}"
+        name = ident("_s", len(self._struct_fns))
         self._struct_fns[id(struct)] = name
         body: list[str] = [f"def {name}(x):", "    x = _object(x)"]
         outs = []
@@ -131,7 +134,7 @@ class _Emitter:
         return name
 
     def field_check(self, obj: str, f: t.Field, var: str) -> list[str]:
-        key = repr(f.name)
+        key = lit(f.name)
         lines = [f"{var} = {obj}.get({key})"]
         conv = self.convert(var, f.type, (f.name,))
         if f.optional:
@@ -145,7 +148,7 @@ class _Emitter:
 
     def convert(self, var: str, typ: t.Type, path: tuple[str | int, ...]) -> list[str]:
         """Statements that check `var` against `typ` and leave its run-time form in `var`."""
-        p = ", ".join(repr(x) for x in path)
+        p = ", ".join(lit(x) for x in path)
         if isinstance(typ, t.Prim):
             if typ.name == "string":
                 return [f"if {var}.__class__ is not str: {var} = _at(_r.string, {var}, {p})"]
@@ -181,7 +184,7 @@ class _Emitter:
     def element_fn(self, typ: t.Type) -> str:
         if isinstance(typ, t.StructT):
             return self.struct_fn(typ)
-        name = f"_el{len(self.preamble)}"
+        name = ident("_el", len(self.preamble))
         body = [f"def {name}(x):"] + ["    " + line for line in self.convert("x", typ, ())] + ["    return x", ""]
         self.preamble.extend(body)
         return name
@@ -221,7 +224,7 @@ class _Emitter:
             left, right = self.expr(e.left), self.expr(e.right)
             ints = c.type_of(e.left) == t.INT and c.type_of(e.right) == t.INT
             if e.op == "/":
-                return f"_div({left}, {right}, {str(e.span)!r})"
+                return f"_div({left}, {right}, {lit(str(e.span))})"
             if ints:
                 return f"({left} {e.op} {right})"
             method = {"+": "add", "-": "subtract", "*": "multiply"}[e.op]
@@ -266,7 +269,7 @@ class _Emitter:
         return f"({left} {e.op} {right})"
 
     def quant(self, e: n.Quant) -> str:
-        var = f"V{len(self._var_names)}"
+        var = ident("V", len(self._var_names))
         self._var_names[id(e)] = var
         src = self.expr(e.source)
         cond = f" if {self.expr(e.where)}" if e.where is not None else ""
@@ -294,13 +297,12 @@ class _Emitter:
         as_of = f"F{fields.index(c.as_of)}" if c.as_of else "None"
         # compile conditions first: that is how we learn which lets are read
         invariants: list[str] = []
-        for inv in c.invariants:
-            invariants.append(f"        # invariant at {inv.span}")
+        for k, inv in enumerate(c.invariants):
+            invariants.append("        " + comment("invariant", k, inv.span.line, inv.span.column))
             invariants += ["        " + line for line in self.invariant(inv)]
         rules = self.rules(as_of)
         validate: list[str] = []
         for k, f in enumerate(c.record.fields.values()):
-            validate.append(f"        # field `{f.name}`")
             validate += ["        " + line for line in self.field_check("rec", f, f"F{k}")]
         head = ["def decide(rec, pos):", "    try:",
                 "        if rec.__class__ is not dict and not isinstance(rec, _Mapping):",
@@ -341,29 +343,30 @@ class _Emitter:
                 window.append(f"{as_of} < {self.const(rule.expires)}")
             full = " and ".join(window + [self.expr(rule.when)])
             hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
-            lines += [f"    # rule {rule.id} at {rule.span}", "    try:", f"        if {full}: {hit}",
-                      "    except Exception as exc:", f"        return _fault(rid, {rule.id!r}, exc)"]
+            lines += ["    " + comment("rule", rule.index, rule.span.line, rule.span.column), "    try:",
+                      f"        if {full}: {hit}",
+                      "    except Exception as exc:", f"        return _fault(rid, {lit(rule.id)}, exc)"]
         lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of})")
         return lines
 
     def invariant(self, inv: Any) -> list[str]:
-        msg = repr(inv.message)
+        msg = lit(inv.message)
         on = tuple(inv.on or ())
         e = inv.expr
         if inv.index_after is not None:
             assert isinstance(e, n.Quant) and e.body is not None
-            var = f"V{len(self._var_names)}"
+            var = ident("V", len(self._var_names))
             self._var_names[id(e)] = var
             before, after = on[: inv.index_after], on[inv.index_after :]
             where = f"({self.expr(e.where)}) and " if e.where is not None else ""
-            path = ", ".join(repr(x) for x in before) + ", k, " + ", ".join(repr(x) for x in after)
+            path = ", ".join(lit(x) for x in before) + ", k, " + ", ".join(lit(x) for x in after)
             lines = [f"for k, {var} in enumerate({self.expr(e.source)}):",
                      f"    if {where}not {self.expr(e.body)}: raise _RE({msg}, {path.strip(', ')})"]
         else:
-            lines = [f"if not {self.expr(e)}: raise _RE({msg}{''.join(', ' + repr(x) for x in on)})"]
+            lines = [f"if not {self.expr(e)}: raise _RE({msg}{''.join(', ' + lit(x) for x in on)})"]
         return ["try:"] + ["    " + x for x in lines] + [
             "except _Fault as exc:",
-            f"    raise _RE({msg} + ' (' + str(exc) + ')'{''.join(', ' + repr(x) for x in on)}) from None"]
+            f"    raise _RE({msg} + ' (' + str(exc) + ')'{''.join(', ' + lit(x) for x in on)}) from None"]
 
 
 _UNSET = object()
@@ -371,10 +374,6 @@ _UNSET = object()
 
 def _enum_check(members: tuple[str, ...]) -> Callable[[Any], str]:
     return lambda value: r.enum(value, members)
-
-
-def _ident(name: str) -> str:
-    return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
 def _is_const_name(e: n.Expr, c: Checked) -> bool:
@@ -393,7 +392,9 @@ def compile_policy(checked: Checked) -> tuple[Decide, str]:
         "_combine": combiner.decide, "_fault": combiner.fault, "_record_error": combiner.record_error,
         "_Fault": v.Fault,
     })
-    filename = f"<ecrules {checked.module.span.source.name} #{next(_counter)}>"
+    audit(source, namespace)
+    # the file name is for tracebacks only, but written safe all the same (`repr`, one line)
+    filename = f"<ecrules {checked.module.span.source.name!r} #{next(_counter)}>"
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)

@@ -83,6 +83,9 @@ class Policy:
 def loads(text: str, path: str | Path | None = None) -> Policy:
     """Load a policy from text; `path` names it in diagnostics and anchors imports and list files."""
     name = str(path) if path is not None else "<string>"
+    if "\x00" in name:
+        where = Span(Source(repr(name), ""), 1, 1, 1, 1)
+        raise PolicyError([error("the policy's path holds a NUL character", where)])
     root = Path(path).resolve().parent if path is not None else Path.cwd()
     checked, diags = check_source(Source(name, text), root)
     if checked is None:

@@ -1,0 +1,18 @@
+"""The hostile-input suite (issue 7): ecrules run on input written to break it.
+
+Policies, list files and records come from elsewhere (a compliance team's bundle, an ERP
+export): docs/security.md says what ecrules promises about each. Every test here holds one of
+those promises against one concrete attack, named in its docstring with the item of issue 7 it
+covers, and asserts the exact exit code, the decision counts, and that no traceback reaches
+the user:
+
+- `test_hostile_codegen.py`: no text from a policy becomes Python or SQL code (item 1);
+- `test_hostile_imports.py`: `import` stays in the policy's tree, reads regular UTF-8 files
+  of bounded size, never echoes a file that is not a policy (item 2);
+- `test_hostile_policy.py`: a loaded Policy is read-only (3); `like` is linear (9); deep
+  policies (11); huge integer literals (12); a BOM (13); `verify --fuzz` without Hypothesis
+  (14); exact constants (issue 8);
+- `test_hostile_fuzz.py`: bounded Hypothesis fuzzing of the bundled policies at the token level.
+
+Helpers live in `hostile_util.py`.
+"""
