@@ -131,6 +131,29 @@ def _text_udf(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
 _ASCII_SPACE_RUN = "[\\t\\n\\x0b\\x0c\\r ]+"
 
 
+def _screen_udf(info: Any, func: str) -> Callable[..., pa.Array]:
+    """`screen`/`matches` over Arrow columns: every distinct (name, type, country, date) is
+    screened once by the same function the row engine calls, so both give the same scores."""
+    import datetime as dt
+
+    from ..screening import runtime
+
+    fn = runtime.score if func == "screen" else runtime.matches
+
+    def udf(names: pa.Array, types: pa.Array, countries: pa.Array, dates: pa.Array) -> pa.Array:
+        memo: dict[tuple[Any, ...], Any] = {}
+        out: list[Any] = []
+        for key in zip(names.to_pylist(), types.to_pylist(), countries.to_pylist(), dates.to_pylist()):
+            got = memo.get(key)
+            if got is None:
+                day = dt.date.fromisoformat(key[3]) if key[3] else None
+                got = memo[key] = fn(info, key[0], key[1], key[2], day)
+            out.append(float(got) if func == "screen" else bool(got))
+        return pa.array(out, type=pa.float64() if func == "screen" else pa.bool_())
+
+    return udf
+
+
 def normalize_arrow(arr: pa.Array) -> pa.Array:
     """`values.normalize` over an Arrow string array, vectorised for ASCII text.
 
@@ -213,6 +236,13 @@ class ColumnarEngine:
             con.execute(f"SET threads TO {int(self.threads)}")
         udfs = {"normalize": normalize_arrow, "lower": _text_udf(lower), "upper": _text_udf(upper)}
         for name in self.query.udfs:
+            if name.startswith(("screen__", "matches__")):
+                func, _, lst = name.partition("__")
+                info = self.policy.checked.screenings[lst]
+                out_type = "DOUBLE" if func == "screen" else "BOOLEAN"
+                con.create_function(f"ecr_{name}", _screen_udf(info, func), ["VARCHAR"] * 4, out_type,  # type: ignore[call-overload]
+                                    type="arrow", null_handling="special")
+                continue
             con.create_function(f"ecr_{name}", udfs[name], ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
         for big in self.query.big_sets:
             table = self._set_tables[big.name]

@@ -232,7 +232,7 @@ class Matcher:
             if (cand in PARTICLES) != particle:
                 continue
             if OSA.distance(text, cand, score_cutoff=1) <= 1:
-                found[v] = (_typo_sim(text, cand), "typo")
+                found[v] = (max(_typo_sim(text, cand), SIM_SKELETON if min(len(text), len(cand)) > 3 else 0.0), "typo")
             elif abs(len(text) - len(cand)) <= 2 and Indel.normalized_similarity(text, cand) >= MIN_SPELLING_SIMILARITY:
                 found[v] = ((SIM_SKELETON if min(len(text), len(cand)) > 3 else SIM_SKELETON_TYPO), "spelling")
         if particle or len(text) < MIN_TYPO_LEN - 1:

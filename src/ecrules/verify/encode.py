@@ -406,6 +406,7 @@ class Encoder:
         self.domain: list[Any] = []  # constraints every symbolic record must meet (its schema)
         self.apps: list[App] = []
         self._app_cache: dict[tuple[str, int], App] = {}
+        self._screen_funcs: dict[str, Any] = {}
         self._funcs = {name: z3.Function(f"{name}_", z3.StringSort(), z3.StringSort())
                        for name in ("normalize", "lower", "upper")}
         self._counter = 0
@@ -721,7 +722,24 @@ class Encoder:
             self.domain.append(z3.Implies(s == z3.StringVal(""), term == z3.StringVal("")))
         return term
 
+    def _screen_fn(self, e: n.Call, env: Env) -> Any:
+        """`screen`/`matches`: uninterpreted functions of the screened name, one per list
+        (a score in [0, 1], a truth value); witnesses are confirmed by the evaluator."""
+        info = self.c.screen_calls[id(e)]
+        name = lift_str(self.expr(e.args[0], env))
+        key = f"{e.func}_{info.name}"
+        fn = self._screen_funcs.get(key)
+        if fn is None:
+            out = z3.RealSort() if e.func == "screen" else z3.BoolSort()
+            fn = self._screen_funcs[key] = z3.Function(key, z3.StringSort(), out)
+        term = fn(name)
+        if e.func == "screen":
+            self.domain.append(z3.And(term >= 0, term <= 1))
+        return term
+
     def _call(self, e: n.Call, env: Env) -> Any:
+        if e.func in ("screen", "matches"):
+            return self._screen_fn(e, env)
         args = [self.expr(a, env) for a in e.args]
         f = e.func
         if f in ("normalize", "lower", "upper"):
