@@ -59,6 +59,7 @@ class Checker(ExprChecker):
         self._rule_ids: set[str] = set()
         self.screenings: dict[str, Any] = {}
         self.screen_calls: dict[int, Any] = {}
+        self.failed_screenings: set[str] = set()   # reported once, at the declaration
 
     def _errors(self) -> int:
         return sum(1 for d in self.diags if d.severity == "error")
@@ -345,6 +346,12 @@ class Checker(ExprChecker):
 
     def _screening(self, d: n.ScreeningDecl) -> None:
         """Load a screening list (and its cleared parties) and build its index."""
+        before = self._errors()
+        self._screening_load(d)
+        if self._errors() != before:
+            self.failed_screenings.add(d.name)
+
+    def _screening_load(self, d: n.ScreeningDecl) -> None:
         from .screening.loaders import FORMATS
         from .screening.model import ListError
         from .screening.runtime import ScreeningInfo, load_cleared, load_screening

@@ -330,7 +330,9 @@ class ExprChecker:
         if const_only:
             self.err(f"`{e.func}` reads a record: it cannot be part of a constant", e.span)
         lst = e.args[1]
-        if not isinstance(lst, n.Name) or lst.name not in screenings:
+        if isinstance(lst, n.Name) and lst.name in getattr(self, "failed_screenings", ()):
+            pass
+        elif not isinstance(lst, n.Name) or lst.name not in screenings:
             self.err(f"the second argument of `{e.func}` must name a `screening` list", lst.span,
                      _suggest(lst.name, tuple(screenings)) if isinstance(lst, n.Name) and screenings else
                      "declare one: `screening un = file \"lists/un.xml\" format un_xml`")
