@@ -27,7 +27,11 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, Indel
 
 from .model import Entry, ListedName, ScreeningList
-from .text import PARTICLES, Normal, legal_form, normalise, skeleton
+from anyascii import anyascii
+
+from .text import PARTICLES, Normal, legal_form, normalise, script_of, skeleton
+
+TRANSLITERATED = ("Cyrillic", "Hangul", "Han")   # scripts also compared in Latin letters (anyascii)
 
 DEFAULT_THRESHOLD = 0.86
 FLOOR = 0.7                 # below this nothing is reported, not even by `best`
@@ -125,7 +129,11 @@ class Matcher:
         for k, e in enumerate(self.entries):
             seen: set[str] = set()
             done: set[tuple[str, ...]] = set()
-            for ln in e.names:
+            names = list(e.names)
+            for ln in e.names:     # Cyrillic, Korean and Han names also in Latin letters
+                if ln.script in TRANSLITERATED:
+                    names.append(ListedName(anyascii(ln.name), ln.kind, ln.quality, "Latin", ln.name))
+            for ln in names:
                 norm = normalise(ln.name)
                 if not norm.tokens or norm.tokens in done:
                     continue
@@ -278,6 +286,14 @@ class Matcher:
         if cached is not None:
             return cached
         hits = self._compute(name, type, country, floor)
+        if script_of(name) in TRANSLITERATED:
+            latin = anyascii(name)
+            best = {h.ref: h for h in hits}
+            for h in self._compute(latin, type, country, floor):
+                if h.ref not in best or h.score > best[h.ref].score:
+                    best[h.ref] = Hit(h.ref, h.entry, h.listed_name, name, h.score,
+                                      (f"transliterated `{name}` → `{latin}`",) + h.steps)
+            hits = sorted(best.values(), key=lambda h: (-h.score, h.ref))
         if len(self._cache) > 200_000:
             self._cache.clear()
         self._cache[key] = hits
@@ -403,6 +419,9 @@ class Matcher:
                     (_han_changed(screened) or _han_changed(name.listed.name)):
                 notes.append("simplified ⇄ traditional Han")
         steps += notes
+        if name.listed.derived_from and name.listed.script == "Latin" and name.norm.script == "Latin" \
+                and script_of(name.listed.derived_from) in TRANSLITERATED:
+            steps.append(f"listed `{name.listed.derived_from}` transliterated")
         qused = nused = 0
         for p in picked:
             qused |= p[1]

@@ -163,7 +163,10 @@ def party_type(value: Any) -> str | None:
 
 
 def _best(info: ScreeningInfo, name: Any, type: Any, country: Any, as_of: Any,
-          rule: str | None) -> Hit | None:
+          rule: str | None, floor: float | None = None) -> Hit | None:
+    """The best hit not cleared; journals it when it scores `floor` (the threshold by default),
+    and every cleared hit above the threshold."""
+    floor = info.threshold if floor is None else floor
     if name is None or not str(name).strip():
         return None
     hits = info.matcher._screen(str(name), party_type(type), str(country) if country else None, FLOOR)
@@ -171,7 +174,7 @@ def _best(info: ScreeningInfo, name: Any, type: Any, country: Any, as_of: Any,
     for h in hits:
         cleared = info.clearance(h, as_of if isinstance(as_of, dt.date) else None) if info.cleared else None
         if cleared is None:
-            if events is not None and h.score >= info.threshold:
+            if events is not None and h.score >= floor:
                 events.append((info, rule, h, None))
             return h
         if events is not None and h.score >= info.threshold:
@@ -182,7 +185,7 @@ def _best(info: ScreeningInfo, name: Any, type: Any, country: Any, as_of: Any,
 def score(info: ScreeningInfo, name: Any, type: Any = None, country: Any = None, as_of: Any = None,
           rule: str | None = None) -> Decimal:
     """`screen(name, list)`: the best score of an entry not cleared for this name (0 below 0.7)."""
-    hit = _best(info, name, type, country, as_of, rule)
+    hit = _best(info, name, type, country, as_of, rule, FLOOR)
     return Decimal(str(hit.score)) if hit is not None else Decimal(0)
 
 
