@@ -73,3 +73,28 @@ def large_policy(directory: Path, rules: int = 50, members: int = 5000) -> tuple
     path = directory / "large.ecp"
     path.write_text("\n".join(out) + "\n")
     return path, dict(EXPECTED)
+
+
+SHARED_EU = Path(__file__).resolve().parents[1].parent / "shared" / "examples" / "eu_dual_use.ecp"
+
+
+def eu_without_effective(directory: Path, keep_tests: bool, source: Path = SHARED_EU) -> Path:
+    """Issue 9's example: ../shared/examples/eu_dual_use.ecp with `effective 2021-09-09` removed
+    from EU001 (a real violation: before its UGEA basis is in force the rule singles out the EU001
+    destinations); with or without the policy's test records, which the search starts from."""
+    out: list[str] = []
+    in_eu001 = False
+    for line in source.read_text().splitlines(keepends=True):
+        if line.startswith("rule EU001"):
+            in_eu001 = True
+        if in_eu001 and line.strip() == "effective 2021-09-09":
+            continue
+        if line.startswith("}"):
+            in_eu001 = False
+        if not keep_tests and line.startswith("test "):
+            break
+        out.append(line)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"eu_dual_use_no_effective{'' if keep_tests else '_no_tests'}.ecp"
+    path.write_text("".join(out))
+    return path

@@ -286,7 +286,7 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Dead
     if out is None or out.status == "unknown":
         # 3. a one-record query for a record the rule matches when no basis is in force, then
         # the evaluator on its protected values; 4. the pair query with the time left
-        seed = _seed(policy, rule, admissible, dl.sub(min(dl.remaining() / 2, 4.0), "seed"))
+        seed = _seed(policy, rule, admissible, dl.sub(dl.remaining() / 2, "seed"))
         found = sample_pair(policy, interp, rule, spec, prot, [seed], dl, 0.5) if seed is not None else None
         if found is not None:
             return _violation(interp, rule, found, names, bounds)
