@@ -189,10 +189,12 @@ def test_names_near_list_entries_decide_alike_on_both_engines(policy: ecrules.Po
     names = data.draw(st.lists(near_listed_names(lst), min_size=3, max_size=8))
     records = [rec(n, kind=data.draw(st.sampled_from(["entity", "individual"]))) | {"id": f"r{k}"}
                for k, n in enumerate(names)]
-    rows = [d.to_dict() for d in policy.evaluate_many(records)]
+    from ecrules.columnar.engine import ColumnarEngine
+    expected = list(policy.evaluate_many(records))
+    got = [d for chunk in ColumnarEngine(policy, batch_size=4).run_rows(records) for d in chunk]
+    assert got == expected          # outcomes, rules, and the matches with their scores and steps
     table = policy.evaluate_table(_arrow(records))
-    cols = table.to_pylist()
-    assert [(r["outcome"], r["fired"]) for r in rows] == [(c["outcome"], list(c["fired"])) for c in cols]
+    assert [(c["outcome"], list(c["fired"])) for c in table.to_pylist()] == [(d.outcome, list(d.fired)) for d in expected]
 
 
 def test_columnar_scores_equal_row_scores(policy: ecrules.Policy) -> None:
