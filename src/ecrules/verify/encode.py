@@ -789,16 +789,17 @@ class Encoder:
         return term
 
     def _screen_fn(self, e: n.Call, env: Env) -> Any:
-        """`screen`/`matches`: uninterpreted functions of (name, type, country), one per list
+        """`screen`/`matches`: uninterpreted functions of (name, type), one per list
         (a score in [0, 1], a truth value), refined with the real matcher's value at each name a
         model proposes (`refinements`), so witnesses are ones the evaluator confirms."""
         info = self.c.screen_calls[id(e)]
-        args = [lift_str(self.expr(e.args[k], env)) if k < len(e.args) else z3.StringVal("") for k in (0, 2, 3)]
+        # the country only orders equally scored entries: the value is a function of name and type
+        args = [lift_str(self.expr(e.args[k], env)) if k < len(e.args) else z3.StringVal("") for k in (0, 2)]
         key = f"{e.func}_{info.name}"
         fn = self._screen_funcs.get(key)
         if fn is None:
             out = z3.RealSort() if e.func == "screen" else z3.BoolSort()
-            fn = self._screen_funcs[key] = z3.Function(key, z3.StringSort(), z3.StringSort(), z3.StringSort(), out)
+            fn = self._screen_funcs[key] = z3.Function(key, z3.StringSort(), z3.StringSort(), out)
         term = fn(*args)
         if e.func == "screen":
             self.domain.append(z3.And(term >= 0, term <= 1))
@@ -1008,8 +1009,8 @@ class Encoder:
             vals = [model.eval(a, model_completion=True) for a in args]
             if not all(z3.is_string_value(x) for x in vals):
                 continue
-            name, typ, country = (str(x.as_string()) for x in vals)
-            got = (runtime.score if func == "screen" else runtime.matches)(info, name, typ or None, country or None)
+            name, typ = (str(x.as_string()) for x in vals)
+            got = (runtime.score if func == "screen" else runtime.matches)(info, name, typ or None)
             value = z3.RealVal(str(got)) if func == "screen" else z3.BoolVal(bool(got))
             same = z3.And(*(a == z3.StringVal(str(x.as_string())) for a, x in zip(args, vals)))
             out.append(z3.Implies(same, term == value))
