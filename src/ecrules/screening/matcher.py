@@ -116,6 +116,7 @@ class Matcher:
         self.idf: dict[str, float] = {}
         self.texts: list[str] = []
         self.legal_forms: dict[str, list[int]] = {}
+        self._typo_ready: set[int] = set()         # vocabulary ids in the one-typo indexes
         self._cache: dict[tuple[str, str | None, str | None, float], list[Hit]] = {}
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
@@ -148,7 +149,9 @@ class Matcher:
         for k, ln, norm in staged:
             self._add(k, ln, norm)
 
-    def _vid(self, text: str) -> int:
+    def _vid(self, text: str, pair: bool = False) -> int:
+        """The vocabulary id of a unit; a joined pair is found by its text and skeleton only
+        (not by one-typo lookups), which halves the index of a large list."""
         vid = self.vocab.get(text)
         if vid is None:
             vid = len(self.postings)
@@ -161,6 +164,9 @@ class Matcher:
             sk = skeleton(text)
             self.vocab_skeleton.append(sk)
             self.skeletons.setdefault(sk, []).append(vid)
+        if not pair and vid not in self._typo_ready:
+            self._typo_ready.add(vid)
+            sk = self.vocab_skeleton[vid]
             if len(text) >= MIN_TYPO_LEN - 1:
                 keys = {text, *_deletions(text)} if len(text) >= MIN_TYPO_LEN else {text}
                 for d in keys:
@@ -190,7 +196,7 @@ class Matcher:
             name.units.append((1 << i, tok, self._vid(tok)))
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
-                name.units.append((3 << i, joined, self._vid(joined)))
+                name.units.append((3 << i, joined, self._vid(joined, pair=True)))
         for _, _, vid in name.units:
             posting = self.postings[vid]
             if not posting or posting[-1] != nid:
