@@ -363,23 +363,27 @@ class Matcher:
         name = self.names[nid]
         ntoks = name.norm.tokens
         pairs: list[_Pick] = []
+        order: list[tuple[float, int, int]] = []
         weights = name.weights
-        for u, (qmask, qtext) in enumerate(q.units):
-            m = q.found[u]
-            if not m:
+        by_vid = q.by_vid
+        for k, (nmask, ntext, vid) in enumerate(name.units):
+            found = by_vid.get(vid)
+            if found is None:
                 continue
-            qpair = qmask & (qmask - 1) != 0
-            for nmask, ntext, vid in name.units:
-                got = m.get(vid)
-                if got is None:
-                    continue
-                npair = nmask & (nmask - 1) != 0
-                if npair and (qpair or got[1] == "spelling and typo"):
+            npair = nmask & (nmask - 1) != 0
+            for u, sim, how in found:
+                qmask, qtext = q.units[u]
+                qpair = qmask & (qmask - 1) != 0
+                if npair and (qpair or how == "spelling and typo"):
                     continue                        # pairs align through their tokens
-                if qpair and got[1] == "spelling and typo":
+                if qpair and how == "spelling and typo":
                     continue
                 nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
-                pairs.append((got[0] * (q.unit_weight[u] + nw), qmask, nmask, got[0], got[1], qtext, ntext, nw))
+                gain = sim * (q.unit_weight[u] + nw)
+                order.append((-gain, u, k))
+                pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
+        if pairs:   # best gain first; ties in query order, then in the listed name's order
+            pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
         for i in q.initials:                          # initials: `T.` for `Taher`
             tok = q.tokens[i]
             for j, ntok in enumerate(ntoks):
@@ -388,7 +392,7 @@ class Matcher:
                                   SIM_INITIAL, "initial", tok, ntok, weights[j]))
         if not pairs:
             return None
-        pairs.sort(key=lambda p: -p[0])
+        pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
         qused = nused = 0
         qgot = ngot = 0.0
         picked: list[_Pick] = []
@@ -467,7 +471,7 @@ _Pick = tuple[float, int, int, float, str, str, str, float]
 class _Query:
     """A screened name prepared once: its tokens, units, what each unit may stand for, weights."""
 
-    __slots__ = ("norm", "tokens", "units", "found", "weights", "classes", "unit_weight",
+    __slots__ = ("norm", "tokens", "units", "found", "by_vid", "weights", "classes", "unit_weight",
                  "unit_class", "unit_weight_of", "total", "allowance", "initials")
 
     def __init__(self, m: Matcher, norm: Normal) -> None:
@@ -479,6 +483,10 @@ class _Query:
             if i + 1 < len(toks):
                 self.units.append((3 << i, tok + toks[i + 1]))
         self.found = [m._lookup(text) for _, text in self.units]
+        self.by_vid: dict[int, list[tuple[int, float, str]]] = {}   # vocabulary id → (unit, sim, how)
+        for u, found in enumerate(self.found):
+            for vid, (sim, how) in found.items():
+                self.by_vid.setdefault(vid, []).append((u, sim, how))
         self.weights: list[float] = []
         self.classes: list[str] = []
         self.initials: list[int] = []
