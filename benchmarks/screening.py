@@ -221,6 +221,29 @@ def speed(queries: list[dict[str, Any]], tmp: Path) -> dict[str, Any]:
     return out
 
 
+def columnar(records: int, distinct: int, queries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The columnar engine on policies/screening.ecp: `records` end users drawn from `distinct`
+    names (the public queries' names and list names), names per second, against the row engine."""
+    import ecrules
+    import pyarrow as pa
+
+    root = Path(__file__).resolve().parent.parent
+    policy = ecrules.load(root / "policies" / "screening.ecp")
+    rnd = random.Random(3)
+    pool = [q["query"]["name"] for q in queries]
+    pool += [n.name for e in policy.checked.screenings["un"].screening_list.entries for n in e.names]
+    names = [rnd.choice(pool) + ("" if k < len(pool) else f" {k}") for k in range(distinct)]
+    rows = [{"id": f"r{k}", "date": "2025-06-02", "destination": "CN",
+             "end_user": {"name": names[rnd.randrange(distinct)], "country": "CN", "type": "commercial"}}
+            for k in range(records)]
+    table = pa.Table.from_pylist(rows)
+    start = time.perf_counter()
+    policy.evaluate_table(table)
+    col = time.perf_counter() - start
+    return {"records": records, "distinct_names": distinct, "seconds": round(col, 2),
+            "names_per_s": round(records / col)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--queries", type=Path, default=SHARED / "screening" / "public_queries.jsonl")
@@ -228,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     ap.add_argument("--no-logic-v1", action="store_true", help="skip nomenklatura (slow: ~20 s)")
     ap.add_argument("--speed", action="store_true", help="also time the UN list and a 30,000-name list")
+    ap.add_argument("--columnar", type=int, metavar="N", help="also decide N records on the columnar engine")
+    ap.add_argument("--distinct", type=int, default=2000, help="distinct names among the --columnar records")
     args = ap.parse_args(argv)
     queries = read_queries(args.queries)
     lst = load_list(args.list, "jsonl")
@@ -264,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {label:11} {s['names']:6} names  {s['us_per_query']:7.1f} µs/name  "
                   f"({s['ratio_to_exact']}× exact match's {s['exact_us_per_query']} µs)  "
                   f"index {s['index_peak_mb']} MB, built in {s['index_build_s']} s")
+    if args.columnar:
+        out["columnar"] = c = columnar(args.columnar, args.distinct, queries)
+        print(f"\ncolumnar engine, policies/screening.ecp: {c['records']} records, {c['distinct_names']} distinct "
+              f"names: {c['seconds']} s, {c['names_per_s']} names/s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
