@@ -188,6 +188,8 @@ def test_each_kind_of_variant_hits_its_entry(matcher: Matcher, kind: str, name: 
     ("Hartmann Logistics Ltd", "entity"),
     ("Sarah Kowalska", "individual"),
     ("Bosco Mukendi", "individual"),                     # vs BOSCO TAGANDA
+    ("HANIYA, Ismail Abdul Salah", "individual"),        # on a US list (OFAC non-SDN), not on this one
+    ("CHERNOMORTRANSNEFT, AO", "entity"),
 ])
 def test_hard_negatives_do_not_hit(matcher: Matcher, name: str, type: str) -> None:
     assert matcher.screen(name, type) == []
