@@ -168,6 +168,25 @@ def _screen_udf(info: Any, func: str, eventful: set[str] | None = None) -> Calla
     return udf
 
 
+def _rows_holding(table: pa.Table, names: set[str]) -> np.ndarray:
+    """Which rows hold one of `names` in a text field, nested fields included (vectorised but
+    for lists, which are looked through in Python)."""
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    mask = np.zeros(n, dtype=bool)
+    values = pa.array(sorted(names), type=pa.string())
+    cols = table.select([c for c in table.column_names if not c.startswith("__")])
+    while any(pa.types.is_struct(f.type) for f in cols.schema):
+        cols = cols.flatten()
+    for col in cols.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            mask |= pc.fill_null(pc.is_in(col, value_set=values), False).to_numpy(zero_copy_only=False)
+        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+            mask |= np.array([_holds_any(v, names) for v in col.to_pylist()], dtype=bool)
+    return mask
+
+
 def _holds_any(value: Any, names: set[str]) -> bool:
     """Whether a row (nested dicts and lists) holds one of `names` as a string value."""
     if isinstance(value, str):
@@ -383,9 +402,9 @@ class ColumnarEngine:
             decisions.append(d)
             ids[k] = d.id
         if self._eventful:   # rows whose screened names hit: the row engine adds the matches
-            names = self._eventful
+            holds = _rows_holding(table, self._eventful)
             for k in ok_rows.tolist():
-                if _holds_any(table.slice(k, 1).to_pylist()[0], names):
+                if holds[k]:
                     d = fallback(k)
                     index[k] = len(decisions)
                     decisions.append(d)
