@@ -25,6 +25,7 @@ from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
+from .literals import MAX_EXPONENT
 
 Decide = Callable[[Any, int], Decision]
 
@@ -152,7 +153,9 @@ class _Emitter:
             if typ.name == "int":
                 return [f"if {var}.__class__ is not int: {var} = _at(_r.integer, {var}, {p})"]
             if typ.name == "number":
-                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()): "
+                # a decimal outside the exponent range (literals.MAX_EXPONENT) goes to the slow path's error
+                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()"
+                        f" or not {-MAX_EXPONENT} <= {var}.adjusted() <= {MAX_EXPONENT}): "
                         f"{var} = _at(_r.number, {var}, {p})"]
             if typ.name == "bool":
                 return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
