@@ -11,6 +11,7 @@ from, and a fault inside a rule becomes an `error` decision naming that rule.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import linecache
 from collections.abc import Mapping
@@ -313,10 +314,18 @@ class _Emitter:
                  f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
         if not has_id:
             rid = ["    rid = pos"]
-        elif c.record.fields["id"].optional:
-            rid = [f"    rid = F{fields.index('id')} if F{fields.index('id')} is not None else pos"]
         else:
-            rid = [f"    rid = F{fields.index('id')}"]
+            var = f"F{fields.index('id')}"
+            id_type = c.record.fields["id"].type
+            if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
+                canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
+                value = f"{canon}(rec['id'])"
+            else:
+                value = var
+            if c.record.fields["id"].optional:
+                rid = [f"    rid = {value} if {var} is not None else pos"]
+            else:
+                rid = [f"    rid = {value}"]
         return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
                          + invariants + catch + rid + rules) + "\n"
 

@@ -185,6 +185,14 @@ def validate(value: Any, typ: t.Type) -> Any:
     return value
 
 
+def id_value(raw: Any, typ: t.Type) -> Any:
+    """A valid record's id in its one printed form (`decision.json_id`): a struct an object in
+    schema order, a set a sorted list. Both engines call this, so their ids cannot differ."""
+    from .decision import json_id
+
+    return json_id(validate(raw, typ))
+
+
 _PRIM = {
     "string": string,
     "int": integer,

@@ -366,7 +366,7 @@ class ColumnarEngine:
             out = []
             for v in raw_ids():
                 try:
-                    out.append(r.validate(v, f.type) if v is not None else None)
+                    out.append(r.id_value(v, f.type) if v is not None else None)
                 except r.RecordError:
                     out.append(v)
         if f.optional:
