@@ -26,7 +26,7 @@ from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
-from .literals import MAX_EXPONENT
+from . import literals
 
 Decide = Callable[[Any, int], Decision]
 
@@ -156,7 +156,7 @@ class _Emitter:
             if typ.name == "number":
                 # a decimal outside the exponent range (literals.MAX_EXPONENT) goes to the slow path's error
                 return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()"
-                        f" or not {-MAX_EXPONENT} <= {var}.adjusted() <= {MAX_EXPONENT}): "
+                        f" or not {-literals.MAX_EXPONENT} <= {var}.adjusted() <= {literals.MAX_EXPONENT}): "
                         f"{var} = _at(_r.number, {var}, {p})"]
             if typ.name == "bool":
                 return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
