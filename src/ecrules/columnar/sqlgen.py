@@ -363,6 +363,22 @@ class SqlGen:
             return info.on(datetime.date.min)
         return None
 
+    def dated_list(self, info: SetInfo) -> str:
+        """A set whose members change with the date, as a list value: one branch per period."""
+        assert self.c.as_of is not None
+        as_of = self.d.ident(self.c.as_of)
+        dates, sets = info.timeline
+
+        def value(members: frozenset[Any]) -> str:
+            if members:
+                return self.d.list_literal(self.set_values(info, members))
+            # an empty list of the element type: a one-element list, filtered empty
+            one = self.d.list_literal(self.set_values(info)[:1])
+            return self.d.list_filter(one, "__none", "FALSE")
+
+        branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {value(m)}" for day, m in zip(dates, sets))
+        return f"(CASE {branches} ELSE {value(sets[-1])} END)"
+
     def dated_in(self, left: str, info: SetInfo) -> str:
         """`left IN SET` for a set whose members change with the date: one branch per period."""
         assert self.c.as_of is not None
@@ -398,7 +414,7 @@ class SqlGen:
                     raise Unsupported(f"set `{b.name}` of {len(b.values)} entries used as a value", e.span)
                 members = self.members(b)
                 if members is None:
-                    raise Unsupported(f"set `{b.name}` with dated members used as a value", e.span)
+                    return self.dated_list(b)
                 return d.list_literal(self.set_values(b, members))
             raise AssertionError(b)
         if isinstance(e, n.Attr):
@@ -592,7 +608,7 @@ class SqlGen:
             if isinstance(b, SetInfo):
                 members = self.members(b)
                 if members is None:
-                    raise Unsupported(f"a quantifier over set `{b.name}`, whose members change with the date", src.span)
+                    return None  # read as a list value on the record's date (`dated_list`)
                 return tuple(sorted(members, key=_sort_key))
             return None
         if isinstance(src, (n.SetLit, n.ListLit)):
