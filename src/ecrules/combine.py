@@ -55,6 +55,7 @@ class Combiner:
                             for bs, r in zip(self._bases, rules))
         self._sets: dict[str, SetInfo] = checked.sets
         self._member_refs: dict[tuple[int, str, Any], tuple[_Dated, ...]] = {}
+        self._canon: dict[str, dict[Any, Any]] = {}
         self._cache: dict[tuple[int, ...], _Parts] = {}
 
     def _parts(self, matched: tuple[int, ...]) -> _Parts:
@@ -117,7 +118,11 @@ class Combiner:
             key = (k, set_name, value)
             refs = self._member_refs.get(key)
             if refs is None:
-                text = member_text(value)
+                # named as the set writes it: a record's 5.0 is the set's member 5
+                canon = self._canon.get(set_name)
+                if canon is None:
+                    canon = self._canon[set_name] = {m: m for m in info.values}
+                text = member_text(canon.get(value, value))
                 refs = tuple((BasisRef(self._ids[k], b.instrument_id, b.kind, b.citation, b.pinpoint, text),
                               b.valid_from, b.until) for b in info.bases_of(value))
                 if len(self._member_refs) < _CACHE_LIMIT:

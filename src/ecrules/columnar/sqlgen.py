@@ -34,6 +34,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
+from ..checked import Site
 from ..checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from ..countries import COUNTRIES
 from ..values import parse_pattern
@@ -306,6 +307,12 @@ class Query:
     #: columns the caller adds to the input table: (column, function, field path), e.g.
     #: ("__n0", "normalize", ("end_user", "name")): `normalize` of that field, computed in Arrow
     derived: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: what each membership test that a decision cites holds in the row: (rule index, set name,
+    #: column of a list of values), in the rule's site order (`RuleInfo.sites`)
+    site_columns: tuple[tuple[int, str, str], ...] = ()
+    #: rules with a citing test the query cannot list (nested quantifiers): the row engine decides
+    #: the rows where they count
+    row_cites: frozenset[int] = frozenset()
 
 
 class SqlGen:
@@ -781,6 +788,17 @@ class SqlGen:
             name = f"__b{g // MASK_BITS}"
             cols.append(f"({' + '.join(terms)}) AS {name}")
             basis_cols.append(name)
+        site_columns: list[tuple[int, str, str]] = []
+        row_cites: set[int] = set()
+        for r in rules:
+            for site in r.sites:
+                values = self.site_values(site)
+                if values is None:
+                    row_cites.add(r.index)
+                    continue
+                name = f"__c{len(site_columns)}"
+                cols.append(f"{values} AS {name}")
+                site_columns.append((r.index, site.set, name))
         source = d.ident(table)
         for k, (expr, col) in enumerate(self.hoisted.items()):
             # one layer a hoisted column: a later one may read an earlier one
@@ -788,7 +806,29 @@ class SqlGen:
         sql = "SELECT\n  " + ",\n  ".join(cols) + f"\nFROM {source}"
         derived = tuple((col, key[0], key[1]) for key, col in self.derived.items())
         return Query(sql, tuple(masks), tuple(windows), tuple(basis_cols), tuple(self.big_sets.values()),
-                     tuple(sorted(self.udfs)), d.name, derived)
+                     tuple(sorted(self.udfs)), d.name, derived, tuple(site_columns), frozenset(row_cites))
+
+    def site_values(self, site: Site) -> str | None:
+        """A list of what a citing membership test reads in the row (`Interpreter.cite`), or None."""
+        if not site.quants:
+            return self.d.list_literal([self.expr(site.compare.left, {})])
+        if len(site.quants) > 1:
+            return None
+        q = site.quants[0]
+        var = f"__s{self._vars}"
+        self._vars += 1
+        inner: Env = {id(q): ("var", var)}
+        try:
+            src = self.expr(q.source, {})
+            left = self.expr(site.compare.left, inner)
+            where = self.expr(q.where, inner) if q.where is not None else None
+        except Unsupported:
+            return None
+        if self._quants.get(id(q)) is not None and id(q) in self._need_index:
+            return None  # reads hoisted columns aligned with the source: keep to the row engine
+        if where is not None:
+            src = self.d.list_filter(src, var, f"coalesce({where}, FALSE)")
+        return self.d.list_transform(src, var, left)
 
 
 def _field_path(e: n.Expr, c: Checked) -> tuple[str, ...] | None:
