@@ -269,3 +269,41 @@ constraint no_hold_for_france { never hold when destination == "FR" }
 
     results = run_tests(p)
     assert results and all(r.passed for r in results)
+
+
+# ---- the formatter -------------------------------------------------------------------------------
+
+
+MESSY = """policy "law" version "1"
+as_of date
+instrument   UNSCR_1718 {  kind UNSC   # the council
+citation "S/RES/1718 (2006)"
+  adopted 2006-10-14 in_force 2006-10-14 lapses 2030-01-01
+  url "https://undocs.org/S/RES/1718(2006)"  source "shared/DOMAIN.md"
+  scope destination "KP","KR" scope party
+  scope item }
+schema { record tx { date: date destination: country } }
+set s: set<country> = { "KP" basis UNSCR_1718 "para. 8(a)" from 2006-10-14 until 2029-01-01,   # dprk
+  "LY" basis UNSCR_1718 basis UNSC "free text", "SS" } basis UNSCR_1718
+set t: country = { "FR", "DE" }
+rule R hold { basis UNSCR_1718 "para. 8" from 2007-01-01 require "review" when destination in s }
+test "t" { given { date: 2026-01-01, destination: "KP" } expect hold }
+constraint c { never hold when destination == "FR" }
+"""
+
+
+def test_the_formatter_lays_out_every_new_construct_and_keeps_its_meaning() -> None:
+    from ecrules.formatter import format_source
+
+    once = format_source(MESSY, "law.ecp")
+    assert format_source(once, "law.ecp") == once
+    assert '  "KP" basis UNSCR_1718 "para. 8(a)" from 2006-10-14 until 2029-01-01,  # dprk\n' in once
+    assert "  scope destination \"KP\", \"KR\"\n  scope party\n  scope item\n" in once
+    assert "  kind UNSC  # the council\n" in once
+    assert "rule R hold {\n" in once and "  never hold when destination == \"FR\"\n" in once
+    assert '\n}\n  basis UNSCR_1718\n' in once  # the set-level basis
+    assert 'set t: country = { "FR", "DE" }\n' in once
+    before, after = ecrules.loads(MESSY, "law.ecp"), ecrules.loads(once, "law.ecp")
+    for day, dest in (("2026-01-01", "KP"), ("2029-06-01", "KP"), ("2026-01-01", "LY"), ("2026-01-01", "SS")):
+        r = {"date": day, "destination": dest}
+        assert before.evaluate(r) == after.evaluate(r)
