@@ -263,6 +263,8 @@ class ColumnarEngine:
         fields = list(c.record.fields.values())
         self._id_field = c.record.fields.get("id")
         self._as_of = c.as_of
+        #: rules whose decisions name set members: the row engine decides the rows they count in
+        self._citing = frozenset(r.index for r in c.rules if r.sites)
         self._set_tables: dict[str, pa.Table] = {}
         for big in self.query.big_sets:
             try:
@@ -389,11 +391,24 @@ class ColumnarEngine:
                 uniq_arr, first, inverse = np.unique(keys[ok_rows], axis=0, return_index=True, return_inverse=True)
                 uniq = [list(u[: len(q.mask_columns)]) for u in uniq_arr.tolist()]
             as_of_col = table.column(self._as_of) if self._as_of else None
+            per_row: list[int] = []  # groups whose decisions name members: one decision a row
+            row_engine: list[int] = []  # groups whose members the query cannot list
             for u in range(len(uniq)):
                 matched = self._matched(uniq[u])
+                if any(k in q.row_cites for k in matched):
+                    row_engine.append(u)
+                elif any(k in self._citing for k in matched):
+                    per_row.append(u)
                 as_of = as_of_col[int(ok_rows[first[u]])].as_py() if as_of_col is not None else None
                 decisions.append(self.combiner.decide(matched, None, as_of))
-            index[ok_rows] = np.asarray(inverse).reshape(-1)
+            inverse = np.asarray(inverse).reshape(-1)
+            index[ok_rows] = inverse
+            if per_row:
+                self._cite_rows(q, res, ok_rows, inverse, per_row, [self._matched(uniq[u]) for u in per_row],
+                                as_of_col, index, decisions)
+            if row_engine:
+                ok = ok.copy()
+                ok[ok_rows[np.isin(inverse, row_engine)]] = False
         ids = self._ids(table, pos0, raw_ids)
         fallbacks = np.flatnonzero(~ok)
         for k in fallbacks.tolist():
@@ -410,6 +425,26 @@ class ColumnarEngine:
                     decisions.append(d)
                     ids[k] = d.id
         return ChunkResult(ids, index, decisions, len(fallbacks))
+
+    def _cite_rows(self, q: Query, res: pa.Table, ok_rows: np.ndarray, inverse: np.ndarray, groups: list[int],
+                   matches: list[tuple[int, ...]], as_of_col: Any, index: np.ndarray, decisions: list[Decision]) -> None:
+        """Decisions for rows whose counting rules cite set members: the members come from the
+        query's site columns; rows with the same matches, date and members share a decision."""
+        sites = [(k, name, res.column(col).to_pylist()) for k, name, col in q.site_columns]
+        cache: dict[Any, int] = {}
+        for u, matched in zip(groups, matches):
+            for row in ok_rows[inverse == u].tolist():
+                as_of = as_of_col[row].as_py() if as_of_col is not None else None
+                cites: dict[int, list[tuple[str, Any]]] = {}
+                for k, name, values in sites:
+                    if k in matched:
+                        cites.setdefault(k, []).extend((name, v) for v in values[row] or () if v is not None)
+                key = (u, as_of, tuple((k, tuple(v)) for k, v in cites.items()))
+                at = cache.get(key)
+                if at is None:
+                    at = cache[key] = len(decisions)
+                    decisions.append(self.combiner.decide(matched, None, as_of, cites))
+                index[row] = at
 
     def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:
         ds = [fallback(k) for k in range(n)]

@@ -34,6 +34,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
+from ..checked import Site
 from ..checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from ..countries import COUNTRIES
 from ..values import parse_pattern
@@ -306,6 +307,12 @@ class Query:
     #: columns the caller adds to the input table: (column, function, field path), e.g.
     #: ("__n0", "normalize", ("end_user", "name")): `normalize` of that field, computed in Arrow
     derived: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: what each membership test that a decision cites holds in the row: (rule index, set name,
+    #: column of a list of values), in the rule's site order (`RuleInfo.sites`)
+    site_columns: tuple[tuple[int, str, str], ...] = ()
+    #: rules with a citing test the query cannot list (nested quantifiers): the row engine decides
+    #: the rows where they count
+    row_cites: frozenset[int] = frozenset()
 
 
 class SqlGen:
@@ -352,8 +359,46 @@ class SqlGen:
             return d.string(v)
         raise Unsupported(f"the constant {v!r}")
 
-    def set_values(self, info: SetInfo) -> list[str]:
-        return [self.literal(v) for v in sorted(info.values, key=_sort_key)]
+    def set_values(self, info: SetInfo, members: frozenset[Any] | None = None) -> list[str]:
+        return [self.literal(v) for v in sorted(info.values if members is None else members, key=_sort_key)]
+
+    def members(self, info: SetInfo) -> frozenset[Any] | None:
+        """A set's members when they do not depend on the date; None when they do (see `dated_in`)."""
+        if self.c.as_of is None or not info.has_bases:
+            return info.values
+        if not info.dated:
+            return info.on(datetime.date.min)
+        return None
+
+    def dated_list(self, info: SetInfo) -> str:
+        """A set whose members change with the date, as a list value: one branch per period."""
+        assert self.c.as_of is not None
+        as_of = self.d.ident(self.c.as_of)
+        dates, sets = info.timeline
+
+        def value(members: frozenset[Any]) -> str:
+            if members:
+                return self.d.list_literal(self.set_values(info, members))
+            # an empty list of the element type: a one-element list, filtered empty
+            one = self.d.list_literal(self.set_values(info)[:1])
+            return self.d.list_filter(one, "__none", "FALSE")
+
+        branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {value(m)}" for day, m in zip(dates, sets))
+        return f"(CASE {branches} ELSE {value(sets[-1])} END)"
+
+    def dated_in(self, left: str, info: SetInfo) -> str:
+        """`left IN SET` for a set whose members change with the date: one branch per period."""
+        assert self.c.as_of is not None
+        as_of = self.d.ident(self.c.as_of)
+        dates, sets = info.timeline
+        if len(info.values) > self.inline_limit:
+            raise Unsupported(f"set `{info.name}` of {len(info.values)} entries with dated members", info.span)
+
+        def test(members: frozenset[Any]) -> str:
+            return f"({left} IN ({', '.join(self.set_values(info, members))}))" if members else "FALSE"
+
+        branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {test(m)}" for day, m in zip(dates, sets))
+        return f"(CASE {branches} ELSE {test(sets[-1])} END)"
 
     # -- expressions
     def expr(self, e: n.Expr, env: Env) -> str:
@@ -374,7 +419,10 @@ class SqlGen:
             if isinstance(b, SetInfo):
                 if len(b.values) > self.inline_limit:
                     raise Unsupported(f"set `{b.name}` of {len(b.values)} entries used as a value", e.span)
-                return d.list_literal(self.set_values(b))
+                members = self.members(b)
+                if members is None:
+                    return self.dated_list(b)
+                return d.list_literal(self.set_values(b, members))
             raise AssertionError(b)
         if isinstance(e, n.Attr):
             obj = self.expr(e.obj, env)
@@ -546,10 +594,13 @@ class SqlGen:
         if isinstance(right, n.Name):
             b = self.c.bindings[id(right)]
             if isinstance(b, SetInfo):
-                if not b.values:
+                members = self.members(b)
+                if members is None:
+                    return self.dated_in(left, b)
+                if not members:
                     return "FALSE"
                 if len(b.values) <= self.inline_limit:
-                    return f"({left} IN ({', '.join(self.set_values(b))}))"
+                    return f"({left} IN ({', '.join(self.set_values(b, members))}))"
                 big = self._big_set(b)
                 if env:
                     return d.big_set_lambda(left, big.name)
@@ -563,7 +614,9 @@ class SqlGen:
     def _big_set(self, info: SetInfo) -> BigSet:
         big = self.big_sets.get(info.name)
         if big is None:
-            big = BigSet(f"__set_{len(self.big_sets)}", info.name, tuple(sorted(info.values, key=_sort_key)), info.elem)
+            members = self.members(info)
+            assert members is not None
+            big = BigSet(f"__set_{len(self.big_sets)}", info.name, tuple(sorted(members, key=_sort_key)), info.elem)
             self.big_sets[info.name] = big
         return big
 
@@ -572,7 +625,10 @@ class SqlGen:
         if isinstance(src, n.Name):
             b = self.c.bindings.get(id(src))
             if isinstance(b, SetInfo):
-                return tuple(sorted(b.values, key=_sort_key))
+                members = self.members(b)
+                if members is None:
+                    return None  # read as a list value on the record's date (`dated_list`)
+                return tuple(sorted(members, key=_sort_key))
             return None
         if isinstance(src, (n.SetLit, n.ListLit)):
             vals = []
@@ -727,7 +783,7 @@ class SqlGen:
         windows: list[tuple[datetime.date | None, datetime.date | None]] = []
         if c.as_of is not None:
             for r in rules:
-                for b in r.all_bases:
+                for b in r.bases:
                     if (b.valid_from or b.until) and (b.valid_from, b.until) not in windows:
                         windows.append((b.valid_from, b.until))
         basis_cols = []
@@ -744,6 +800,17 @@ class SqlGen:
             name = f"__b{g // MASK_BITS}"
             cols.append(f"({' + '.join(terms)}) AS {name}")
             basis_cols.append(name)
+        site_columns: list[tuple[int, str, str]] = []
+        row_cites: set[int] = set()
+        for r in rules:
+            for site in r.sites:
+                values = self.site_values(site)
+                if values is None:
+                    row_cites.add(r.index)
+                    continue
+                name = f"__c{len(site_columns)}"
+                cols.append(f"{values} AS {name}")
+                site_columns.append((r.index, site.set, name))
         source = d.ident(table)
         for k, (expr, col) in enumerate(self.hoisted.items()):
             # one layer a hoisted column: a later one may read an earlier one
@@ -751,7 +818,29 @@ class SqlGen:
         sql = "SELECT\n  " + ",\n  ".join(cols) + f"\nFROM {source}"
         derived = tuple((col, key[0], key[1]) for key, col in self.derived.items())
         return Query(sql, tuple(masks), tuple(windows), tuple(basis_cols), tuple(self.big_sets.values()),
-                     tuple(sorted(self.udfs)), d.name, derived)
+                     tuple(sorted(self.udfs)), d.name, derived, tuple(site_columns), frozenset(row_cites))
+
+    def site_values(self, site: Site) -> str | None:
+        """A list of what a citing membership test reads in the row (`Interpreter.cite`), or None."""
+        if not site.quants:
+            return self.d.list_literal([self.expr(site.compare.left, {})])
+        if len(site.quants) > 1:
+            return None
+        q = site.quants[0]
+        var = f"__s{self._vars}"
+        self._vars += 1
+        inner: Env = {id(q): ("var", var)}
+        try:
+            src = self.expr(q.source, {})
+            left = self.expr(site.compare.left, inner)
+            where = self.expr(q.where, inner) if q.where is not None else None
+        except Unsupported:
+            return None
+        if self._quants.get(id(q)) is not None and id(q) in self._need_index:
+            return None  # reads hoisted columns aligned with the source: keep to the row engine
+        if where is not None:
+            src = self.d.list_filter(src, var, f"coalesce({where}, FALSE)")
+        return self.d.list_transform(src, var, left)
 
 
 def _field_path(e: n.Expr, c: Checked) -> tuple[str, ...] | None:

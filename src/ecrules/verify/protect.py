@@ -21,6 +21,7 @@ import attrs
 from .. import nodes as n
 from .. import types as t
 from ..checker import Checked, FieldRef, LetInfo, RuleInfo, VarRef
+from ..checked import BasisInfo
 from ..combine import in_force
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
@@ -307,7 +308,7 @@ def _violation(interp: Interpreter, rule: RuleInfo, pair: tuple[dict[str, Any], 
                       bounds, differ_at or names, (wa, wb), (bool(ma), bool(mb)))
 
 
-def _seed(policy: Policy, rule: RuleInfo, admissible: list[n.Basis], dl: Deadline) -> dict[str, Any] | None:
+def _seed(policy: Policy, rule: RuleInfo, admissible: list[BasisInfo], dl: Deadline) -> dict[str, Any] | None:
     """One valid record the rule matches on a date none of its admissible bases is in force
     (a one-record query, far cheaper than the pair), to start `sample_pair` from."""
     c = policy.checked
