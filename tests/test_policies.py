@@ -24,7 +24,9 @@ def test_policy_passes_its_tests(path: Path) -> None:
     assert results, "every example policy carries its own tests"
     failures = [r.render() for r in results if not r.passed]
     assert not failures, "\n".join(failures)
-    assert not policy.warnings
+    # legacy free-text bases load with a warning (issue 9); any other warning is a mistake.
+    # The LANGUAGE.md example keeps its free-text bases: it is the shared language's own text.
+    assert not [w for w in policy.warnings if "free-text basis" not in w.message], policy.warnings
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)

@@ -360,8 +360,10 @@ def test_decision_json_shape() -> None:
     d = policy(WAIVERS).evaluate(record(destination="KP"))
     assert d.to_dict() == {
         "id": "t1", "outcome": "deny", "fired": ["LVS", "EMB"], "obligations": [],
-        "basis": [{"rule": "LVS", "kind": "EAR", "citation": "15 CFR 740.3"},
-                  {"rule": "EMB", "kind": "UNSC", "citation": "S/RES/1718 (2006)"}],
+        "basis": [{"rule": "LVS", "instrument": None, "kind": "EAR", "citation": "15 CFR 740.3", "pinpoint": None,
+                   "member": None},
+                  {"rule": "EMB", "instrument": None, "kind": "UNSC", "citation": "S/RES/1718 (2006)",
+                   "pinpoint": None, "member": None}],
         "policy": "p", "version": "1",
     }
 

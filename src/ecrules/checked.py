@@ -6,7 +6,9 @@ depend on these small classes, not on the checking machinery.
 
 from __future__ import annotations
 
+import bisect
 import datetime
+from functools import cached_property
 from typing import Any, Union
 
 import attrs
@@ -15,7 +17,7 @@ from . import nodes as n
 from . import types as t
 from .source import Span
 
-OUTCOMES = ("deny", "license", "allow")
+OUTCOMES = ("deny", "hold", "license", "allow")
 COMBINING = ("deny_overrides", "first_match")
 QUANTIFIERS = ("any", "all", "count", "sum")
 OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
@@ -24,16 +26,142 @@ FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between"
 Value = Any  # a constant's run-time value
 
 
+#: instrument kinds of the catalogue; `protect ... unless basis` names kinds or instrument ids
+INSTRUMENT_KINDS = ("UNSC", "TREATY", "REGIME", "LAW", "REGULATION", "ANNOUNCEMENT")
+#: kind names a legacy free-text basis (`basis UNSC "S/RES/1718 (2006)"`) was written with
+LEGACY_KINDS = INSTRUMENT_KINDS + ("ECL", "NPT", "BWC", "CWC", "NSG", "AG", "MTCR", "WA", "EU", "EAR")
+SCOPE_CATEGORIES = ("destination", "nationality", "party", "item", "end_use")
+
+
+def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
+    """Half-open `[valid_from, until)`; with no date to ask about, everything is in force."""
+    if as_of is None:
+        return True
+    return (valid_from is None or valid_from <= as_of) and (until is None or as_of < until)
+
+
 # ---- what the checker produces ---------------------------------------------------------------
 
 
 @attrs.frozen
+class ScopeInfo:
+    """What an instrument singles out: a category, and the country codes when it lists them."""
+
+    category: str
+    values: tuple[str, ...]
+
+
+@attrs.frozen
+class InstrumentInfo:
+    id: str
+    kind: str
+    citation: str
+    title: str | None
+    adopted: datetime.date | None
+    #: when it took effect (`in_force`, else `adopted`) and when it lapses (exclusive)
+    in_force: datetime.date | None
+    lapses: datetime.date | None
+    url: str | None
+    source: str | None
+    scopes: tuple[ScopeInfo, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class BasisInfo:
+    """A resolved basis: an instrument with a pinpoint, or (legacy) a kind and free text.
+
+    `valid_from`/`until` are the window in which it applies: the dates written on the basis
+    narrowed by the instrument's own (`in_force`, `lapses`).
+    """
+
+    instrument: InstrumentInfo | None
+    kind: str
+    citation: str
+    pinpoint: str | None
+    valid_from: datetime.date | None
+    until: datetime.date | None
+    span: Span = attrs.field(eq=False, repr=False)
+
+    @property
+    def legacy(self) -> bool:
+        return self.instrument is None
+
+    @property
+    def instrument_id(self) -> str | None:
+        return self.instrument.id if self.instrument is not None else None
+
+    def in_force(self, as_of: datetime.date | None) -> bool:
+        return in_force(self.valid_from, self.until, as_of)
+
+
+@attrs.frozen
 class SetInfo:
+    """A named set. `values` is every member it ever has; `on(date)` the members on a date.
+
+    A member carries its own bases (`member_bases`) and the set-level ones (`bases`). A member
+    whose bases are all instrument bases, none in force on the date, is not a member then; a
+    member with no basis, or with a legacy one, always is.
+    """
+
     name: str
     elem: t.Type
     values: frozenset[Value]
-    bases: tuple[n.Basis, ...]
+    bases: tuple[BasisInfo, ...]
     span: Span
+    member_bases: dict[Value, tuple[BasisInfo, ...]] = attrs.field(factory=dict, eq=False, repr=False)
+
+    def bases_of(self, value: Value) -> tuple[BasisInfo, ...]:
+        """A member's own bases, then the set-level ones (every member has those)."""
+        return self.member_bases.get(value, ()) + self.bases
+
+    def is_member(self, value: Value, as_of: datetime.date | None) -> bool:
+        if value not in self.values:
+            return False
+        bs = self.bases_of(value)
+        return not bs or any(b.legacy or b.in_force(as_of) for b in bs)
+
+    @property
+    def has_bases(self) -> bool:
+        return bool(self.bases) or bool(self.member_bases)
+
+    @cached_property
+    def timeline(self) -> tuple[tuple[datetime.date, ...], tuple[frozenset[Value], ...]]:
+        """Dates where membership changes, and the members before, between and after them:
+        the members on `d` are `sets[bisect_right(dates, d)]`."""
+        dates = sorted({d for v in self.values for b in self.bases_of(v) if not b.legacy
+                        for d in (b.valid_from, b.until) if d is not None})
+        starts: list[datetime.date | None] = [None, *dates]
+        sets = tuple(frozenset(v for v in self.values if self.is_member(v, day if day is not None else _DAWN))
+                     for day in starts)
+        return tuple(dates), sets
+
+    @property
+    def dated(self) -> bool:
+        """Whether membership depends on the date."""
+        return len(set(self.timeline[1])) > 1
+
+    def on(self, as_of: datetime.date | None) -> frozenset[Value]:
+        if as_of is None:
+            return self.values
+        dates, sets = self.timeline
+        return sets[bisect.bisect_right(dates, as_of)]
+
+
+_DAWN = datetime.date.min
+
+
+@attrs.frozen
+class Site:
+    """A membership test `LEFT in SET` that, when the rule matches, names the members it used.
+
+    `quants` are the quantifiers around it, outermost first: their variables range over what
+    the record holds when the members are looked up.
+    """
+
+    compare: n.Compare
+    set: str
+    quants: tuple[n.Quant, ...]
 
 
 @attrs.frozen
@@ -78,17 +206,20 @@ class RuleInfo:
     id: str
     outcome: str
     title: str | None
-    bases: tuple[n.Basis, ...]
-    inherited: tuple[n.Basis, ...]
+    bases: tuple[BasisInfo, ...]
+    #: set-level bases of the sets the condition reads (what verify used to count as the rule's)
+    inherited: tuple[BasisInfo, ...]
     requires: tuple[str, ...]
     effective: datetime.date | None
     expires: datetime.date | None
     waives: tuple[str, ...]
     when: n.Expr
     span: Span
+    #: membership tests whose members a decision cites, in source order
+    sites: tuple[Site, ...] = ()
 
     @property
-    def all_bases(self) -> tuple[n.Basis, ...]:
+    def all_bases(self) -> tuple[BasisInfo, ...]:
         return self.bases + self.inherited
 
 
@@ -115,6 +246,7 @@ class Checked:
     record: t.StructT | None
     structs: dict[str, t.StructT]
     sets: dict[str, SetInfo]
+    instruments: dict[str, InstrumentInfo]
     consts: dict[str, ConstInfo]
     lets: dict[str, LetInfo]
     rules: tuple[RuleInfo, ...]

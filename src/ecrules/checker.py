@@ -19,12 +19,13 @@ from typing import Iterable
 from . import nodes as n
 from . import types as t
 from .checked import (  # re-exported: the back-ends import them from here
-    COMBINING, FUNCTIONS, OPERATOR_WORDS, OUTCOMES, QUANTIFIERS, Binding, Checked, ConstInfo,
-    FieldRef, InvariantInfo, LetInfo, RuleInfo, SetInfo, Value, VarRef,
+    BasisInfo, COMBINING, FUNCTIONS, OPERATOR_WORDS, OUTCOMES, QUANTIFIERS, Binding, Checked, ConstInfo,
+    FieldRef, InstrumentInfo, InvariantInfo, LetInfo, RuleInfo, SetInfo, Value, VarRef,
 )
 from .countries import COUNTRIES
 from .diagnostics import Diagnostic, error, warning
 from .source import Source, Span, display_path, read_text
+from .law import LawChecker
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
 
 __all__ = [
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class Checker(ExprChecker):
+class Checker(LawChecker, ExprChecker):
     def __init__(self, module: n.Module, imports: Iterable[n.Module], root: FsPath | None):
         self.module = module
         self.imports = tuple(imports)
@@ -46,6 +47,7 @@ class Checker(ExprChecker):
         self.structs: dict[str, t.StructT] = {}
         self.record: t.StructT | None = None
         self.sets: dict[str, SetInfo] = {}
+        self.instruments: dict[str, InstrumentInfo] = {}
         self.consts: dict[str, ConstInfo] = {}
         self.lets: dict[str, LetInfo] = {}
         self.globals: dict[str, Span] = {}
@@ -82,6 +84,7 @@ class Checker(ExprChecker):
                     span = self._field_span(self.record.name, fname)
                     self.err(f"top-level field `{fname}` is named after an operator word", span,
                              "rename it: bare names in conditions cannot be operator words")
+        self._instruments(d for d in imported + list(own) if isinstance(d, n.Instrument))
         decl_lists: list[n.SetDecl | n.ConstDecl | n.LetDecl] = [
             d for d in imported + list(own) if isinstance(d, (n.SetDecl, n.ConstDecl))
         ]
@@ -117,7 +120,7 @@ class Checker(ExprChecker):
         return Checked(
             name=name, version=version, combine=combine, default=default, as_of=as_of,
             record=self.record, structs=self.structs, sets=self.sets, consts=self.consts,
-            lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
+            instruments=self.instruments, lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
             tests=tests, types=self.types, bindings=self.bindings, patterns=self.patterns,
             module=self.module, imports=self.imports,
         )
@@ -298,16 +301,21 @@ class Checker(ExprChecker):
 
     # -- sets
     def _set(self, d: n.SetDecl) -> None:
-        elem = self._type(d.elem_type)
-        if d.elem_type.optional:
-            self.err("set members cannot be optional", d.elem_type.span)
+        elem_type = d.elem_type
+        if isinstance(elem_type.base, n.SetType) and not elem_type.optional:
+            elem_type = elem_type.base.elem  # `set X: set<country>` says the same as `set X: country`
+        elem = self._type(elem_type)
+        if elem_type.optional:
+            self.err("set members cannot be optional", elem_type.span)
         if not isinstance(elem, (t.Prim, t.EnumT, t.AnyT)) or elem == t.BOOL:
-            self.err(f"a set holds strings, numbers, dates or countries, not `{elem}`", d.elem_type.span)
+            self.err(f"a set holds strings, numbers, dates or countries, not `{elem}`", elem_type.span)
         values: list[Value] = []
+        member_bases: dict[Value, tuple[BasisInfo, ...]] = {}
         if isinstance(d.source, n.FileRef):
-            values = self._set_file(d, d.source, elem)
+            values, member_bases = self._set_file(d, d.source, elem)
         elif isinstance(d.source, n.SetLit):
-            for e in d.source.elements:
+            keep: list[int] = []
+            for k, e in enumerate(d.source.elements):
                 before = self._errors()
                 et = self.expr(e, {}, _NO_GUARDS, const_only=True)
                 if self._errors() != before:
@@ -321,30 +329,45 @@ class Checker(ExprChecker):
                     continue
                 self._check_member(v, elem, e.span)
                 values.append(v)
+                keep.append(k)
+            member_bases = self._member_bases(d.source, values, keep)
         else:
             self.err("a set is `{ ... }` or `file \"PATH\"`", d.source.span)
-        self._check_bases(d.bases)
-        self.sets[d.name] = SetInfo(d.name, elem, frozenset(values), d.bases, d.span)
+        bases = self._bases(d.bases)
+        self.sets[d.name] = SetInfo(d.name, elem, frozenset(values), bases, d.span, member_bases)
 
-    def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> list[Value]:
+    def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> tuple[list[Value], dict[Value, tuple[BasisInfo, ...]]]:
+        """A list file: one value a line (`.txt`), or a table of values with bases (`.csv`, `.jsonl`)."""
         here = FsPath(ref.span.source.name).resolve().parent
         path = (here / ref.path).resolve()
         root = self.root.resolve() if self.root else here
         if root != path and root not in path.parents:
             self.err(f"set file `{ref.path}` is outside the policy's folder", ref.span,
                      "list files must sit in the policy's folder or below it")
-            return []
+            return [], {}
         text, problem = read_text(path)
         if problem is not None:
             self.err(f"set file `{ref.path}` {problem}", ref.span,
                      f"looked for `{display_path(path)}`" if problem == "does not exist" else None)
-            return []
+            return [], {}
         src = Source(display_path(path), text)
+        lines = text.splitlines()
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".jsonl"):
+            rows, bad = self.table_rows(text, suffix)
+            if bad is not None:
+                self.err(f"set file `{ref.path}` {bad}", ref.span,
+                         "a table has columns value, instrument, pinpoint, from, until")
+                return [], {}
+            entries = [(lineno, row.get("value", ""), row) for lineno, row in rows]
+        else:
+            entries = [(lineno, raw.strip(), {}) for lineno, raw in enumerate(lines, 1)]
         values: list[Value] = []
-        for lineno, raw in enumerate(text.splitlines(), 1):
-            entry = raw.strip()
-            if not entry or entry.startswith("#"):
+        member_bases: dict[Value, tuple[BasisInfo, ...]] = {}
+        for lineno, entry, row in entries:
+            if not entry or (not row and entry.startswith("#")):
                 continue
+            raw = lines[lineno - 1] if 0 < lineno <= len(lines) else entry
             span = Span(src, lineno, 1, lineno, len(raw) + 1)
             v = _parse_entry(entry, elem)
             if v is _INVALID:
@@ -352,18 +375,16 @@ class Checker(ExprChecker):
                 continue
             self._check_member(v, elem, span)
             values.append(v)
-        return values
+            basis = self.row_basis(row, span) if row else None
+            if basis is not None:
+                member_bases[v] = member_bases.get(v, ()) + self._bases([basis])
+        return values, member_bases
 
     def _check_member(self, v: Value, elem: t.Type, span: Span) -> None:
         if elem == t.COUNTRY and v not in COUNTRIES:
             self.err(f"`{v}` is not a country code", span, "countries are ISO 3166-1 alpha-2 codes such as `KP`")
         elif isinstance(elem, t.EnumT) and v not in elem.members:
             self.err(f"`{v}` is not a member of `{elem}`", span, _suggest(str(v), elem.members))
-
-    def _check_bases(self, bases: Iterable[n.Basis]) -> None:
-        for b in bases:
-            if b.valid_from and b.until and b.until <= b.valid_from:
-                self.err("a basis lapses (`until`) on or before it takes effect (`from`)", b.span)
 
     # -- lets
     def _let(self, name: str) -> LetInfo | None:
@@ -435,7 +456,7 @@ class Checker(ExprChecker):
             elif c.kind == "waives":
                 assert isinstance(c.value, tuple)
                 waives.extend(ref.name for ref in c.value)
-        self._check_bases(bases)
+        resolved = self._bases(bases)
         if "when" not in single:
             self.err(f"rule `{r.id}` has no `when` condition", r.id_span, "add `when CONDITION`")
             return None
@@ -456,15 +477,15 @@ class Checker(ExprChecker):
             self.err(f"rule `{r.id}` expires on or before it takes effect", single["expires"].span)
         title = single["title"].value if "title" in single else None
         assert title is None or isinstance(title, str)
-        inherited = self._inherited_bases(when, {b for b in bases})
+        inherited = self._inherited_bases(when, set(resolved))
         return RuleInfo(
-            index=index, id=r.id, outcome=r.outcome, title=title, bases=tuple(bases),
+            index=index, id=r.id, outcome=r.outcome, title=title, bases=resolved,
             inherited=inherited, requires=tuple(requires), effective=eff, expires=exp,
-            waives=tuple(waives), when=when, span=r.span,
+            waives=tuple(waives), when=when, span=r.span, sites=self.sites(when),
         )
 
-    def _inherited_bases(self, e: n.Expr, own: set[n.Basis]) -> tuple[n.Basis, ...]:
-        out: list[n.Basis] = []
+    def _inherited_bases(self, e: n.Expr, own: set[BasisInfo]) -> tuple[BasisInfo, ...]:
+        out: list[BasisInfo] = []
         for s in self.sets_used(e):
             for b in self.sets[s].bases:
                 if b not in own and b not in out:

@@ -36,7 +36,7 @@ def main() -> None:
     """ecrules: export-control policy as code.
 
     Write a policy in the .ecp language, check it, test it, then decide transaction records
-    with it: each decision says allow, license or deny, which rules fired, the obligations
+    with it: each decision says allow, license, hold or deny, which rules fired, the obligations
     and the legal basis.
     """
 
@@ -203,7 +203,7 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
         counts = _row_eval(policy, records, input_format, output)
     if not quiet:
         total = sum(counts.values())
-        parts = ", ".join(f"{counts[k]} {k}" for k in ("allow", "license", "deny", "error") if counts[k])
+        parts = ", ".join(f"{counts[k]} {k}" for k in ("allow", "license", "hold", "deny", "error") if counts[k])
         click.echo(f"decided {total} record{'s' if total != 1 else ''}: {parts or 'none'}", err=True)
 
 

@@ -10,21 +10,29 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from .checked import SetInfo, in_force
 from .checker import Checked
 from .values import Fault
 from .decision import BasisRef, Decision, DecisionError
 
-STRENGTH = {"deny": 3, "license": 2, "allow": 1}
+STRENGTH = {"deny": 4, "hold": 3, "license": 2, "allow": 1}
 _CACHE_LIMIT = 4096
 
 #: outcome, fired, obligations, the rules that count, and their bases when none is dated
 _Parts = tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], "tuple[BasisRef, ...] | None"]
 
 
-def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
-    if as_of is None:
-        return True
-    return (valid_from is None or valid_from <= as_of) and (until is None or as_of < until)
+#: what a rule's membership tests found in a record: (set name, value) pairs, by rule index
+Cites = Mapping[int, "list[tuple[str, Any]]"]
+_Dated = tuple[BasisRef, "datetime.date | None", "datetime.date | None"]
+
+
+def member_text(value: Any) -> str:
+    """A member as a decision names it: the text of the value (`"LY"`, `2026-01-01`, `7`)."""
+    return value.isoformat() if isinstance(value, datetime.date) else str(value)
+
+
+__all__ = ["STRENGTH", "Cites", "Combiner", "in_force", "member_text"]
 
 
 class Combiner:
@@ -39,10 +47,14 @@ class Combiner:
         self._requires = tuple(r.requires for r in rules)
         index = {r.id: r.index for r in rules}
         self._waives = tuple(frozenset(index[w] for w in r.waives if w in index) for r in rules)
-        self._bases = tuple(
-            tuple((BasisRef(r.id, b.kind, b.citation), b.valid_from, b.until) for b in r.all_bases) for r in rules
+        self._bases: tuple[tuple[_Dated, ...], ...] = tuple(
+            tuple((BasisRef(r.id, b.instrument_id, b.kind, b.citation, b.pinpoint), b.valid_from, b.until)
+                  for b in r.bases) for r in rules
         )
-        self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) for bs in self._bases)
+        self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) or bool(r.sites)
+                            for bs, r in zip(self._bases, rules))
+        self._sets: dict[str, SetInfo] = checked.sets
+        self._member_refs: dict[tuple[int, str, Any], tuple[_Dated, ...]] = {}
         self._cache: dict[tuple[int, ...], _Parts] = {}
 
     def _parts(self, matched: tuple[int, ...]) -> _Parts:
@@ -73,12 +85,45 @@ class Combiner:
             self._cache[matched] = parts
         return parts
 
-    def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None) -> Decision:
+    def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None,
+               cites: Cites | None = None) -> Decision:
         outcome, fired, obligations, counted, basis = self._parts(matched)
         if basis is None:
-            bases = self._bases
-            basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
+            basis = self.basis(counted, as_of, cites)
         return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+
+    def basis(self, counted: tuple[int, ...], as_of: datetime.date | None, cites: Cites | None) -> tuple[BasisRef, ...]:
+        """Each counting rule's own bases, then those of the members that made it match, in force."""
+        out: list[BasisRef] = []
+        for k in counted:
+            out.extend(ref for ref, f, u in self._bases[k] if in_force(f, u, as_of))
+            found = cites.get(k) if cites else None
+            if not found:
+                continue
+            for ref in self.member_refs(k, found, as_of):
+                if ref not in out:
+                    out.append(ref)
+        return tuple(out)
+
+    def member_refs(self, k: int, found: list[tuple[str, Any]], as_of: datetime.date | None) -> list[BasisRef]:
+        out: list[BasisRef] = []
+        for set_name, value in found:
+            info = self._sets[set_name]
+            try:
+                if not info.is_member(value, as_of):
+                    continue
+            except TypeError:  # an unhashable value cannot be a member
+                continue
+            key = (k, set_name, value)
+            refs = self._member_refs.get(key)
+            if refs is None:
+                text = member_text(value)
+                refs = tuple((BasisRef(self._ids[k], b.instrument_id, b.kind, b.citation, b.pinpoint, text),
+                              b.valid_from, b.until) for b in info.bases_of(value))
+                if len(self._member_refs) < _CACHE_LIMIT:
+                    self._member_refs[key] = refs
+            out.extend(ref for ref, f, u in refs if in_force(f, u, as_of) and ref not in out)
+        return out
 
     def record_error(self, record: Any, position: int, message: str, field: str | None, has_id: bool) -> Decision:
         """An `error` decision for a record that does not fit the schema or an invariant."""

@@ -10,6 +10,7 @@ from, and a fault inside a rule becomes an `error` decision naming that rule.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import itertools
 import linecache
@@ -21,7 +22,7 @@ from . import nodes as n
 from . import records as r
 from . import types as t
 from . import values as v
-from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+from .checker import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
@@ -85,7 +86,7 @@ class _Emitter:
             "_missing": _missing, "_object": _object, "_elements": _elements, "_DATES": _DATES,
             "_date": _date, "_COUNTRIES": COUNTRIES, "_EXACT": v.EXACT, "_dsum": v.dsum,
             "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
-            "_starts_with": v.starts_with, "_U": _UNSET,
+            "_starts_with": v.starts_with, "_U": _UNSET, "_bisect": bisect.bisect_right, "_cite": _cite,
         }
         self._hoisted: dict[tuple[str, Any], str] = {}
         self._var_names: dict[int, str] = {}
@@ -203,7 +204,7 @@ class _Emitter:
             if isinstance(b, ConstInfo):
                 return self.const(b.value)
             if isinstance(b, SetInfo):
-                return self.hoist("S", b.values)
+                return self.set_value(b)
             raise AssertionError(b)
         if isinstance(e, n.Attr):
             struct = c.type_of(e.obj)
@@ -246,6 +247,29 @@ class _Emitter:
             inner = ", ".join(self.expr(x) for x in e.elements)
             return f"{wrap.__name__}(({inner},))"
         raise AssertionError(f"cannot compile {e!r}")
+
+    def set_value(self, b: SetInfo) -> str:
+        """A set's members: fixed, or (bases per member) looked up on the record's `as_of` date."""
+        if self.c.as_of is None or not b.has_bases:
+            return self.hoist("S", b.values)
+        if not b.dated:
+            return self.hoist("S", b.on(datetime.date.min))
+        dates, sets = b.timeline
+        return f"{self.hoist('S', sets)}[_bisect({self.hoist('SD', dates)}, {self.as_of_var})]"
+
+    def cite(self, rule: RuleInfo) -> str:
+        """Code listing what the rule's membership tests hold in the record (see Interpreter.cite)."""
+        thunks = []
+        for site in rule.sites:
+            loops = []
+            for q in site.quants:
+                var = f"V{len(self._var_names)}"
+                self._var_names[id(q)] = var
+                cond = f" if {self.expr(q.where)}" if q.where is not None else ""
+                loops.append(f" for {var} in {self.expr(q.source)}{cond}")
+            left = self.expr(site.compare.left)
+            thunks.append(f"lambda: [({site.set!r}, {left}){''.join(loops)}]")
+        return f"_cite({', '.join(thunks)})"
 
     def has(self, path: n.Expr) -> str:
         checks = [f"{self.expr(p)} is not None" for p in self.c.optional_reads(path)]
@@ -292,6 +316,7 @@ class _Emitter:
         self.preamble: list[str] = []
         fields = list(c.record.fields)
         as_of = f"F{fields.index(c.as_of)}" if c.as_of else "None"
+        self.as_of_var = as_of
         # compile conditions first: that is how we learn which lets are read
         invariants: list[str] = []
         for inv in c.invariants:
@@ -332,7 +357,10 @@ class _Emitter:
     def rules(self, as_of: str) -> list[str]:
         c = self.c
         first = c.combine == "first_match"
+        cites = any(rule.sites for rule in c.rules)
         lines = [] if first else ["    M = []"]
+        if cites and not first:
+            lines.append("    C = {}")
         for rule in c.rules:
             window = []
             if rule.effective:
@@ -340,10 +368,15 @@ class _Emitter:
             if rule.expires:
                 window.append(f"{as_of} < {self.const(rule.expires)}")
             full = " and ".join(window + [self.expr(rule.when)])
-            hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
+            if not rule.sites:
+                hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
+            elif first:
+                hit = f"return _combine(({rule.index},), rid, {as_of}, {{{rule.index}: {self.cite(rule)}}})"
+            else:
+                hit = f"M.append({rule.index}); C[{rule.index}] = {self.cite(rule)}"
             lines += [f"    # rule {rule.id} at {rule.span}", "    try:", f"        if {full}: {hit}",
                       "    except Exception as exc:", f"        return _fault(rid, {rule.id!r}, exc)"]
-        lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of})")
+        lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of}{', C' if cites and not first else ''})")
         return lines
 
     def invariant(self, inv: Any) -> list[str]:
@@ -367,6 +400,17 @@ class _Emitter:
 
 
 _UNSET = object()
+
+
+def _cite(*thunks: Callable[[], list[tuple[str, Any]]]) -> list[tuple[str, Any]]:
+    """Run each membership test's lookup; one that faults cites nothing (as in the interpreter)."""
+    out: list[tuple[str, Any]] = []
+    for thunk in thunks:
+        try:
+            out.extend(thunk())
+        except Exception:
+            continue
+    return out
 
 
 def _enum_check(members: tuple[str, ...]) -> Callable[[Any], str]:

@@ -10,14 +10,20 @@ from typing import Any, NamedTuple
 
 
 class BasisRef(NamedTuple):
-    """A legal basis cited by a decision: the rule that carries it, its kind and its citation."""
+    """A legal basis cited by a decision: the rule it applied through, the instrument (null for a
+    legacy free-text basis), its kind, citation and pinpoint, and the set member that carried it
+    (null for the rule's own bases)."""
 
     rule: str
+    instrument: str | None
     kind: str
     citation: str
+    pinpoint: str | None = None
+    member: str | None = None
 
-    def to_dict(self) -> dict[str, str]:
-        return {"rule": self.rule, "kind": self.kind, "citation": self.citation}
+    def to_dict(self) -> dict[str, str | None]:
+        return {"rule": self.rule, "instrument": self.instrument, "kind": self.kind, "citation": self.citation,
+                "pinpoint": self.pinpoint, "member": self.member}
 
 
 class DecisionError(NamedTuple):

@@ -13,7 +13,7 @@ import attrs
 from . import nodes as n
 from .checker import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import in_force
-from .decision import Decision
+from .decision import BasisRef, Decision
 from .interpreter import Env, Interpreter, render
 from .policy import Policy
 from .records import RecordError
@@ -54,10 +54,25 @@ class Explanation:
                 lines.append(f"            {name} = {value}")
             if r.waived_by:
                 lines.append(f"            waived by {', '.join(r.waived_by)}: does not count toward the outcome")
+            for b in self.decision.basis:
+                if b.rule == r.rule:
+                    lines.append("            " + basis_line(b))
         lines.append("")
         lines.append(f"outcome: {self.decision.outcome}")
         lines.append(self.summary)
         return "\n".join(lines)
+
+
+def basis_line(b: BasisRef) -> str:
+    """`basis UNSCR_1970 "S/RES/1970 (2011)", para. 9, for member "LY"`: what a decision cites."""
+    text = f"basis {b.instrument or b.kind} {render(b.citation)}"
+    if b.pinpoint:
+        text += f", {b.pinpoint}"
+    if b.instrument is None:
+        text += " (free text)"
+    if b.member is not None:
+        text += f", for member {render(b.member)}"
+    return text
 
 
 def explain(policy: Policy, record: Any) -> Explanation:
@@ -165,7 +180,15 @@ def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
             binding = interp.c.bindings.get(id(sub)) if isinstance(sub, n.Name) else None
             if isinstance(binding, SetInfo):
                 size = len(binding.values)
-                out.setdefault(sub.name, f"a set of {size} {'entry' if size == 1 else 'entries'}")  # type: ignore[union-attr]
+                text = f"a set of {size} {'entry' if size == 1 else 'entries'}"
+                if interp.c.as_of is not None and binding.dated:
+                    day = env.record.get(interp.c.as_of)
+                    now = binding.on(day)
+                    lapsed = sorted(render(x) for x in binding.values - now)
+                    text = f"a set of {len(now)} of its {size} entries on {render(day)}"
+                    if lapsed and len(lapsed) <= 10:
+                        text += f" (not members then: {', '.join(lapsed)})"
+                out.setdefault(sub.name, text)  # type: ignore[union-attr]
                 continue
             if isinstance(sub, n.Name) and not isinstance(binding, (FieldRef, VarRef, LetInfo, ConstInfo)):
                 continue

@@ -380,6 +380,8 @@ class _Gen:
             self._item(_Frag(0, f"import {_string(d.path)}"), None, None, d)
         elif isinstance(d, n.Schema):
             self.schema(d)
+        elif isinstance(d, n.Instrument):
+            self.instrument(d)
         elif isinstance(d, n.SetDecl):
             self.set_decl(d)
         elif isinstance(d, (n.ConstDecl, n.LetDecl)):
@@ -466,8 +468,20 @@ class _Gen:
 
     # -- declarations
 
+    def instrument(self, d: n.Instrument) -> None:
+        self._header(0, f"instrument {d.id} {{", self._start_of(d))
+        for c in d.clauses:
+            if isinstance(c, n.Scope):
+                text = f"scope {c.category}" + (" " + ", ".join(_string(v) for v in c.values) if c.values else "")
+            elif isinstance(c.value, datetime.date):
+                text = f"{c.key} {c.value.isoformat()}"
+            else:
+                text = f"{c.key} {c.value if c.key == 'kind' else _string(c.value)}"
+            self._item(_Frag(INDENT, text), None, None, c)
+        self._closing(0, "}", self._brace_close(d))
+
     def basis_text(self, b: n.Basis) -> str:
-        text = f"basis {b.kind} {_string(b.citation)}"
+        text = f"basis {b.name}" + (f" {_string(b.text)}" if b.text is not None else "")
         if b.valid_from is not None:
             text += f" from {b.valid_from.isoformat()}"
         if b.until is not None:
@@ -612,12 +626,15 @@ class _Gen:
                 text += f": {self.flat(e.body, 0)}"
             return text + ")"
         if isinstance(e, n.SetLit):
-            return self._collection("{", "}", [self.flat(x, 0) for x in e.elements])
+            return self._collection("{", "}", [self._member(e, k) for k in range(len(e.elements))])
         if isinstance(e, n.ListLit):
             return self._collection("[", "]", [self.flat(x, 0) for x in e.elements])
         if isinstance(e, n.RecordLit):
             return self._collection("{", "}", [f"{f.name}: {self.flat(f.value, 0)}" for f in e.fields])
         raise TypeError(f"cannot format {type(e).__name__}")  # pragma: no cover
+
+    def _member(self, e: n.SetLit, k: int) -> str:
+        return " ".join([self.flat(e.elements[k], 0)] + [self.basis_text(b) for b in e.bases_of(k)])
 
     def _arg(self, call: n.Call, i: int) -> str:
         text = self.flat(call.args[i], 0)
@@ -633,8 +650,10 @@ class _Gen:
         """Lay `e` out starting at column `col` on a line indented `indent`; continuation lines of
         a top-level `and`/`or` chain are indented `indent + 2`."""
         text = self.flat(e, need)
-        # a condition, quantifier or literal with comments inside keeps its lines for them
-        if col + len(text) <= WIDTH and not self._comment_inside(e):
+        # a condition, quantifier or literal with comments inside keeps its lines for them;
+        # a set whose members carry bases puts one member a line
+        based = isinstance(e, n.SetLit) and any(e.bases)
+        if col + len(text) <= WIDTH and not self._comment_inside(e) and not based:
             frag = _Frag(col, text)
             self._anchor_all(frag, e)
             return frag
@@ -742,7 +761,12 @@ class _Gen:
                 assert not isinstance(item, n.FieldInit)
                 piece = self.lay(item, inner, 0, inner)  # type: ignore[arg-type]
             piece.anchor(item, begins=True)
+            if isinstance(e, n.SetLit):
+                for b in e.bases_of(len(parts)):
+                    piece.add(" " + self.basis_text(b))
+                    piece.anchor(b)
             parts.append((item, piece))
+        based = isinstance(e, n.SetLit) and any(e.bases)
         frag = _Frag(col, open_)
         line: _Frag | None = None
         for i, (item, piece) in enumerate(parts):
@@ -752,7 +776,7 @@ class _Gen:
             one_line = len(piece.lines) == 1
             width = len(piece.lines[0].text)
             # a comment written after an element ends that element's line
-            ends_line = self._comment_after(item, None if last else parts[i + 1][0])
+            ends_line = based or self._comment_after(item, None if last else parts[i + 1][0])
             fresh = i > 0 and self._comment_between(parts[i - 1][0], item)
             if line is not None and one_line and not fresh and line.end_col + 1 + width <= WIDTH:
                 line.add(" ")

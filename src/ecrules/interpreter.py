@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from . import nodes as n
 from . import values as v
+from .checked import Site
 from .combine import Combiner, in_force
 from .decision import Decision
 from .records import RecordError, render_path, validate
@@ -47,6 +48,9 @@ class Interpreter:
         self.c = checked
         self.combiner = Combiner(checked)
 
+    def as_of(self, env: Env) -> datetime.date | None:
+        return env.record.get(self.c.as_of) if self.c.as_of else None
+
     # -- evaluation of one expression
     def eval(self, e: n.Expr, env: Env) -> Any:
         c = self.c
@@ -67,7 +71,7 @@ class Interpreter:
             if isinstance(b, ConstInfo):
                 return b.value
             if isinstance(b, SetInfo):
-                return b.values
+                return b.on(self.as_of(env)) if b.has_bases else b.values
             raise AssertionError(b)
         if isinstance(e, n.Attr):
             return self.eval(e.obj, env)[e.name]
@@ -190,6 +194,28 @@ class Interpreter:
             return False
         return bool(self.eval(rule.when, env))
 
+    def cite(self, sites: tuple[Site, ...], env: Env) -> list[tuple[str, Any]]:
+        """What the rule's membership tests hold in this record: (set, value) for each binding of
+        the quantifiers around each test. A test whose lookup faults cites nothing."""
+        out: list[tuple[str, Any]] = []
+        for site in sites:
+            try:
+                out.extend((site.set, self.eval(site.compare.left, env)) for _ in self._bind(site.quants, 0, env))
+            except Exception:
+                continue
+        return out
+
+    def _bind(self, quants: tuple[n.Quant, ...], i: int, env: Env) -> Any:
+        if i == len(quants):
+            yield None
+            return
+        q = quants[i]
+        for item in list(self.eval(q.source, env)):
+            env.vars[id(q)] = item
+            if q.where is not None and not self.eval(q.where, env):
+                continue
+            yield from self._bind(quants, i + 1, env)
+
     def decide(self, record: Any, position: int = 1) -> Decision:
         c = self.c
         has_id = c.record is not None and "id" in c.record.fields
@@ -200,6 +226,7 @@ class Interpreter:
         rid = values["id"] if has_id and values["id"] is not None else position
         env = Env(values)
         matched: list[int] = []
+        cites: dict[int, list[tuple[str, Any]]] = {}
         for rule in c.rules:
             try:
                 hit = self.matches(rule, env)
@@ -207,10 +234,12 @@ class Interpreter:
                 return self.combiner.fault(rid, rule.id, exc)
             if hit:
                 matched.append(rule.index)
+                if rule.sites:
+                    cites[rule.index] = self.cite(rule.sites, env)
                 if c.combine == "first_match":
                     break
         as_of = values.get(c.as_of) if c.as_of else None
-        return self.combiner.decide(tuple(matched), rid, as_of)
+        return self.combiner.decide(tuple(matched), rid, as_of, cites)
 
 
 # ---- constants, while the checker runs ---------------------------------------------------------

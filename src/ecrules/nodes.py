@@ -111,8 +111,15 @@ class Quant:
 
 @attrs.frozen
 class SetLit:
+    """`{a, b}`; in a `set` declaration each member may carry bases: `{"LY" basis UNSCR_1970}`."""
+
     elements: tuple[Expr, ...]
     span: Span = attrs.field(eq=False, repr=False)
+    #: per element, the bases written after it (empty for most); same length as `elements`
+    bases: tuple[tuple[Basis, ...], ...] = attrs.field(default=(), repr=False)
+
+    def bases_of(self, k: int) -> tuple[Basis, ...]:
+        return self.bases[k] if k < len(self.bases) else ()
 
 
 @attrs.frozen
@@ -236,13 +243,54 @@ class Schema:
 
 @attrs.frozen
 class Basis:
-    """`basis KIND "citation" [from DATE] [until DATE]`: a legal instrument and when it is in force."""
+    """`basis ID ["pinpoint"] [from DATE] [until DATE]`: an instrument and when it applies.
 
-    kind: str
-    citation: str
+    `name` is an instrument id, or (legacy) a kind such as `UNSC` followed by free text; which
+    one is the checker's call, since only it knows the declared instruments.
+    """
+
+    name: str
+    text: str | None
     valid_from: datetime.date | None
     until: datetime.date | None
     span: Span = attrs.field(eq=False, repr=False)
+    name_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+
+
+@attrs.frozen
+class Scope:
+    """`scope CATEGORY ["CC", ...]`: what an instrument singles out."""
+
+    category: str
+    values: tuple[str, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class InstrumentField:
+    """One clause of an instrument: `kind NAME`, `citation "..."`, `adopted DATE`, ..."""
+
+    key: str
+    value: str | datetime.date
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class Instrument:
+    """`instrument ID { kind ... citation ... scope ... }`: a legal instrument, declared once."""
+
+    id: str
+    clauses: tuple[InstrumentField | Scope, ...]
+    span: Span = attrs.field(eq=False, repr=False)
+    id_span: Span = attrs.field(eq=False, repr=False)
+
+    @property
+    def fields(self) -> tuple[InstrumentField, ...]:
+        return tuple(c for c in self.clauses if isinstance(c, InstrumentField))
+
+    @property
+    def scopes(self) -> tuple[Scope, ...]:
+        return tuple(c for c in self.clauses if isinstance(c, Scope))
 
 
 @attrs.frozen
@@ -355,7 +403,7 @@ class Test:
 
 
 Decl = Union[
-    PolicyHeader, Combine, Default, AsOf, Import, Schema, SetDecl, ConstDecl, LetDecl, Rule,
+    PolicyHeader, Combine, Default, AsOf, Import, Instrument, Schema, SetDecl, ConstDecl, LetDecl, Rule,
     Invariant, Constraint, Test,
 ]
 

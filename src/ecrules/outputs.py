@@ -12,7 +12,10 @@ import pyarrow.parquet as pq
 
 from .decision import Decision
 
-BASIS_TYPE = pa.list_(pa.struct([("rule", pa.string()), ("kind", pa.string()), ("citation", pa.string())]))
+BASIS_TYPE = pa.list_(pa.struct([
+    ("rule", pa.string()), ("instrument", pa.string()), ("kind", pa.string()), ("citation", pa.string()),
+    ("pinpoint", pa.string()), ("member", pa.string()),
+]))
 DECISION_SCHEMA = pa.schema([
     ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
     ("obligations", pa.list_(pa.string())), ("basis", BASIS_TYPE), ("policy", pa.string()),

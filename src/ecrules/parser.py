@@ -173,6 +173,16 @@ def _keywords(method: Any) -> Any:
     return wrapper
 
 
+class _Member:
+    """A set-literal element with its bases, until `set_lit` takes it apart."""
+
+    __slots__ = ("value", "bases")
+
+    def __init__(self, value: n.Expr, bases: tuple[n.Basis, ...]):
+        self.value = value
+        self.bases = bases
+
+
 class _Builder(Transformer[Token, Any]):
     """Callbacks named after grammar rules; each returns an AST node (or a piece of one)."""
 
@@ -256,7 +266,27 @@ class _Builder(Transformer[Token, Any]):
     def basis(self, c: list[Any], span: Span) -> n.Basis:
         valid_from = c[2][0] if c[2] is not None else None
         until = c[3][0] if c[3] is not None else None
-        return n.Basis(str(c[0]), unescape(c[1]), valid_from, until, span)
+        text = unescape(c[1]) if c[1] is not None else None
+        return n.Basis(str(c[0]), text, valid_from, until, span, _tspan(c[0]))
+
+    # -- instruments
+    @_keywords
+    def instrument_decl(self, c: list[Any], span: Span) -> n.Instrument:
+        clauses = tuple(x for x in c[1:] if isinstance(x, (n.InstrumentField, n.Scope)))
+        return n.Instrument(str(c[0]), clauses, span, _tspan(c[0]))
+
+    def inst_kind(self, c: list[Any]) -> n.InstrumentField:
+        return n.InstrumentField("kind", str(c[1]), _span_of(c))
+
+    def inst_text(self, c: list[Any]) -> n.InstrumentField:
+        return n.InstrumentField(str(c[0]), unescape(c[1]), _span_of(c))
+
+    def inst_date(self, c: list[Any]) -> n.InstrumentField:
+        return n.InstrumentField(str(c[0]), _date(c[1]), _span_of(c))
+
+    def inst_scope(self, c: list[Any]) -> n.Scope:
+        values = tuple(unescape(x) for x in c[2:] if isinstance(x, Token) and x.type == "STRING")
+        return n.Scope(str(c[1]), values, _span_of(c))
 
     def basis_from(self, c: list[Any]) -> tuple[datetime.date, Span]:
         return (_date(c[0]), _tspan(c[0]))
@@ -433,7 +463,19 @@ class _Builder(Transformer[Token, Any]):
     quant_body = quant_where
 
     def set_lit(self, c: list[Any]) -> n.SetLit:
-        return n.SetLit(_values(c), _span_of(c))
+        elements: list[n.Expr] = []
+        bases: list[tuple[n.Basis, ...]] = []
+        for x in _values(c):
+            if isinstance(x, _Member):
+                elements.append(x.value)
+                bases.append(x.bases)
+            else:
+                elements.append(x)
+                bases.append(())
+        return n.SetLit(tuple(elements), _span_of(c), tuple(bases) if any(bases) else ())
+
+    def member(self, c: list[Any]) -> _Member:
+        return _Member(c[0], tuple(c[1:]))
 
     def list_lit(self, c: list[Any]) -> n.ListLit:
         return n.ListLit(_values(c), _span_of(c))

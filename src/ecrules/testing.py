@@ -52,6 +52,9 @@ class _Pools:
                     if d:
                         self._date(d)
         for s in c.sets.values():
+            # membership changes on these dates (bases per member): try records on and around them
+            for day in s.timeline[0] if c.as_of else ():
+                self._date(day)
             members = sorted(s.values, key=str)
             rnd = random.Random(len(members))
             for value in members if len(members) <= 40 else rnd.sample(members, 40):

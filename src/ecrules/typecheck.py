@@ -111,6 +111,10 @@ class ExprChecker:
             return self._call(e, scope, g, const_only)
         if isinstance(e, n.Quant):
             return self._quant(e, scope, g, const_only)
+        if isinstance(e, n.SetLit) and any(e.bases):
+            first = next(b for bs in e.bases for b in bs)
+            self.err("only members of a `set` declaration carry bases", first.span,
+                     "declare the set: `set NAME: set<T> = { \"X\" basis ID, ... }`, and use its name")
         if isinstance(e, (n.SetLit, n.ListLit)):
             elem: t.Type = t.ANY
             for el in e.elements:

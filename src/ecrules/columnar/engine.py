@@ -195,6 +195,8 @@ class ColumnarEngine:
         fields = list(c.record.fields.values())
         self._id_field = c.record.fields.get("id")
         self._as_of = c.as_of
+        #: rules whose decisions name set members: the row engine decides the rows they count in
+        self._citing = frozenset(r.index for r in c.rules if r.sites)
         self._set_tables: dict[str, pa.Table] = {}
         for big in self.query.big_sets:
             try:
@@ -313,11 +315,18 @@ class ColumnarEngine:
                 uniq_arr, first, inverse = np.unique(keys[ok_rows], axis=0, return_index=True, return_inverse=True)
                 uniq = [list(u[: len(q.mask_columns)]) for u in uniq_arr.tolist()]
             as_of_col = table.column(self._as_of) if self._as_of else None
+            per_row: list[int] = []
             for u in range(len(uniq)):
                 matched = self._matched(uniq[u])
+                if any(k in self._citing for k in matched):
+                    per_row.append(u)  # the decision names members: decided row by row below
                 as_of = as_of_col[int(ok_rows[first[u]])].as_py() if as_of_col is not None else None
                 decisions.append(self.combiner.decide(matched, None, as_of))
-            index[ok_rows] = np.asarray(inverse).reshape(-1)
+            inverse = np.asarray(inverse).reshape(-1)
+            index[ok_rows] = inverse
+            if per_row:
+                ok = ok.copy()
+                ok[ok_rows[np.isin(inverse, per_row)]] = False
         ids = self._ids(table, pos0, raw_ids)
         fallbacks = np.flatnonzero(~ok)
         for k in fallbacks.tolist():

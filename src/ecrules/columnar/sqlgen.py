@@ -352,8 +352,46 @@ class SqlGen:
             return d.string(v)
         raise Unsupported(f"the constant {v!r}")
 
-    def set_values(self, info: SetInfo) -> list[str]:
-        return [self.literal(v) for v in sorted(info.values, key=_sort_key)]
+    def set_values(self, info: SetInfo, members: frozenset[Any] | None = None) -> list[str]:
+        return [self.literal(v) for v in sorted(info.values if members is None else members, key=_sort_key)]
+
+    def members(self, info: SetInfo) -> frozenset[Any] | None:
+        """A set's members when they do not depend on the date; None when they do (see `dated_in`)."""
+        if self.c.as_of is None or not info.has_bases:
+            return info.values
+        if not info.dated:
+            return info.on(datetime.date.min)
+        return None
+
+    def dated_list(self, info: SetInfo) -> str:
+        """A set whose members change with the date, as a list value: one branch per period."""
+        assert self.c.as_of is not None
+        as_of = self.d.ident(self.c.as_of)
+        dates, sets = info.timeline
+
+        def value(members: frozenset[Any]) -> str:
+            if members:
+                return self.d.list_literal(self.set_values(info, members))
+            # an empty list of the element type: a one-element list, filtered empty
+            one = self.d.list_literal(self.set_values(info)[:1])
+            return self.d.list_filter(one, "__none", "FALSE")
+
+        branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {value(m)}" for day, m in zip(dates, sets))
+        return f"(CASE {branches} ELSE {value(sets[-1])} END)"
+
+    def dated_in(self, left: str, info: SetInfo) -> str:
+        """`left IN SET` for a set whose members change with the date: one branch per period."""
+        assert self.c.as_of is not None
+        as_of = self.d.ident(self.c.as_of)
+        dates, sets = info.timeline
+        if len(info.values) > self.inline_limit:
+            raise Unsupported(f"set `{info.name}` of {len(info.values)} entries with dated members", info.span)
+
+        def test(members: frozenset[Any]) -> str:
+            return f"({left} IN ({', '.join(self.set_values(info, members))}))" if members else "FALSE"
+
+        branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {test(m)}" for day, m in zip(dates, sets))
+        return f"(CASE {branches} ELSE {test(sets[-1])} END)"
 
     # -- expressions
     def expr(self, e: n.Expr, env: Env) -> str:
@@ -374,7 +412,10 @@ class SqlGen:
             if isinstance(b, SetInfo):
                 if len(b.values) > self.inline_limit:
                     raise Unsupported(f"set `{b.name}` of {len(b.values)} entries used as a value", e.span)
-                return d.list_literal(self.set_values(b))
+                members = self.members(b)
+                if members is None:
+                    return self.dated_list(b)
+                return d.list_literal(self.set_values(b, members))
             raise AssertionError(b)
         if isinstance(e, n.Attr):
             obj = self.expr(e.obj, env)
@@ -534,10 +575,13 @@ class SqlGen:
         if isinstance(right, n.Name):
             b = self.c.bindings[id(right)]
             if isinstance(b, SetInfo):
-                if not b.values:
+                members = self.members(b)
+                if members is None:
+                    return self.dated_in(left, b)
+                if not members:
                     return "FALSE"
                 if len(b.values) <= self.inline_limit:
-                    return f"({left} IN ({', '.join(self.set_values(b))}))"
+                    return f"({left} IN ({', '.join(self.set_values(b, members))}))"
                 big = self._big_set(b)
                 if env:
                     return d.big_set_lambda(left, big.name)
@@ -551,7 +595,9 @@ class SqlGen:
     def _big_set(self, info: SetInfo) -> BigSet:
         big = self.big_sets.get(info.name)
         if big is None:
-            big = BigSet(f"__set_{len(self.big_sets)}", info.name, tuple(sorted(info.values, key=_sort_key)), info.elem)
+            members = self.members(info)
+            assert members is not None
+            big = BigSet(f"__set_{len(self.big_sets)}", info.name, tuple(sorted(members, key=_sort_key)), info.elem)
             self.big_sets[info.name] = big
         return big
 
@@ -560,7 +606,10 @@ class SqlGen:
         if isinstance(src, n.Name):
             b = self.c.bindings.get(id(src))
             if isinstance(b, SetInfo):
-                return tuple(sorted(b.values, key=_sort_key))
+                members = self.members(b)
+                if members is None:
+                    return None  # read as a list value on the record's date (`dated_list`)
+                return tuple(sorted(members, key=_sort_key))
             return None
         if isinstance(src, (n.SetLit, n.ListLit)):
             vals = []
@@ -715,7 +764,7 @@ class SqlGen:
         windows: list[tuple[datetime.date | None, datetime.date | None]] = []
         if c.as_of is not None:
             for r in rules:
-                for b in r.all_bases:
+                for b in r.bases:
                     if (b.valid_from or b.until) and (b.valid_from, b.until) not in windows:
                         windows.append((b.valid_from, b.until))
         basis_cols = []

@@ -579,13 +579,12 @@ class Encoder:
         def anyof(o: str) -> Any:
             return zor(*(counted[k] for k, r in enumerate(c.rules) if r.outcome == o))
 
-        deny, lic, allow = anyof("deny"), anyof("license"), anyof("allow")
-        none = znot(zor(deny, lic, allow))
-        if outcome == "deny":
-            return zor(deny, zand(none, c.default == "deny"))
-        if outcome == "license":
-            return zand(znot(deny), zor(lic, zand(none, c.default == "license")))
-        return zand(znot(deny), znot(lic), zor(allow, zand(none, c.default == "allow")))
+        # strongest first: the outcome holds when a rule of it counts and no stronger one does
+        order = ("deny", "hold", "license", "allow")
+        fired = {o: anyof(o) for o in order}
+        none = znot(zor(*fired.values()))
+        stronger = [znot(fired[o]) for o in order[: order.index(outcome)]]
+        return zand(*stronger, zor(fired[outcome], zand(none, c.default == outcome)))
 
     # -- expressions
     def expr(self, e: n.Expr, env: Env) -> Any:
