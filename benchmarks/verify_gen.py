@@ -28,6 +28,22 @@ def large_policy(directory: Path, rules: int = 50, members: int = 5000) -> tuple
     out = [
         f'policy "large-{rules}x{members}" version "1"',
         "as_of date",
+        "instrument UN_LIST {",
+        "  kind UNSC",
+        '  citation "UN Security Council Consolidated List (generated for the benchmark)"',
+        '  source "benchmarks/verify_gen.py"',
+        "  scope party",
+        "}",
+        "instrument NPT_I {",
+        "  kind TREATY",
+        '  citation "Treaty on the Non-Proliferation of Nuclear Weapons, art. I"',
+        "  in_force 1970-03-05",
+        '  source "shared/DOMAIN.md"',
+        "  scope end_use",
+        "}",
+        *[line for k, d in enumerate(EMBARGOED) for line in (
+            f"instrument EMB_{d} {{", "  kind UNSC", f'  citation "S/RES/{2000 + k} (2010) (generated)"',
+            "  adopted 2010-01-01", '  source "benchmarks/verify_gen.py"', f'  scope destination "{d}"', "}")],
         "schema {",
         "  record transaction { id: string  date: date  destination: country  end_user: party",
         "                       end_use: enum { civilian, military, wmd }  items: list<item> }",
@@ -35,11 +51,11 @@ def large_policy(directory: Path, rules: int = 50, members: int = 5000) -> tuple
         "  type item { code: string  value: number }",
         "}",
         'set listed_names: string = file "names.txt"',
-        '  basis UNSC "UN Security Council Consolidated List (generated for the benchmark)"',
+        '  basis UN_LIST',
         'set listed_codes: string = file "codes.txt"',
         'invariant on items.value "must not be negative" { all(i in items: i.value >= 0) }',
         "rule SCREEN deny {",
-        '  basis UNSC "S/RES/1267 (1999)"',
+        '  basis UN_LIST "entries"',
         "  when normalize(end_user.name) in listed_names",
         "}",
     ]
@@ -47,11 +63,11 @@ def large_policy(directory: Path, rules: int = 50, members: int = 5000) -> tuple
         if k % 5 == 0:
             dest = EMBARGOED[(k // 5) % len(EMBARGOED)]
             out += [f"rule EMB{k} deny {{", "  effective 2010-01-01",
-                    f'  basis UNSC "S/RES/{1000 + k} (2010)" from 2010-01-01',
+                    f'  basis EMB_{dest} "para. 1"',
                     f'  when destination == "{dest}" and any(i in items: i.code in listed_codes and i.value > {k})',
                     "}"]
         elif k % 2 == 0:
-            out += [f"rule WMD{k} deny {{", '  basis NPT "Treaty on the Non-Proliferation of Nuclear Weapons, art. I"',
+            out += [f"rule WMD{k} deny {{", '  basis NPT_I',
                     f'  when end_use == "wmd" and any(i in items: i.code in listed_codes and i.code like "{k % 10}X*")',
                     "}"]
         else:

@@ -15,12 +15,16 @@ from ecrules import nodes as n
 from ecrules.cli import main
 from ecrules.testing import ConstraintViolation, assert_constraints
 from ecrules.verify import verify_policy
-from ecrules.verify.protect import Protection, ProtectSpec, diff_paths
+from ecrules.interpreter import Interpreter
+from ecrules.verify.justify import Facts
+from ecrules.verify.protect import Protection, ProtectSpec, diff_paths, facts_differ
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "policies").glob("*.ecp"))
-VIOLATING = sorted((ROOT / "tests" / "verify" / "violating").glob("*.ecp"))
-COMPLIANT = sorted((ROOT / "tests" / "verify" / "compliant").glob("*.ecp"))
+VIOLATING_DIR = ROOT / "tests" / "verify" / "violating"
+COMPLIANT_DIR = ROOT / "tests" / "verify" / "compliant"
+VIOLATING = sorted(VIOLATING_DIR.glob("*.ecp"))
+COMPLIANT = sorted(COMPLIANT_DIR.glob("*.ecp"))
 
 
 def _ids(paths: list[Path]) -> list[str]:
@@ -40,7 +44,9 @@ def test_example_policies_are_proved(path: Path) -> None:
 
 def test_corpus_has_twins() -> None:
     assert _ids(VIOLATING) == _ids(COMPLIANT)
-    assert len(VIOLATING) >= 7
+    assert len(VIOLATING) >= 10
+    # issue 9: each way around the old proof has its pair
+    assert {"made_up_instrument", "borrowed_set_basis", "item_regime_basis"} <= set(_ids(VIOLATING))
 
 
 def _confirm(policy: ecrules.Policy, verdict: Any) -> None:
@@ -48,7 +54,10 @@ def _confirm(policy: ecrules.Policy, verdict: Any) -> None:
     c = policy.checked
     con = next(x for x in c.constraints if x.name == verdict.constraint)
     if isinstance(con.body, n.Protect):
-        prot = Protection(c, ProtectSpec.of(con.body))
+        spec = ProtectSpec.of(con.body)
+        prot = Protection(c, spec)
+        facts = Facts(c, spec.unless)
+        interp = Interpreter(c)
         bad = [r for r in verdict.rules if r["status"] == "violated"]
         assert bad
         for r in bad:
@@ -60,6 +69,8 @@ def _confirm(policy: ecrules.Policy, verdict: Any) -> None:
             for p in diff_paths(a, b):
                 parts = tuple(x for x in p.replace("]", "").replace("[", ".").split(".") if not x.isdigit())
                 assert prot.covers(parts), p
+            # the pair agrees on every justified fact: the difference is one no instrument justifies
+            assert facts_differ(c, prot, facts, interp.validate(a), interp.validate(b)) is None
     else:
         d = policy.evaluate(verdict.witness)
         assert not d.is_error
@@ -85,6 +96,28 @@ def test_violating_policies_are_refuted(path: Path) -> None:
 def test_compliant_twins_are_proved(path: Path) -> None:
     report = verify_policy(ecrules.load(path), str(path))
     assert [v.status for v in report.verdicts] == ["proved"] * len(report.verdicts)
+
+
+def test_unknown_instrument_is_a_diagnostic(tmp_path: Path) -> None:
+    """A made-up instrument id does not load (issue 9): it cannot slip into a proof."""
+    text = (COMPLIANT_DIR / "made_up_instrument.ecp").read_text().replace(
+        'basis UNSCR_1718 "para. 8(a)"\n  when destination == "KP"', 'basis UNSCR_9999 "para. 1"\n  when destination == "KP"')
+    assert "UNSCR_9999" in text
+    path = tmp_path / "made_up_id.ecp"
+    path.write_text(text)
+    res = CliRunner().invoke(main, ["verify", str(path)])
+    assert res.exit_code == 1
+    assert "UNSCR_9999" in res.output and "Traceback" not in res.output
+
+
+def test_legacy_basis_never_justifies() -> None:
+    """A free-text basis of an admissible kind loads, with a warning, and justifies nothing."""
+    policy = ecrules.load(VIOLATING_DIR / "made_up_instrument.ecp")
+    assert any("legacy" in w.message or "free-text" in w.message or "free text" in w.message
+               for w in policy.warnings), [w.message for w in policy.warnings]
+    con = policy.checked.constraints[0]
+    assert isinstance(con.body, n.Protect)
+    assert Facts(policy.checked, ProtectSpec.of(con.body).unless).by_fact.get(("destination", "AU")) is None
 
 
 def test_cli_exit_codes_and_json() -> None:

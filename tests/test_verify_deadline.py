@@ -107,19 +107,17 @@ def test_large_set_policy_gets_its_verdicts(tmp_path: Path) -> None:
 @pytest.mark.skipif(not EU.exists(), reason="needs the shared examples")
 @pytest.mark.parametrize("keep_tests", [True, False], ids=["with-tests", "without-tests"])
 def test_eu001_without_effective_date_is_violated(tmp_path: Path, keep_tests: bool) -> None:
-    """Issue 9 item 6: EU001 with no `effective` date discriminates before its UGEA basis is in
-    force; found with and without test records to start from. (The time it takes, under 10 s on
+    """Issue 9 item 6: EU001 with no `effective` date discriminates (its bases are free text, which
+    since issue 9 justifies nothing at all); found with and without test records to start from. (The time it takes, under 10 s on
     a quiet machine, is measured by benchmarks/verify.py, not here: this machine may be loaded.)"""
     path = eu_without_effective(tmp_path, keep_tests, EU)
     policy = ecrules.load(path)
     report = verify_policy(policy, str(path), timeout=10 if keep_tests else 60, warnings=False)
     nd = next(v for v in report.verdicts if v.constraint == "nondiscrimination")
     assert nd.status == "violated", (nd.reason, nd.rules)
-    bad = next(r for r in nd.rules if r["status"] == "violated")
-    assert bad["rule"] == "EU001"
+    bad = next(r for r in nd.rules if r["status"] == "violated" and r["rule"] == "EU001")
     a, b = bad["witness"]
     assert ("EU001" in policy.evaluate(a).fired) != ("EU001" in policy.evaluate(b).fired)
-    assert str(a["date"]) < "2021-09-09"
     res = CliRunner().invoke(main, ["verify", "--timeout", "60", str(path)])
     assert res.exit_code == 1
 

@@ -277,8 +277,10 @@ def _seconds(name: str) -> Callable[[click.Context, click.Parameter, float | Non
               help="Wall-time limit per check (terms and solving), in seconds. Default 10.")
 @click.option("--deadline", type=float, default=None, metavar="S", callback=_seconds("--deadline"),
               help="Wall-time limit for the whole run, in seconds. Default: none.")
+@click.option("--evidence", is_flag=True,
+              help="Also print the ledger: each destination, nationality or party a rule singles out, and what justifies it.")
 def verify(files: tuple[str, ...], fmt: str, allow_unknown: bool, strict: bool, fuzz: int, timeout: float,
-           deadline: float | None) -> None:
+           deadline: float | None, evidence: bool) -> None:
     """Prove or refute the constraints of policy FILES (protect, never, always) with z3.
 
     Each constraint is proved (with the list bound it holds for), violated (with a witness the
@@ -302,6 +304,10 @@ def verify(files: tuple[str, ...], fmt: str, allow_unknown: bool, strict: bool, 
             load_failed = True
             continue
         report = verify_policy(policy, path, timeout, run=run)
+        if evidence:
+            from .verify.evidence import ledger
+
+            report.evidence = ledger(policy.checked)
         if fuzz > 0:
             from .testing import fuzz_report
 

@@ -338,7 +338,6 @@ class ConstraintViolation(AssertionError):
 
 def constraint_property(policy: Policy, con: n.Constraint) -> tuple[st.SearchStrategy[Any], Any]:
     """(strategy, check) for one constraint: `check(example)` raises `ConstraintViolation`."""
-    from .combine import in_force
     from .interpreter import Env
 
     c = policy.checked
@@ -352,18 +351,22 @@ def constraint_property(policy: Policy, con: n.Constraint) -> tuple[st.SearchStr
             return None
 
     if isinstance(body, n.Protect):
-        spec, _prot = _protection(policy, con.name)
+        from .verify.justify import Facts
+        from .verify.protect import facts_differ
+
+        spec, prot = _protection(policy, con.name)
+        facts = Facts(c, spec.unless)
 
         def check_pair(pair: tuple[dict[str, Any], dict[str, Any]]) -> None:
             a, b = pair
             va, vb = valid(a), valid(b)
             if va is None or vb is None:
                 return
-            days = [x[c.as_of] for x in (va, vb)] if c.as_of else [None]
+            if c.as_of and va[c.as_of] != vb[c.as_of]:
+                return
+            if facts_differ(c, prot, facts, va, vb) is not None:
+                return  # the records differ in a justified fact: rules may tell them apart
             for rule in c.rules:
-                if any(bs.kind in spec.unless and in_force(bs.valid_from, bs.until, d)
-                       for bs in rule.all_bases for d in days):
-                    continue
                 try:
                     ma, mb = interp.matches(rule, Env(va)), interp.matches(rule, Env(vb))
                 except Exception:  # a fault is not a dependence on the protected field

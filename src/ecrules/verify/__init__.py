@@ -15,7 +15,7 @@ from ..policy import Policy
 from .deadline import Deadline, DeadlineExceeded
 from .encode import Bounds, Unsupported
 from .outcome import check_outcome
-from .protect import ProtectSpec, RuleResult, check_rule
+from .protect import Pairs, ProtectSpec, RuleResult, check_rule
 from .report import PolicyReport, Verdict, Warning_, dumps
 
 
@@ -58,10 +58,11 @@ def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0,
     line = con.span.line
     if isinstance(body, n.Protect):
         spec = ProtectSpec.of(body)
+        pairs = Pairs(policy, spec)
         results = []
         for r in policy.checked.rules:
             try:
-                results.append(check_rule(policy, r, spec, _per_check(run, timeout)))
+                results.append(check_rule(policy, r, spec, _per_check(run, timeout), pairs=pairs))
             except DeadlineExceeded as exc:
                 results.append(RuleResult(r.id, "unknown", "undecided", reason=exc.what))
         bound = _merge_bounds([r.bound for r in results if r.bound is not None and r.status == "proved"])

@@ -27,7 +27,7 @@ from .report import Warning_
 from .seeds import match_vector, test_records
 
 
-def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap: int = 4,
+def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 2.5, cap: int = 4,
                 run: Deadline | None = None) -> list[Warning_]:
     """Dead, redundant and order warnings, within `budget` seconds (terms included) and `run`."""
     c = policy.checked
@@ -37,14 +37,19 @@ def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap:
     dl = run.sub(budget, "budget")
     out: list[Warning_] = []
     try:
-        _rule_checks(policy, dl, min(timeout, 2.0), cap, out)
+        undecided = _rule_checks(policy, dl, min(timeout, 0.5), cap, out)
+        if undecided:
+            out.append(Warning_("budget", (), f"{undecided} dead/redundant/order check"
+                                f"{'s' if undecided != 1 else ''} undecided within 0.5 s each: "
+                                "some warnings may be missing"))
     except DeadlineExceeded:
         out.append(Warning_("budget", (), f"rule checks stopped after their {budget:g} s budget "
                             "(or the run's deadline): some dead, redundant or order warnings may be missing"))
     return out
 
 
-def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: list[Warning_]) -> None:
+def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: list[Warning_]) -> int:
+    """Append the warnings to `out`; return how many queries the solver left undecided."""
     c = policy.checked
     interp = Interpreter(c)
     vectors: list[tuple[bool, ...]] = []
@@ -60,17 +65,19 @@ def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: 
         valid = enc.valid(rec)
         matches = [zbool(enc.match(r, env)) for r in c.rules]
     except Unsupported:
-        return
+        return 0
     solver = z3.Solver()
     solver.add(zbool(valid), *enc.domain)
     bound_note = "" if bounds.complete else f" (for lists up to the bound: {bounds.describe()})"
     model_box: list[Any] = [None]
+    undecided = [0]
 
     def sat(*extra: Any) -> Any:
         solver.push()
         solver.add(*[zbool(x) for x in extra])
         res = dl.solve(solver, cap=per_query)
         model = solver.model() if res == z3.sat else None
+        undecided[0] += res == z3.unknown
         solver.pop()
         model_box[0] = model
         if model is not None:
@@ -123,3 +130,4 @@ def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: 
                                     f"rules {ri.id} ({ri.outcome}) and {rj.id} ({rj.outcome}) can match the same "
                                     f"record: under first_match the source order decides",
                                     w if confirmed else None))
+    return undecided[0]

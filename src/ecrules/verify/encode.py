@@ -423,6 +423,21 @@ class Env:
 
 
 @attrs.frozen(eq=False)
+class DatedSet:
+    """A set whose membership depends on the record's `as_of` date (member bases, issue 9):
+    `members[i]` are its members from `dates[i-1]` (inclusive) to `dates[i]` (exclusive)."""
+
+    values: frozenset[Any]
+    dates: tuple[datetime.date, ...]
+    members: tuple[frozenset[Any], ...]
+    as_of: Any  # z3 Int (a day number) or None
+
+    def windows(self) -> Iterator[tuple[datetime.date | None, datetime.date | None, frozenset[Any]]]:
+        for i, ms in enumerate(self.members):
+            yield (self.dates[i - 1] if i > 0 else None, self.dates[i] if i < len(self.dates) else None, ms)
+
+
+@attrs.frozen(eq=False)
 class SetApp:
     """`term in S` for a large constant string set `S`, as `pred(term)` with `pred` uninterpreted.
 
@@ -609,7 +624,7 @@ class Encoder:
             if isinstance(b, ConstInfo):
                 return b.value
             if isinstance(b, SetInfo):
-                return b.values
+                return self.set_value(b, env)
             raise Unsupported(f"cannot encode the name `{e.name}`")
         if isinstance(e, n.Attr):
             obj = self.expr(e.obj, env)
@@ -652,6 +667,16 @@ class Encoder:
         if isinstance(e, n.ListLit):
             return tuple(self.expr(x, env) for x in e.elements)
         raise Unsupported(f"cannot encode `{type(e).__name__}`")
+
+    def set_value(self, info: SetInfo, env: Env) -> Any:
+        """A named set: its values, or, when membership depends on the date, a `DatedSet` (the
+        evaluator looks members up on the record's `as_of` date)."""
+        if self.c.as_of is None or not info.has_bases:
+            return info.values
+        dates, members = info.timeline
+        if len(set(members)) <= 1:
+            return members[0] if members else info.values
+        return DatedSet(info.values, dates, members, self.as_of(env.record))
 
     def _has(self, path: n.Expr, env: Env) -> Any:
         if isinstance(path, n.Attr):
@@ -696,6 +721,8 @@ class Encoder:
         return lift_str(a) == lift_str(b)
 
     def member(self, x: Any, coll: Any) -> Any:
+        if isinstance(coll, DatedSet):
+            return zor(*(zand(self.in_force(lo, hi, coll.as_of), self.member(x, ms)) for lo, hi, ms in coll.windows()))
         if isinstance(coll, SList):
             return zor(*(zand(k < coll.length, self.eq(x, el)) for k, el in enumerate(coll.elems)))
         if isinstance(coll, (frozenset, set)):
@@ -823,6 +850,8 @@ class Encoder:
             x = args[0]
             if isinstance(x, SList):
                 return x.length
+            if isinstance(x, DatedSet):
+                raise Unsupported("`len` of a set whose members depend on the date is not encoded")
             if isinstance(x, (str, frozenset, tuple)):
                 return len(x)
             if isinstance(x, FD):
@@ -840,7 +869,10 @@ class Encoder:
 
     def _elements(self, src: Any) -> Iterator[tuple[Any, Any]]:
         """(guard, element) for each element a quantifier ranges over."""
-        if isinstance(src, SList):
+        if isinstance(src, DatedSet):
+            for el in sorted(src.values, key=lambda x: (str(type(x)), str(x))):
+                yield zor(*(self.in_force(lo, hi, src.as_of) for lo, hi, ms in src.windows() if el in ms)), el
+        elif isinstance(src, SList):
             for k, el in enumerate(src.elems):
                 yield k < src.length, el
         elif isinstance(src, (frozenset, set)):
@@ -1059,15 +1091,26 @@ class Outcome:
 
 def solve(enc: Encoder, assertions: list[Any], build: Callable[[z3.ModelRef], Any],
           confirm: Callable[[Any], str | None], rounds: int = 6, quick: bool = False,
-          deadline: Deadline | None = None) -> Outcome:
+          deadline: Deadline | None = None, solver: Any = None) -> Outcome:
     """Unsat is `proved`; a model becomes a witness only if `confirm` (the real evaluator) returns
     None for it; otherwise the model is refined (facts about the real text functions and large
     sets at the values it chose, decimal-friendly preferences) and the search goes on, up to
     `rounds` times. Runs within `enc.deadline` (raises `DeadlineExceeded` when it passes).
     `quick`: try the plain model before asking for readable values (for seeds nobody reads);
-    `deadline`: a shorter limit for this search than the encoder's."""
+    `deadline`: a shorter limit for this search than the encoder's; `solver`: an existing solver
+    holding common assertions (incremental solving: this query is pushed on it and popped)."""
+    if solver is None:
+        return _solve(enc, z3.Solver(), assertions, build, confirm, rounds, quick, deadline)
+    solver.push()
+    try:
+        return _solve(enc, solver, assertions, build, confirm, rounds, quick, deadline)
+    finally:
+        solver.pop()
+
+
+def _solve(enc: Encoder, solver: Any, assertions: list[Any], build: Callable[[z3.ModelRef], Any],
+           confirm: Callable[[Any], str | None], rounds: int, quick: bool, deadline: Deadline | None) -> Outcome:
     deadline = deadline if deadline is not None else enc.deadline
-    solver = z3.Solver()
     solver.add(*[zbool(a) for a in assertions])
     solver.add(*enc.domain)
     why = ""

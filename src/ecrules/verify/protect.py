@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import copy
 import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checker import Checked, FieldRef, LetInfo, RuleInfo, VarRef
-from ..checked import BasisInfo
+from ..checker import Checked, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from ..combine import in_force
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
@@ -30,7 +29,11 @@ from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
 from .deadline import Deadline, DeadlineExceeded
-from .encode import COUNTRY_LIST, BoundCounter, all_exprs, Bounds, Encoder, Env, Outcome, Unsupported, solve, zand, zbool, znot
+from .encode import (
+    COUNTRY_LIST, FD, BoundCounter, Bounds, Encoder, Env, Outcome, SList, SStruct, Unsupported, all_exprs, solve,
+    zand, zbool, zor,
+)
+from .justify import Facts, category
 from .seeds import test_records
 
 Path = tuple[str, ...]
@@ -227,47 +230,82 @@ def diff_paths(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path]
 
 
+def pair_bounds(c: Checked, rules: Iterable[RuleInfo], cap: int = 12) -> Bounds:
+    """List bounds for the pair query of each of `rules`: per list path the largest any rule
+    needs (each rule's own count is what makes its bound complete; more slots change nothing)."""
+    out: list[Bounds] = []
+    for rule in rules:
+        counter = BoundCounter(c)
+        for copy in (0, 1):
+            counter.add(rule.when, 0, copy)
+            for inv in c.invariants:
+                counter.add(inv.expr, 1, copy)
+        out.append(counter.bounds(cap))
+    sizes: dict[Path, int] = {}
+    incomplete: set[Path] = set()
+    for b in out:
+        for p, k in b.sizes.items():
+            sizes[p] = max(sizes.get(p, 0), k)
+        incomplete |= b.incomplete
+    return Bounds(sizes, incomplete, cap)
+
+
+class Pairs:
+    """The pair query's common part, built once per `protect` constraint and shared by its rules
+    (incremental solving): two symbolic records equal outside the protected fields, both valid,
+    agreeing on every justified fact. Each rule pushes "my match differs" and pops it."""
+
+    def __init__(self, policy: Policy, spec: ProtectSpec, cap: int = 12):
+        c = policy.checked
+        self.policy = policy
+        self.prot = Protection(c, spec)
+        self.facts = Facts(c, spec.unless)
+        self.cap = cap
+        self._built: tuple[Encoder, SStruct, SStruct, Any] | None = None
+
+    def get(self, dl: Deadline) -> tuple[Encoder, SStruct, SStruct, Any]:
+        """(encoder, record A, record B, solver); `Unsupported` or `DeadlineExceeded` if it
+        cannot be built (the next rule tries again)."""
+        if self._built is None:
+            c = self.policy.checked
+            readers = [r for r in c.rules if protected_reads(c, r, self.prot)]
+            enc = Encoder(c, pair_bounds(c, readers, self.cap), dl)
+            rec_a = enc.record("a")
+            rec_b = enc.record("b", share=rec_a, protected=self.prot.predicate())
+            solver = z3.Solver()
+            solver.add(zbool(enc.valid(rec_a)), zbool(enc.valid(rec_b)),
+                       zbool(agree_on_facts(enc, self.facts, self.prot, rec_a, rec_b)))
+            self._built = (enc, rec_a, rec_b, solver)
+        enc = self._built[0]
+        enc.deadline = dl
+        return self._built
+
+
 def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Deadline | None = None,
-               cap: int = 12) -> RuleResult:
+               cap: int = 12, pairs: Pairs | None = None) -> RuleResult:
     c = policy.checked
-    prot = Protection(c, spec)
+    pairs = pairs if pairs is not None else Pairs(policy, spec, cap)
+    prot, facts = pairs.prot, pairs.facts
     read = protected_reads(c, rule, prot)
     if not read:
         return RuleResult(rule.id, "independent", "reads no protected field")
     names = tuple(".".join(p) for p in read)
-    admissible = [b for b in rule.all_bases if b.kind in spec.unless]
-    timeless = [b for b in admissible if c.as_of is None or (b.valid_from is None and b.until is None)]
-    if timeless:
-        b = timeless[0]
-        return RuleResult(rule.id, "justified", f"basis {b.kind} \"{b.citation}\" is always in force", fields=names)
     dl = deadline if deadline is not None else Deadline.never()
     interp = Interpreter(c)
     # 1. the policy's own test records, each protected value changed in turn (the evaluator only)
-    found = sample_pair(policy, interp, rule, spec, prot, test_records(policy), dl, 0.25)
+    found = sample_pair(policy, interp, rule, spec, prot, facts, test_records(policy), dl, 0.25)
     if found is not None:
         return _violation(interp, rule, found, names)
-    counter = BoundCounter(c)
-    for copy in (0, 1):
-        counter.add(rule.when, 0, copy)
-        for inv in c.invariants:
-            counter.add(inv.expr, 1, copy)
-    bounds = counter.bounds(cap)
+    bounds: Bounds | None = None
     try:
-        enc = Encoder(c, bounds, dl)
-        pred = prot.predicate()
-        rec_a = enc.record("a")
-        rec_b = enc.record("b", share=rec_a, protected=pred)
-        env_a, env_b = Env(rec_a), Env(rec_b)
-        m_a, m_b = enc.match(rule, env_a), enc.match(rule, env_b)
-        as_ofs = [enc.as_of(rec_a)]
-        if c.as_of is not None and prot.covers((c.as_of,)):
-            as_ofs.append(enc.as_of(rec_b))
-        no_basis = zand(*(znot(enc.in_force(b.valid_from, b.until, d)) for b in admissible for d in as_ofs))
+        enc, rec_a, rec_b, solver = pairs.get(dl)
+        bounds = enc.bounds
+        m_a, m_b = enc.match(rule, Env(rec_a)), enc.match(rule, Env(rec_b))
         if isinstance(m_a, bool) and isinstance(m_b, bool):
             differ: Any = m_a != m_b
         else:
             differ = z3.Xor(zbool(m_a), zbool(m_b))
-        assertions = [enc.valid(rec_a), enc.valid(rec_b), no_basis, differ]
+        assertions = [differ]
     except Unsupported as exc:
         return RuleResult(rule.id, "unknown", "not encoded", bounds, names, reason=str(exc))
 
@@ -275,25 +313,27 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Dead
         return enc.witness(model, rec_a), enc.witness(model, rec_b)
 
     def confirm(pair: tuple[dict[str, Any], dict[str, Any]]) -> str | None:
-        return confirm_pair(policy, interp, rule, spec, prot, pair)
+        return confirm_pair(policy, interp, rule, prot, facts, pair)
 
     # 2. the pair query, for a short while (most proofs are quick)
     out: Outcome | None = None
     try:
-        out = solve(enc, assertions, build, confirm, deadline=dl.sub(min(dl.remaining() / 4, 2.0), "first try"))
+        out = solve(enc, assertions, build, confirm, deadline=dl.sub(min(dl.remaining() / 4, 2.0), "first try"),
+                    solver=solver)
     except DeadlineExceeded:
         if dl.expired:
             raise
     if out is None or out.status == "unknown":
-        # 3. a one-record query for a record the rule matches when no basis is in force, then
-        # the evaluator on its protected values; 4. the pair query with the time left
-        seed = _seed(policy, rule, admissible, dl.sub(dl.remaining() / 2, "seed"))
-        found = sample_pair(policy, interp, rule, spec, prot, [seed], dl, 0.5) if seed is not None else None
+        # 3. a one-record query for a record the rule matches, then the evaluator on its
+        # protected values and dates; 4. the pair query with the time left
+        seed = _seed(policy, rule, dl.sub(dl.remaining() / 2, "seed"))
+        found = sample_pair(policy, interp, rule, spec, prot, facts, [seed], dl, 0.5) if seed is not None else None
         if found is not None:
             return _violation(interp, rule, found, names, bounds)
-        out = solve(enc, assertions, build, confirm)
+        out = solve(enc, assertions, build, confirm, solver=solver)
     if out.status == "proved":
-        return RuleResult(rule.id, "proved", "no pair of records tells its protected fields apart", bounds, names)
+        return RuleResult(rule.id, "proved", "tells protected values apart only through justified facts",
+                          bounds, names)
     if out.status == "unknown":
         return RuleResult(rule.id, "unknown", "undecided", bounds, names, reason=out.reason)
     return _violation(interp, rule, out.witness, names, bounds)
@@ -304,13 +344,13 @@ def _violation(interp: Interpreter, rule: RuleInfo, pair: tuple[dict[str, Any], 
     wa, wb = pair
     ma, mb = _matches(interp, rule, wa), _matches(interp, rule, wb)
     differ_at = tuple(diff_paths(wa, wb))
-    return RuleResult(rule.id, "violated", "depends on a protected field without a basis in force",
+    return RuleResult(rule.id, "violated", "tells protected values apart beyond the justified facts",
                       bounds, differ_at or names, (wa, wb), (bool(ma), bool(mb)))
 
 
-def _seed(policy: Policy, rule: RuleInfo, admissible: list[BasisInfo], dl: Deadline) -> dict[str, Any] | None:
-    """One valid record the rule matches on a date none of its admissible bases is in force
-    (a one-record query, far cheaper than the pair), to start `sample_pair` from."""
+def _seed(policy: Policy, rule: RuleInfo, dl: Deadline) -> dict[str, Any] | None:
+    """One valid record the rule matches (a one-record query, far cheaper than the pair), to
+    start `sample_pair` from."""
     c = policy.checked
     counter = BoundCounter(c)
     counter.add(rule.when, 1)
@@ -319,9 +359,7 @@ def _seed(policy: Policy, rule: RuleInfo, admissible: list[BasisInfo], dl: Deadl
     try:
         enc = Encoder(c, counter.bounds(1), dl)  # a seed need not be small-model complete
         rec = enc.record("s")
-        d = enc.as_of(rec)
-        no_basis = zand(*(znot(enc.in_force(b.valid_from, b.until, d)) for b in admissible))
-        assertions = [enc.valid(rec), zbool(enc.match(rule, Env(rec))), no_basis]
+        assertions = [enc.valid(rec), zbool(enc.match(rule, Env(rec)))]
         interp = Interpreter(c)
 
         def ok(w: dict[str, Any]) -> str | None:
@@ -345,6 +383,37 @@ def _leaves(typ: t.Type, value: Any, path: Path, where: tuple[Any, ...]) -> Iter
             yield from _leaves(typ.elem, el, path, where + (k,))
     else:
         yield path, where, typ
+
+
+def rule_country_refs(c: Checked, rule: RuleInfo) -> Iterator[tuple[str, str | None]]:
+    """(country code, set name or None for a literal) for every country the rule's condition
+    names, through its lets and the sets it reads."""
+    seen: set[int] = set()
+    stack: list[n.Expr] = [rule.when]
+    while stack:
+        e = stack.pop()
+        for x in n.walk(e):
+            if isinstance(x, n.Literal) and isinstance(x.value, str) and x.value in COUNTRY_SET:
+                yield x.value, None
+            elif isinstance(x, n.Name):
+                b = c.bindings.get(id(x))
+                if isinstance(b, LetInfo) and id(b) not in seen:
+                    seen.add(id(b))
+                    stack.append(b.expr)
+                elif isinstance(b, SetInfo) and id(b) not in seen:
+                    seen.add(id(b))
+                    for v in sorted(b.values, key=str):
+                        if isinstance(v, str) and v in COUNTRY_SET:
+                            yield v, b.name
+
+
+def rule_countries(c: Checked, rule: RuleInfo, facts: Facts) -> tuple[str, ...]:
+    """The countries the rule names, then two it does not that are never a justified fact: the
+    rule treats every country it does not name alike, so those two stand for all of them."""
+    named = {v for v, _ in rule_country_refs(c, rule)}
+    justified = {v for _, v in facts.by_fact}
+    others = [k for k in COUNTRY_LIST if k not in named and k not in justified][:2]
+    return tuple(sorted(named)) + tuple(others)
 
 
 def policy_countries(c: Checked) -> tuple[str, ...]:
@@ -393,32 +462,28 @@ def _put(record: Any, where: tuple[Any, ...], value: Any) -> Any:
 
 
 def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
-                seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5
+                facts: Facts, seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5
                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A confirmed violating pair found without the solver: from each seed record, on each date
-    where the rule's admissible bases change (and the seed's own), every other value of each
-    protected leaf (countries, enums, booleans), one leaf at a time, run through the evaluator."""
+    where a justified fact starts or stops (and the seed's own), every other value of each
+    protected leaf (countries, enums, booleans), one leaf at a time, run through the evaluator;
+    a change between two values that are not justified facts on that date must not matter."""
     try:
-        return _sample_pair(policy, interp, rule, spec, prot, seeds, dl.sub(min(dl.remaining() / 4, share), "sampling"))
+        return _sample_pair(policy, interp, rule, prot, facts, seeds,
+                            dl.sub(min(dl.remaining() / 4, share), "sampling"))
     except DeadlineExceeded:
         if dl.expired:
             raise
         return None
 
 
-def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
+def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
                  seeds: list[dict[str, Any]], dl: Deadline) -> tuple[dict[str, Any], dict[str, Any]] | None:
     c = policy.checked
     assert c.record is not None
-    countries = policy_countries(c)
+    countries = rule_countries(c, rule, facts)
     read = set(protected_reads(c, rule, prot))
-    admissible = [b for b in rule.all_bases if b.kind in spec.unless]
-    days: set[datetime.date] = set()
-    for b in admissible:
-        if b.valid_from is not None:
-            days.add(b.valid_from - datetime.timedelta(days=1))
-        if b.until is not None:
-            days.add(b.until)
+    days = facts.boundaries(set(countries)) | {d for d in (rule.effective, rule.expires) if d is not None}
     for seed in seeds:
         dates: list[Any] = [None]
         if c.as_of is not None and c.as_of in seed:
@@ -429,15 +494,20 @@ def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prot
                 base_values = interp.validate(base)
             except RecordError:
                 continue
-            if c.as_of is not None and not prot.covers((c.as_of,)) and any(
-                    in_force(b.valid_from, b.until, base_values[c.as_of]) for b in admissible):
-                continue  # an admissible basis is in force on this date: no violation here
+            day_of = base_values[c.as_of] if c.as_of is not None else None
             base_match = interp.matches(rule, IEnv(base_values))
             for path, where, typ in _leaves(c.record, base, (), ()):
                 if not prot.covers(path) or not any(path[:k] in read for k in range(1, len(path) + 1)):
                     continue
+                cat = category(path)
+                fixed = isinstance(typ, t.Prim) and typ.name == "country"
+                current = _get(base_values, where)
+                if fixed and facts.holds(cat, current, day_of):
+                    continue  # a justified fact: the rule may tell it apart
                 for alt in _alternatives(countries, typ):
                     dl.check()
+                    if fixed and facts.holds(cat, alt, day_of):
+                        continue
                     # the rule on the changed values first (cheap); the whole record only if it differs
                     if interp.matches(rule, IEnv(_put_values(base_values, where, alt))) == base_match:
                         continue
@@ -446,7 +516,7 @@ def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prot
                     if m is None or m == base_match:
                         continue
                     pair = (base, other)
-                    if confirm_pair(policy, interp, rule, spec, prot, pair) is None:
+                    if confirm_pair(policy, interp, rule, prot, facts, pair) is None:
                         return pair
     return None
 
@@ -459,10 +529,12 @@ def _matches(interp: Interpreter, rule: RuleInfo, record: dict[str, Any]) -> boo
     return interp.matches(rule, IEnv(values))
 
 
-def confirm_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
+def confirm_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
                  pair: tuple[dict[str, Any], dict[str, Any]]) -> str | None:
-    """None when the real evaluator confirms the pair; otherwise what is wrong with it."""
+    """None when the real evaluator confirms the pair: both valid, the rule's match differs, they
+    differ only in protected fields, and agree on every justified fact; else what is wrong."""
     c = policy.checked
+    assert c.record is not None
     wa, wb = pair
     da, db = policy.evaluate(wa), policy.evaluate(wb)
     if da.is_error or db.is_error:
@@ -477,11 +549,59 @@ def confirm_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prot
         parts = tuple(x for x in p.replace("]", "").replace("[", ".").split(".") if not x.isdigit())
         if not prot.covers(parts):
             return f"the records differ in `{p}`, which is not protected"
-    if c.as_of is not None:
-        for rec in pair:
-            raw = rec[c.as_of]
-            day = raw if isinstance(raw, datetime.date) else datetime.date.fromisoformat(raw)
-            for b in rule.all_bases:
-                if b.kind in spec.unless and in_force(b.valid_from, b.until, day):
-                    return f"basis {b.kind} is in force on {day}"
+    return facts_differ(c, prot, facts, interp.validate(wa), interp.validate(wb))
+
+
+def facts_differ(c: Checked, prot: Protection, facts: Facts, va: Any, vb: Any) -> str | None:
+    """Where two validated records (equal outside protected fields) disagree on a justified fact
+    on A's `as_of` date, or None when they agree on all of them."""
+    assert c.record is not None
+    day = va[c.as_of] if c.as_of is not None else None
+    la, lb = list(_leaves(c.record, va, (), ())), list(_leaves(c.record, vb, (), ()))
+    if [w for _, w, _ in la] != [w for _, w, _ in lb]:
+        return "the records differ in the shape of a protected field"
+    for path, where, typ in la:
+        if not prot.covers(path) or not (isinstance(typ, t.Prim) and typ.name == "country"):
+            continue
+        x, y = _get(va, where), _get(vb, where)
+        if x != y and (facts.holds(category(path), x, day) or facts.holds(category(path), y, day)):
+            return f"the records differ in a justified fact (`{'.'.join(path)}` is `{x}` or `{y}` on {day})"
     return None
+
+
+def _get(values: Any, where: tuple[Any, ...]) -> Any:
+    for step in where:
+        values = values[step]
+    return values
+
+
+def agree_on_facts(enc: Encoder, facts: Facts, prot: Protection, a: SStruct, b: SStruct) -> Any:
+    """The two symbolic records agree on every justified fact on A's `as_of` date: for each
+    protected country leaf and each value v it may be justified as, A's leaf is v iff B's is."""
+    as_of = enc.as_of(a)
+    parts: list[Any] = []
+    for path, la, lb, pa, pb in _leaf_pairs(prot, a, b, (), True, True):
+        if not (isinstance(la, FD) and la.values == COUNTRY_LIST):
+            continue
+        cat = category(path)
+        for v in facts.values(cat):
+            holds = zor(*(enc.in_force(f, u, as_of) for f, u in facts.windows(cat, v)))
+            if holds is False:
+                continue
+            is_a, is_b = zand(pa, enc.eq(la, v)), zand(pb, enc.eq(lb, v))
+            parts.append(z3.Implies(zbool(holds), zbool(is_a) == zbool(is_b)))
+    return zand(*parts)
+
+
+def _leaf_pairs(prot: Protection, a: Any, b: Any, path: Path, pa: Any, pb: Any
+                ) -> Iterator[tuple[Path, Any, Any, Any, Any]]:
+    """(path, A's leaf, B's leaf, A present, B present) for every protected scalar leaf."""
+    if isinstance(a, SStruct) and isinstance(b, SStruct):
+        for fname in a.type.fields:
+            yield from _leaf_pairs(prot, a.fields[fname], b.fields[fname], path + (fname,),
+                                   zand(pa, a.present.get(fname, True)), zand(pb, b.present.get(fname, True)))
+    elif isinstance(a, SList) and isinstance(b, SList):
+        for k, (ea, eb) in enumerate(zip(a.elems, b.elems)):
+            yield from _leaf_pairs(prot, ea, eb, path, zand(pa, k < a.length), zand(pb, k < b.length))
+    elif a is not b and prot.covers(path):
+        yield path, a, b, pa, pb

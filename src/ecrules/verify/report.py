@@ -92,6 +92,8 @@ class PolicyReport:
     verdicts: list[Verdict] = attrs.field(factory=list)
     warnings: list[Warning_] = attrs.field(factory=list)
     seconds: float = 0.0
+    #: `verify --evidence`: the ledger (evidence.ledger), or None when not asked for
+    evidence: list[dict[str, Any]] | None = None
 
     @property
     def violated(self) -> bool:
@@ -102,9 +104,12 @@ class PolicyReport:
         return any(v.status == "unknown" for v in self.verdicts)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "policy": self.policy, "seconds": round(self.seconds, 3),
-                "constraints": [v.to_dict() for v in self.verdicts],
-                "warnings": [w.to_dict() for w in self.warnings]}
+        out = {"file": self.file, "policy": self.policy, "seconds": round(self.seconds, 3),
+               "constraints": [v.to_dict() for v in self.verdicts],
+               "warnings": [w.to_dict() for w in self.warnings]}
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        return out
 
     def render(self) -> str:
         lines = [f"{self.file}: policy \"{self.policy}\", {len(self.verdicts)} constraint"
@@ -147,6 +152,10 @@ class PolicyReport:
             lines.append(f"  warning: {w.check}: {w.message}")
             if w.witness is not None:
                 lines.append(_indent(dumps(w.witness), 6))
+        if self.evidence is not None:
+            from .evidence import render
+
+            lines += render(self.evidence)
         return "\n".join(lines)
 
 
