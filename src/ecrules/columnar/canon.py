@@ -175,6 +175,47 @@ def _py_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
     return pa.array(out, type=arrow_type(typ)), bad
 
 
+_SIG_LIMIT = 1e15  # a decimal of at most 15 significant digits is the only one to print as its float
+
+
+def _float_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
+    """Floats as the decimals they print as (`values.to_decimal`), vectorised.
+
+    For d = 0..9 places, q = round(x·10^d) is a candidate when q/10^d gives x back. With at most
+    15 significant digits (|q| < 10^15) that decimal is the only one of so few digits that rounds
+    to x, so it is what `repr(x)` prints: the row engine's exact value. The few floats that need
+    more digits or places (and NaN, infinities) take the value-by-value path.
+    """
+    x = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    valid = _valid(arr)
+    todo = valid.copy()  # NaN and infinities never pass the test below: the slow path flags them
+    q_all = np.zeros(len(x), dtype=np.int64)
+    scale = np.zeros(len(x), dtype=np.int64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for d in range(NUMBER_SCALE + 1):
+            p = 10.0**d
+            q = np.round(x * p)
+            ok = todo & (np.abs(q) < _SIG_LIMIT) & (q / p == x)
+            q_all[ok] = q[ok]
+            scale[ok] = NUMBER_SCALE - d
+            todo &= ~ok
+    # q·10^(9-d) as the unscaled integers of decimal128(38, 9): multiplied exactly by Arrow
+    powers = pa.array([Decimal(10**k) for k in range(NUMBER_SCALE + 1)], type=pa.decimal128(10, 0))
+    product = pc.multiply(pa.array(q_all).cast(pa.decimal128(19, 0)), powers.take(pa.array(scale)))
+    product = product.cast(pa.decimal128(38, 0))
+    out = pa.Array.from_buffers(DECIMAL, len(x), [None, product.buffers()[1]])
+    slow = todo & valid
+    bad = np.zeros(len(x), dtype=bool)
+    if slow.any():
+        where = np.flatnonzero(slow)
+        values, vbad = _py_column(arr.take(pa.array(where)), typ)
+        bad[where] = vbad
+        out = pc.replace_with_mask(out, pa.array(slow), values)
+    if not valid.all():
+        out = pc.if_else(pa.array(valid), out, pa.nulls(len(x), DECIMAL))
+    return out, bad
+
+
 def _arrow_value(v: Any) -> Any:
     if isinstance(v, datetime.datetime):
         return v
@@ -223,7 +264,9 @@ def canon_array(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
             return _py_column(arr, typ)
         if pa.types.is_decimal(at) and at.scale <= NUMBER_SCALE and at.precision - at.scale <= _MAX_INT_DIGITS:
             return arr.cast(DECIMAL), none
-        if pa.types.is_decimal(at) or pa.types.is_floating(at):
+        if pa.types.is_floating(at):
+            return _float_column(arr, typ)
+        if pa.types.is_decimal(at):
             return _py_column(arr, typ)
         return pa.nulls(n_, target), _valid(arr)
     if typ == t.BOOL:
