@@ -44,8 +44,10 @@ except ImportError:  # running from a checkout without PYTHONPATH=src
 
 import gen  # noqa: E402
 import handwritten  # noqa: E402
+import plain  # noqa: E402
 
 TARGET_EVAL_RATIO = 1.5
+TARGET_PLAIN_RATIO = 1.5  # ecrules on json.loads records vs plain Python that does not validate
 TARGET_MANY_RATIO = 1.0
 TARGET_LOAD_SECONDS = 1.0
 NOISE = 0.03  # a ratio within 3 % above its target is reported as "~" (within timing noise)
@@ -144,6 +146,18 @@ def check_agreement(policy: Any, records: list[dict[str, Any]]) -> dict[str, Any
 # Timing
 
 
+def check_plain_agreement(policy: Any, records: list[dict[str, Any]]) -> None:
+    """plain.py (no validation, float arithmetic) must decide valid records as ecrules does."""
+    bad = [(r, d) for r, d in zip(records, policy.evaluate_many(records))
+           if (p := plain.evaluate(r))["outcome"] != d.outcome or p["fired"] != list(d.fired)]
+    if bad:
+        record, dec = bad[0]
+        print(f"\nDISAGREEMENT: ecrules and plain.py differ on {len(bad)} of {len(records)} "
+              f"json.loads records; first:\n  record: {_show(record)}\n  ecrules: {_show(dec.to_dict())}"
+              f"\n  plain:   {_show(plain.evaluate(record))}")
+        sys.exit(1)
+
+
 def _timed(fn: Callable[[], None]) -> float:
     gc.collect()
     t0 = time.perf_counter()
@@ -151,8 +165,10 @@ def _timed(fn: Callable[[], None]) -> float:
     return time.perf_counter() - t0
 
 
-def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> dict[str, float]:
+def time_evaluation(policy: Any, records: list[dict[str, Any]], floats: list[dict[str, Any]],
+                    repeat: int) -> dict[str, float]:
     hand_eval = handwritten.evaluate
+    plain_eval = plain.evaluate
     evaluate = policy.evaluate
     evaluate_many = policy.evaluate_many
 
@@ -172,11 +188,26 @@ def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> 
         for r in records:
             evaluate(r).to_dict()
 
+    def run_plain_floats() -> None:
+        for r in floats:
+            plain_eval(r)
+
+    def run_evaluate_floats() -> None:
+        for r in floats:
+            evaluate(r)
+
+    def run_hand_floats() -> None:
+        for r in floats:
+            hand_eval(r)
+
     runs = {
         "handwritten": run_hand,
         "evaluate": run_evaluate,
         "evaluate_many": run_many,
         "evaluate_to_dict": run_evaluate_to_dict,
+        "plain_floats": run_plain_floats,
+        "evaluate_floats": run_evaluate_floats,
+        "handwritten_floats": run_hand_floats,
     }
     best = {k: float("inf") for k in runs}
     warm = records[: min(len(records), 1000)]
@@ -185,6 +216,9 @@ def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> 
         evaluate(r).to_dict()
     for _ in evaluate_many(warm):
         pass
+    for r in floats[:1000]:
+        plain_eval(r)
+        evaluate(r)
     for _ in range(repeat):  # interleaved, so drift in machine speed hits all alike
         for k, fn in runs.items():
             best[k] = min(best[k], _timed(fn))
@@ -268,7 +302,11 @@ def main(argv: list[str] | None = None) -> int:
               f"vs handwritten {_show(ex['handwritten'].get(what.split('/')[0]))}")
 
     # -- evaluation ------------------------------------------------------------------------------
-    us = time_evaluation(policy, records, a.repeat)
+    floats = gen.json_records(a.records)
+    check_plain_agreement(policy, floats)
+    print(f"agreement: ecrules == plain.py (no validation) on all {len(floats):,} records as "
+          f"json.loads returns them (float amounts): outcome, fired")
+    us = time_evaluation(policy, records, floats, a.repeat)
     eval_ratio = us["evaluate"] / us["handwritten"]
     many_ratio = us["evaluate_many"] / us["evaluate"]
     todict_ratio = us["evaluate_to_dict"] / us["handwritten"]
@@ -283,6 +321,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{_verdict(many_ratio, TARGET_MANY_RATIO)}")
     print(f"  {'(evaluate + to_dict, for scale)':<34}{us['evaluate_to_dict']:>10.2f}   "
           f"{todict_ratio:>5.2f} × handwritten")
+    plain_ratio = us["evaluate_floats"] / us["plain_floats"]
+    print(f"\n  {'json.loads records (float amounts)':<34}{'µs/record':>10}   {'ratio':<22}{'target':<9}")
+    print(f"  {'plain Python, no validation':<34}{us['plain_floats']:>10.2f}")
+    print(f"  {'handwritten Python (validating)':<34}{us['handwritten_floats']:>10.2f}   "
+          f"{us['handwritten_floats'] / us['plain_floats']:>5.2f} × plain")
+    print(f"  {'policy.evaluate (loop)':<34}{us['evaluate_floats']:>10.2f}   "
+          f"{plain_ratio:>5.2f} × plain           {'≤ ' + str(TARGET_PLAIN_RATIO):<9}"
+          f"{_verdict(plain_ratio, TARGET_PLAIN_RATIO)}")
 
     # -- loading ---------------------------------------------------------------------------------
     text = gen.generated_policy(a.rules)
@@ -316,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "us_per_record": us,
             "ratio_evaluate_vs_handwritten": eval_ratio,
             "ratio_evaluate_many_vs_evaluate": many_ratio,
+            "ratio_evaluate_vs_plain_floats": plain_ratio,
             "targets": {"evaluate_vs_handwritten": TARGET_EVAL_RATIO,
                         "evaluate_many_vs_evaluate": TARGET_MANY_RATIO,
                         "load_seconds": TARGET_LOAD_SECONDS},
