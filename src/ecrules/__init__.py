@@ -11,6 +11,7 @@ A policy that does not load raises `PolicyError`, whose `diagnostics` list every
 from .decision import BasisRef, Decision, DecisionError
 from .diagnostics import Diagnostic, PolicyError
 from .policy import Policy, load, loads
+from .impact import diff, impact
 
 __version__ = "0.1.0"
 
@@ -22,6 +23,8 @@ __all__ = [
     "Policy",
     "PolicyError",
     "__version__",
+    "diff",
+    "impact",
     "load",
     "loads",
 ]
