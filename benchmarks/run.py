@@ -24,6 +24,8 @@ import copy
 import gc
 import json
 import platform
+import resource
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -233,6 +235,39 @@ def time_loading(text: str, path: Path, repeat: int) -> float:
     return best
 
 
+def stream_child(n: int, out: str) -> None:
+    """In a child process: n decisions through evaluate_many, written to `out` as JSON Lines."""
+    policy = ecrules.load(str(POLICY_FILE))
+    base = gen.json_records(10_000)
+
+    def records() -> Any:
+        for k in range(n):
+            rec = base[k % len(base)]
+            yield {**rec, "id": f"S{k:09d}"}
+
+    t0 = time.perf_counter()
+    count = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for d in policy.evaluate_many(records()):
+            fh.write(json.dumps(d.to_dict()) + "\n")
+            count += 1
+    print(json.dumps({"decisions": count, "seconds": time.perf_counter() - t0,
+                      "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def stream_memory(n: int) -> list[dict[str, Any]]:
+    """Peak RSS streaming n/10 and n decisions to a file, each in a fresh process."""
+    out = HERE / "out" / "stream-decisions.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for m in (max(1, n // 10), n):
+        proc = subprocess.run([sys.executable, __file__, "--stream-child", str(m), str(out)],
+                              capture_output=True, text=True, check=True)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out.unlink(missing_ok=True)
+    return runs
+
+
 # ----------------------------------------------------------------------------------------------
 
 
@@ -263,8 +298,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="rules in the generated policy for the load benchmark (default 1,000)")
     ap.add_argument("--load-repeat", type=int, default=3, metavar="R",
                     help="load repeats, the best is kept (default 3)")
+    ap.add_argument("--stream", type=int, default=1_000_000, metavar="N",
+                    help="decisions streamed through evaluate_many to a file for the memory figure "
+                         "(default 1,000,000; 0 skips it)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    ap.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.stream_child:
+        stream_child(int(a.stream_child[0]), a.stream_child[1])
+        return 0
     if a.records < 1 or a.repeat < 1 or a.load_repeat < 1:
         ap.error("--records, --repeat and --load-repeat must be at least 1")
 
@@ -349,6 +391,16 @@ def main(argv: list[str] | None = None) -> int:
           + _fmt_counts(big_outcomes, ["deny", "license", "allow", "error"])
           + f"; {big_fired:.0f} rules fired per record on average)")
 
+    streamed: list[dict[str, Any]] = []
+    if a.stream:
+        streamed = stream_memory(a.stream)
+        small, big = streamed
+        growth = big["peak_rss_kib"] / small["peak_rss_kib"]
+        print(f"\n  streaming evaluate_many to a file: {small['decisions']:,} decisions peak RSS "
+              f"{small['peak_rss_kib'] / 1024:,.0f} MiB, {big['decisions']:,} decisions "
+              f"{big['peak_rss_kib'] / 1024:,.0f} MiB ({growth:.2f} ×; flat is ≤ 1.1 ×) "
+              f"{'ok' if growth <= 1.1 else 'GROWS'}")
+
     if a.json:
         figures = {
             "ecrules_version": version,
@@ -371,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_generated_seconds": load_s,
             "load_repeat": a.load_repeat,
             "agreement": {k: v for k, v in agreement.items() if k != "soft_examples"},
+            "stream": streamed,
         }
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

@@ -98,6 +98,8 @@ class _Emitter:
         }
         self._fused: dict[int, tuple[str, str]] = {}  # id(quantifier) -> (its result, its loop's flag)
         self._results = 0
+        self._locals = 0
+        self._inlining = 0
         self._hoisted: dict[tuple[str, Any], str] = {}
         self._var_names: dict[int, str] = {}
         self._struct_fns: dict[int, str] = {}
@@ -185,6 +187,19 @@ class _Emitter:
             elem = self.element_fn(typ.elem)
             wrap = "tuple" if isinstance(typ, t.ListT) else "frozenset"
             return [f"{var} = {wrap}(_elements({var}, {elem}, {p}))"]
+        if isinstance(typ, t.StructT) and self._inlining < 3:
+            # a struct field read inline (no call): its fields in fresh locals, then the tuple
+            self._inlining += 1
+            lines = ["try:", f"    if {var}.__class__ is not dict: {var} = _object({var})"]
+            outs = []
+            for f in typ.fields.values():
+                local = f"H{self._locals}"
+                self._locals += 1
+                lines += ["    " + line for line in self.field_check(var, f, local)]
+                outs.append(local)
+            self._inlining -= 1
+            return lines + [f"    {var} = ({', '.join(outs)},)", "except _RE as exc:",
+                            f"    raise exc.within({p}) from None"]
         if isinstance(typ, t.StructT):
             fn = self.struct_fn(typ)
             return [
