@@ -10,8 +10,9 @@ from the same combining step for all (deny > license > allow, LVS waives DU2), b
 the peers has a three-way outcome with waivers. Before any time counts, every engine's fired
 rules must equal ecrules' on every record (exit 1 otherwise).
 
-Each engine runs in its own child process (this script with `--engine`), so the peak RSS
-(`resource.getrusage`) is that engine's: the records, the engine, its decisions. Times are per
+Each engine runs in its own child process (this script with `--engine`) on the same JSON Lines
+file of records, so the peak RSS (`resource.getrusage`) is that engine's: Python, the records
+as `json.loads` returns them, the engine, its decisions. Times are per
 decision, best of R, including whatever Python the engine needs to be handed the record (the
 work done outside the engine is listed in docs/benchmarks.md).
 """
@@ -225,9 +226,11 @@ ENGINES: dict[str, tuple[str, Callable[[], Callable[[list[dict[str, Any]]], list
 }
 
 
-def child(engine: str, n: int, repeat: int) -> dict[str, Any]:
-    """Run one engine on n records: its fired rules, best time per decision, peak RSS."""
-    records = gen.json_records(n)
+def child(engine: str, path: str, repeat: int) -> dict[str, Any]:
+    """Run one engine on the records of a JSON Lines file: fired rules, best time, peak RSS."""
+    with open(path, encoding="utf-8") as fh:
+        records = [json.loads(line) for line in fh]
+    n = len(records)
     run = ENGINES[engine][1]()
     fired = run(records)
     best = float("inf")
@@ -246,10 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, metavar="R")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
     ap.add_argument("--engine", choices=sorted(ENGINES), help=argparse.SUPPRESS)  # the child
+    ap.add_argument("--engine-input", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.engine:
         try:
-            result = child(a.engine, a.records, a.repeat)
+            result = child(a.engine, a.engine_input, a.repeat)
         except ImportError as exc:
             result = {"skipped": f"does not install here ({exc.name})"}
         except NotImplementedError as exc:
@@ -260,9 +264,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ecrules against policy engines · {a.records:,} records as json.loads returns them "
           f"(float amounts) · best of {a.repeat} · Python {platform.python_version()} · "
           f"{platform.system()} {platform.machine()}")
+    records_file = HERE / "out" / f"peers-{a.records}.jsonl"
+    records_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(records_file, "w", encoding="utf-8") as fh:  # the same input for every child
+        for rec in gen.json_records(a.records):
+            fh.write(json.dumps(rec) + "\n")
     results: dict[str, dict[str, Any]] = {}
     for name in ENGINES:
-        proc = subprocess.run([sys.executable, __file__, "--engine", name, "--records", str(a.records),
+        proc = subprocess.run([sys.executable, __file__, "--engine", name, "--engine-input", str(records_file),
                                "--repeat", str(a.repeat)], capture_output=True, text=True)
         if proc.returncode != 0:
             print(proc.stderr, file=sys.stderr)
