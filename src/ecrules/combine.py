@@ -86,7 +86,8 @@ class Combiner:
             if basis is None:
                 bases = self._bases
                 basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
-            rest = (outcome, fired, obligations, basis, self.policy, self.version, None)
+            # every field after the id, defaults included, as the NamedTuple itself fills them
+            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
             if len(self._dated_cache) < _DATED_LIMIT:
                 self._dated_cache[matched, as_of] = rest
         return _new_decision(Decision, (record_id, *rest))

@@ -43,6 +43,8 @@ class Decision(NamedTuple):
     policy: str
     version: str | None
     error: DecisionError | None = None
+    #: screening hits that decided it, and clearances that suppressed one (docs/screening.md)
+    matches: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of LANGUAGE.md, key order included."""
@@ -57,6 +59,8 @@ class Decision(NamedTuple):
         }
         if self.error is not None:
             out["error"] = self.error.to_dict()
+        if self.matches:
+            out["matches"] = list(self.matches)
         return out
 
     @property
