@@ -17,6 +17,7 @@ from .decision import BasisRef, Decision, DecisionError
 
 STRENGTH = {"deny": 4, "hold": 3, "license": 2, "allow": 1}
 _CACHE_LIMIT = 4096
+_DATED_LIMIT = 65536  # (matches, as_of) pairs whose dated bases are kept: bounded, so memory stays flat
 
 #: outcome, fired, obligations, the rules that count, and their bases when none is dated
 _Parts = tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], "tuple[BasisRef, ...] | None"]
@@ -33,6 +34,8 @@ def member_text(value: Any) -> str:
 
 
 __all__ = ["STRENGTH", "Cites", "Combiner", "in_force", "member_text"]
+
+_new_decision = tuple.__new__  # a Decision from a tuple without NamedTuple's Python-level __new__
 
 
 class Combiner:
@@ -57,6 +60,7 @@ class Combiner:
         self._member_refs: dict[tuple[int, str, Any], tuple[_Dated, ...]] = {}
         self._canon: dict[str, dict[Any, Any]] = {}
         self._cache: dict[tuple[int, ...], _Parts] = {}
+        self._dated_cache: dict[tuple[tuple[int, ...], datetime.date | None], tuple[Any, ...]] = {}
 
     def _parts(self, matched: tuple[int, ...]) -> _Parts:
         hit = self._cache.get(matched)
@@ -88,10 +92,22 @@ class Combiner:
 
     def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None,
                cites: Cites | None = None) -> Decision:
-        outcome, fired, obligations, counted, basis = self._parts(matched)
-        if basis is None:
-            basis = self.basis(counted, as_of, cites)
-        return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+        if cites:  # the bases depend on the members this record matched: nothing to share
+            outcome, fired, obligations, counted, basis = self._parts(matched)
+            if basis is None:
+                basis = self.basis(counted, as_of, cites)
+            return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+        # otherwise the whole decision but its id depends on the matches and the date only: built once
+        rest = self._dated_cache.get((matched, as_of))
+        if rest is None:
+            outcome, fired, obligations, counted, basis = self._parts(matched)
+            if basis is None:
+                basis = self.basis(counted, as_of, None)
+            # every field after the id, defaults included, as the NamedTuple itself fills them
+            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+            if len(self._dated_cache) < _DATED_LIMIT:
+                self._dated_cache[matched, as_of] = rest
+        return _new_decision(Decision, (record_id, *rest))
 
     def basis(self, counted: tuple[int, ...], as_of: datetime.date | None, cites: Cites | None) -> tuple[BasisRef, ...]:
         """Each counting rule's own bases, then those of the members that made it match, in force."""
