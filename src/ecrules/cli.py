@@ -15,7 +15,9 @@ from . import __version__
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError
 from .inputs import BadLine, read_jsonl, read_records
-from .policy import Policy, load
+from .policy import Policy, load, loads
+
+STDIN = "<stdin>"  # how a policy read from standard input is named in diagnostics
 
 EPILOG = """\b
 Examples:
@@ -53,22 +55,26 @@ def _print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, fmt: str) ->
             stream.write(d.render() + "\n\n")
 
 
+def _shown(path: str) -> str:
+    return STDIN if path == "-" else path
+
+
 def _load(path: str, fmt: str = "text") -> Policy:
-    """Load a policy or exit 1 with its diagnostics on standard error."""
+    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
     try:
-        policy = load(path)
+        policy = loads(sys.stdin.read(), STDIN) if path == "-" else load(path)
     except PolicyError as exc:
         _print_diagnostics(exc.diagnostics, sys.stderr, fmt)
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
         if fmt == "text":
-            click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
+            click.echo(f"{_shown(path)}: {errors} error{'s' if errors != 1 else ''}", err=True)
         raise SystemExit(1) from None
     _print_diagnostics(policy.warnings, sys.stderr, fmt)
     return policy
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print diagnostics.")
 def check(files: tuple[str, ...], fmt: str) -> None:
     """Parse and type-check policy FILES; report every problem with FILE:LINE:COL.
@@ -84,12 +90,12 @@ def check(files: tuple[str, ...], fmt: str) -> None:
             continue
         if fmt == "text":
             tests = len(policy.checked.tests)
-            click.echo(f"{path}: ok ({_count(len(policy.rules), 'rule')}, {_count(tests, 'test')})")
+            click.echo(f"{_shown(path)}: ok ({_count(len(policy.rules), 'rule')}, {_count(tests, 'test')})")
     raise SystemExit(1 if failed else 0)
 
 
 @main.command(name="test")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tests that pass.")
 def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
     """Run the `test` blocks of policy FILES. Exit 1 when any test fails or a policy does not load."""
@@ -107,10 +113,10 @@ def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
             if result.passed:
                 passed += 1
                 if verbose:
-                    click.echo(f"{path}: {result.render()}")
+                    click.echo(f"{_shown(path)}: {result.render()}")
             else:
                 failed += 1
-                click.echo(f"{path}: {result.render()}")
+                click.echo(f"{_shown(path)}: {result.render()}")
     click.echo(f"{passed} passed, {failed} failed")
     raise SystemExit(1 if failed or load_failed else 0)
 
@@ -208,15 +214,19 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
 
 
 @main.command()
-@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
-@click.argument("record", metavar="RECORD.json", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("record", metavar="RECORDS", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--id", "record_id", metavar="ID", default=None,
+              help="Explain the record whose `id` is ID (or, without an `id` field, whose line is ID).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def explain(policy_file: str, record: str, fmt: str) -> None:
+def explain(policy_file: str, record: str, record_id: str | None, fmt: str) -> None:
     """Explain POLICY's decision on one record: each rule matched, or why not; then the outcome.
 
-    RECORD.json holds one JSON object (or one JSON Lines line); `-` reads standard input.
+    RECORDS holds one JSON object, or JSON Lines from which `--id` picks one; `-` reads
+    standard input.
     """
     from .explain import explain as run_explain
+    from .pick import PickError, pick_record
 
     policy = _load(policy_file)
     if record == "-":
@@ -228,9 +238,9 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
             click.echo(f"error: cannot read `{record}`: {getattr(exc, 'strerror', None) or exc}", err=True)
             raise SystemExit(2) from None
     try:
-        value = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as exc:
-        click.echo(f"error: `{record}` is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", err=True)
+        value = pick_record(text, record, record_id)
+    except PickError as exc:
+        click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     result = run_explain(policy, value)
     if fmt == "json":
@@ -240,7 +250,7 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
 @click.option("--strict", is_flag=True, help="Exit 2 when a constraint is unknown (and none is violated).")
 @click.option("--fuzz", type=int, default=0, metavar="N",
