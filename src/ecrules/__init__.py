@@ -21,6 +21,7 @@ Docs: README.md, docs/cli.md (the command line and this API), docs/language.md.
 from .decision import BasisRef, Decision, DecisionError
 from .diagnostics import Diagnostic, PolicyError
 from .policy import Policy, load, loads
+from .impact import diff, impact
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,8 @@ __all__ = [
     "Policy",
     "PolicyError",
     "__version__",
+    "diff",
+    "impact",
     "load",
     "loads",
 ]

@@ -352,3 +352,14 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
 
 
 __all__ = ["main", "read_jsonl"]
+
+
+def _register_impact() -> None:
+    """`impact` and `diff` live in ecrules.impact; they are wired here."""
+    from .impact.cli import diff_cmd, impact_cmd
+
+    main.add_command(impact_cmd)
+    main.add_command(diff_cmd)
+
+
+_register_impact()
