@@ -24,7 +24,7 @@ Examples:
   ecrules check policies/export_control.ecp
   ecrules test policies/*.ecp
   ecrules eval policies/export_control.ecp examples/transactions.jsonl
-  ecrules explain policies/export_control.ecp record.json
+  ecrules explain policies/export_control.ecp examples/transactions.jsonl --id TX-0010
   ecrules verify policies/*.ecp
   ecrules fmt --check policies/*.ecp
 
