@@ -179,8 +179,14 @@ def _row_eval(policy: Policy, records: str, input_format: str | None, output: st
                    "cannot express. The decisions are the same.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Records a chunk for the columnar engine: bounds its memory.")
+@click.option("--provenance", "with_provenance", is_flag=True,
+              help="Add to each decision the policy's content hash, the ecrules version, the record's hash "
+                   "and the time (row engine, JSON Lines).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), default=None, metavar="LOG",
+              help="Also append every decision, its provenance and its record to the hash-chained decision "
+                   "log LOG (row engine; docs/audit.md).")
 def eval_cmd(policy_file: str, records: str, output: str, input_format: str | None, quiet: bool,
-             engine: str, batch_size: int) -> None:
+             engine: str, batch_size: int, with_provenance: bool, log_file: str | None) -> None:
     """Decide every record of RECORDS with POLICY; one JSON decision a line.
 
     RECORDS is JSON Lines (`-` reads standard input), CSV with a header (flat schemas) or
@@ -193,7 +199,11 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
         click.echo(f"error: cannot read `{records}`: no such file", err=True)
         raise SystemExit(2)
     chosen = None
-    if engine != "row":
+    audited = with_provenance or log_file is not None
+    if audited and (engine == "columnar" or output.endswith(".parquet")):
+        click.echo("error: --provenance and --log need the row engine and JSON Lines output", err=True)
+        raise SystemExit(2)
+    if engine != "row" and not audited:
         from .columnar import run as columnar_run
 
         try:
@@ -203,7 +213,11 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
             raise SystemExit(1) from None
         if note:
             click.echo(note, err=True)
-    if chosen is not None:
+    if audited:
+        from .auditcli import audited_eval
+
+        counts = audited_eval(policy, records, input_format, output, with_provenance, log_file)
+    elif chosen is not None:
         counts = columnar_run.run(chosen, records, input_format, output)
     else:
         counts = _row_eval(policy, records, input_format, output)
@@ -350,6 +364,12 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"reformatted {path}", err=True)
     raise SystemExit(1 if failed or (check and changed) else 0)
 
+
+from .auditcli import bundle_cmd, log_group, replay_cmd  # noqa: E402  (they use _print_diagnostics)
+
+main.add_command(log_group)
+main.add_command(replay_cmd)
+main.add_command(bundle_cmd)
 
 __all__ = ["main", "read_jsonl"]
 

@@ -6,7 +6,7 @@ evaluator's hot path, and a tuple is the cheapest immutable object Python can bu
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Mapping, NamedTuple
 
 
 class BasisRef(NamedTuple):
@@ -43,6 +43,8 @@ class Decision(NamedTuple):
     policy: str
     version: str | None
     error: DecisionError | None = None
+    # policy_hash, ecrules, record_hash, timestamp: set by `evaluate(..., provenance=True)`
+    provenance: Mapping[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of LANGUAGE.md, key order included."""
@@ -57,6 +59,8 @@ class Decision(NamedTuple):
         }
         if self.error is not None:
             out["error"] = self.error.to_dict()
+        if self.provenance is not None:
+            out["provenance"] = dict(self.provenance)
         return out
 
     @property
