@@ -106,15 +106,17 @@ constraint c { never deny when a < 0 }
 """
 
 
-def test_unknown_with_reason_and_strict(tmp_path: Path) -> None:
+def test_unknown_is_a_gate_failure_unless_allowed(tmp_path: Path) -> None:
+    """verify is a CI gate: unknown exits 2 by default, 0 only with --allow-unknown."""
     path = tmp_path / "div.ecp"
     path.write_text(UNKNOWN_POLICY)
     report = verify_policy(ecrules.load(path), str(path))
     assert report.verdicts[0].status == "unknown"
     assert "division" in (report.verdicts[0].reason or "")
     runner = CliRunner()
-    assert runner.invoke(main, ["verify", str(path)]).exit_code == 0
+    assert runner.invoke(main, ["verify", str(path)]).exit_code == 2
     assert runner.invoke(main, ["verify", "--strict", str(path)]).exit_code == 2
+    assert runner.invoke(main, ["verify", "--allow-unknown", str(path)]).exit_code == 0
 
 
 TWO_WITNESSES = """

@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import click
 
@@ -263,33 +263,56 @@ def explain(policy_file: str, record: str, record_id: str | None, fmt: str) -> N
         click.echo(result.render())
 
 
+def _seconds(name: str) -> Callable[[click.Context, click.Parameter, float | None], float | None]:
+    """A click callback: a time limit must be a positive, finite number of seconds."""
+
+    def check(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+        from .verify.deadline import check_seconds
+
+        problem = check_seconds(value, name)
+        if problem is not None:
+            raise click.BadParameter(problem.replace(f"`{name}` must", "must"), ctx, param)
+        return value
+
+    return check
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
-@click.option("--strict", is_flag=True, help="Exit 2 when a constraint is unknown (and none is violated).")
+@click.option("--allow-unknown", is_flag=True, help="Exit 0, not 2, when a constraint is unknown (and none is violated).")
+@click.option("--strict", is_flag=True, hidden=True, help="Accepted for compatibility: unknown now exits 2 by default.")
 @click.option("--fuzz", type=int, default=0, metavar="N",
               help="Then also try N Hypothesis examples per constraint (needs hypothesis).")
-@click.option("--timeout", type=float, default=10.0, metavar="S", help="Solver time limit per query, in seconds.")
-def verify(files: tuple[str, ...], fmt: str, strict: bool, fuzz: int, timeout: float) -> None:
+@click.option("--timeout", type=float, default=10.0, metavar="S", callback=_seconds("--timeout"),
+              help="Wall-time limit per check (terms and solving), in seconds. Default 10.")
+@click.option("--deadline", type=float, default=None, metavar="S", callback=_seconds("--deadline"),
+              help="Wall-time limit for the whole run, in seconds. Default: none.")
+def verify(files: tuple[str, ...], fmt: str, allow_unknown: bool, strict: bool, fuzz: int, timeout: float,
+           deadline: float | None) -> None:
     """Prove or refute the constraints of policy FILES (protect, never, always) with z3.
 
     Each constraint is proved (with the list bound it holds for), violated (with a witness the
-    evaluator confirmed, records as JSON) or unknown (with why). Also warns about dead and
-    redundant rules and first_match order conflicts. Exit 1 when any constraint is violated or a
-    policy does not load, 2 with --strict when one is unknown, 0 otherwise.
+    evaluator confirmed, records as JSON) or unknown (with why: `deadline` when a time limit ran
+    out). Also warns about dead and redundant rules and first_match order conflicts.
+
+    verify is a gate. Exit 0: every constraint proved. 1: a constraint is violated or a policy
+    does not load. 2: a constraint is unknown and none violated (0 with --allow-unknown).
     """
     from .verify import verify_policy
+    from .verify.deadline import Deadline
     from .verify.report import dumps
 
     violated = unknown = load_failed = False
     reports = []
+    run = Deadline(deadline, f"deadline: the run's {deadline:g} s deadline passed" if deadline is not None else "")
     for path in files:
         try:
             policy = _load(path, fmt)
         except SystemExit:
             load_failed = True
             continue
-        report = verify_policy(policy, path, timeout)
+        report = verify_policy(policy, path, timeout, run=run)
         if fuzz > 0:
             from .testing import fuzz_report
 
@@ -304,7 +327,7 @@ def verify(files: tuple[str, ...], fmt: str, strict: bool, fuzz: int, timeout: f
         click.echo(dumps({"files": reports}, 2))
     if violated or load_failed:
         raise SystemExit(1)
-    raise SystemExit(2 if strict and unknown else 0)
+    raise SystemExit(2 if unknown and not allow_unknown else 0)
 
 
 @main.command(name="fmt")

@@ -129,8 +129,11 @@ def _shape(typ: Any) -> Any:
 
 
 def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Transition:
+    from ..verify.deadline import Deadline, DeadlineExceeded
     from ..verify.encode import Bounds, Encoder, Env, Unsupported, solve, zbool
     from ..verify.outcome import decision_bounds
+
+    dl = Deadline(timeout, f"deadline: the {timeout:g} s limit ran out")
 
     bo, bn = decision_bounds(old, []), decision_bounds(new, [])
     sizes = dict(bo.sizes)
@@ -138,14 +141,17 @@ def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Tra
         sizes[p] = max(sizes.get(p, 0), k)
     bounds = Bounds(sizes, bo.incomplete | bn.incomplete, bo.cap)
     try:
-        eo, en = Encoder(old.checked, bounds), Encoder(new.checked, bounds)
+        eo, en = Encoder(old.checked, bounds, dl), Encoder(new.checked, bounds, dl)
         rec = eo.record("r")
         same = en.record("r", share=rec, protected=lambda path, typ: False)
         assertions = [eo.valid(rec), en.valid(same), zbool(eo.outcome_is(Env(rec), a)),
                       zbool(en.outcome_is(Env(same), b)), *en.domain]
         eo.apps.extend(en.apps)
+        eo.set_apps.extend(en.set_apps)
     except Unsupported as exc:
         return Transition(a, b, "unknown", reason=str(exc))
+    except DeadlineExceeded as exc:
+        return Transition(a, b, "unknown", reason=exc.what)
 
     def confirm(record: dict[str, Any]) -> str | None:
         do, dn = old.evaluate(record), new.evaluate(record)
@@ -155,7 +161,10 @@ def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Tra
             return f"the new policy decides {dn.outcome}"
         return None
 
-    res = solve(eo, assertions, lambda m: eo.witness(m, rec), confirm, timeout)
+    try:
+        res = solve(eo, assertions, lambda m: eo.witness(m, rec), confirm)
+    except DeadlineExceeded as exc:
+        return Transition(a, b, "unknown", reason=exc.what)
     if res.status == "violated":
         w = res.witness
         return Transition(a, b, "possible", w, old.evaluate(w).fired, new.evaluate(w).fired)

@@ -12,6 +12,7 @@ import time
 
 from .. import nodes as n
 from ..policy import Policy
+from .deadline import Deadline, DeadlineExceeded
 from .encode import Bounds, Unsupported
 from .outcome import check_outcome
 from .protect import ProtectSpec, RuleResult, check_rule
@@ -44,12 +45,25 @@ def _rule_dict(r: RuleResult) -> dict[str, object]:
     return out
 
 
-def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0) -> Verdict:
+def _per_check(run: Deadline, timeout: float) -> Deadline:
+    return run.sub(timeout, f"deadline: the {timeout:g} s limit per check ran out")
+
+
+def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0,
+                     run: Deadline | None = None) -> Verdict:
+    """One constraint's verdict; each solver check (per rule for `protect`) gets `timeout`
+    seconds of wall time, terms included, and none outlasts `run`."""
+    run = run if run is not None else Deadline.never()
     body = con.body
     line = con.span.line
     if isinstance(body, n.Protect):
         spec = ProtectSpec.of(body)
-        results = [check_rule(policy, r, spec, timeout) for r in policy.checked.rules]
+        results = []
+        for r in policy.checked.rules:
+            try:
+                results.append(check_rule(policy, r, spec, _per_check(run, timeout)))
+            except DeadlineExceeded as exc:
+                results.append(RuleResult(r.id, "unknown", "undecided", reason=exc.what))
         bound = _merge_bounds([r.bound for r in results if r.bound is not None and r.status == "proved"])
         if any(r.status == "violated" for r in results):
             status = "violated"
@@ -61,21 +75,33 @@ def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0) -
         if status == "unknown":
             reason = "; ".join(f"rule {r.rule}: {r.reason}" for r in results if r.status == "unknown")
         return Verdict(con.name, "protect", status, line, bound, reason, [_rule_dict(r) for r in results])
-    res = check_outcome(policy, body, timeout)
+    try:
+        res = check_outcome(policy, body, _per_check(run, timeout))
+    except DeadlineExceeded as exc:
+        return Verdict(con.name, body.quantifier, "unknown", line, None, exc.what)
     return Verdict(con.name, body.quantifier, res.status, line, res.bound, res.reason,
                    witness=res.witness, decision=res.decision)
 
 
-def verify_policy(policy: Policy, file: str = "<policy>", timeout: float = 10.0, warnings: bool = True) -> PolicyReport:
-    """Check every constraint of `policy` (and, with `warnings`, the dead/redundant/order checks)."""
+def verify_policy(policy: Policy, file: str = "<policy>", timeout: float = 10.0, warnings: bool = True,
+                  deadline: float | None = None, run: Deadline | None = None) -> PolicyReport:
+    """Check every constraint of `policy` (and, with `warnings`, the dead/redundant/order checks).
+
+    `timeout`: seconds of wall time per check; `deadline`: seconds for the whole call (None: no
+    limit). Both include building terms; what does not finish is `unknown` with a `deadline`
+    reason, so the call returns within the limits (plus a fraction of a second)."""
     start = time.perf_counter()
+    if run is None:
+        run = Deadline(deadline, f"deadline: the run's {deadline:g} s deadline passed" if deadline is not None else "")
+    elif deadline is not None:
+        run = run.sub(deadline, f"deadline: the run's {deadline:g} s deadline passed")
     report = PolicyReport(file, policy.name)
     for con in policy.checked.constraints:
-        report.verdicts.append(check_constraint(policy, con, timeout))
+        report.verdicts.append(check_constraint(policy, con, timeout, run))
     if warnings:
         from .checks import rule_checks
 
-        report.warnings.extend(rule_checks(policy, timeout))
+        report.warnings.extend(rule_checks(policy, timeout, run=run))
     report.seconds = time.perf_counter() - start
     return report
 

@@ -4,11 +4,14 @@ source order silently decides.
 
 Dead and redundant are proofs (unsat, for lists up to the decision's bound); an order conflict is
 reported only with a witness record on which the interpreter confirms both rules match.
+
+Most pairs are settled without the solver: every record met along the way (the policy's test
+records, each model the solver returns) gives a vector of which rules match it, and one vector
+with A matching and B not shows A is neither dead nor redundant with B.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import z3  # type: ignore[import-untyped]
@@ -17,53 +20,68 @@ from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..policy import Policy
 from ..records import RecordError
+from .deadline import Deadline, DeadlineExceeded
 from .encode import Encoder, Env, Unrepresentable, Unsupported, zbool, znot
 from .outcome import decision_bounds
 from .report import Warning_
+from .seeds import match_vector, test_records
 
 
-def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap: int = 4) -> list[Warning_]:
+def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap: int = 4,
+                run: Deadline | None = None) -> list[Warning_]:
+    """Dead, redundant and order warnings, within `budget` seconds (terms included) and `run`."""
     c = policy.checked
     if not c.rules or c.record is None:
         return []
-    start = time.perf_counter()
+    run = run if run is not None else Deadline.never()
+    dl = run.sub(budget, "budget")
+    out: list[Warning_] = []
+    try:
+        _rule_checks(policy, dl, min(timeout, 2.0), cap, out)
+    except DeadlineExceeded:
+        out.append(Warning_("budget", (), f"rule checks stopped after their {budget:g} s budget "
+                            "(or the run's deadline): some dead, redundant or order warnings may be missing"))
+    return out
+
+
+def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: list[Warning_]) -> None:
+    c = policy.checked
+    interp = Interpreter(c)
+    vectors: list[tuple[bool, ...]] = []
+    for given in test_records(policy):
+        vec = match_vector(policy, interp, given)
+        if vec is not None:
+            vectors.append(vec)
     bounds = decision_bounds(policy, [], cap=cap)
     try:
-        enc = Encoder(c, bounds)
+        enc = Encoder(c, bounds, dl)
         rec = enc.record("r")
         env = Env(rec)
         valid = enc.valid(rec)
         matches = [zbool(enc.match(r, env)) for r in c.rules]
     except Unsupported:
-        return []
+        return
     solver = z3.Solver()
-    solver.set("timeout", max(1, int(min(timeout, 2.0) * 1000)))
     solver.add(zbool(valid), *enc.domain)
-    interp = Interpreter(c)
-    out: list[Warning_] = []
     bound_note = "" if bounds.complete else f" (for lists up to the bound: {bounds.describe()})"
+    model_box: list[Any] = [None]
 
-    def over() -> bool:
-        if time.perf_counter() - start > budget:
-            if not any(w.check == "budget" for w in out):
-                out.append(Warning_("budget", (), f"rule checks stopped after their {budget:g} s budget: "
-                                    "some dead, redundant or order warnings may be missing"))
-            return True
-        return False
-
-    def sat(*extra: Any) -> z3.CheckSatResult:
+    def sat(*extra: Any) -> Any:
         solver.push()
         solver.add(*[zbool(x) for x in extra])
-        res = solver.check()
+        res = dl.solve(solver, cap=per_query)
         model = solver.model() if res == z3.sat else None
         solver.pop()
-        sat.model = model  # type: ignore[attr-defined]
+        model_box[0] = model
+        if model is not None:
+            # the encoding's own view of which rules this model matches
+            vectors.append(tuple(z3.is_true(model.eval(m, model_completion=True)) for m in matches))
         return res
 
     dead: set[int] = set()
     for k, r in enumerate(c.rules):
-        if over():
-            return out
+        if any(vec[k] for vec in vectors):
+            continue
         if sat(matches[k]) == z3.unsat:
             dead.add(k)
             out.append(Warning_("dead", (r.id,), f"rule {r.id} can never match{bound_note}"))
@@ -74,12 +92,12 @@ def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap:
         if i in dead or ri.waives:
             continue
         for j, rj in enumerate(c.rules):
-            if over():
-                return out
             if i == j or j in dead or ri.outcome != rj.outcome or waived_by[ri.id] != waived_by[rj.id]:
                 continue
             if c.combine == "first_match" and j > i:
                 continue  # under first_match, an earlier rule shadows a later one, not the reverse
+            if any(vec[i] and not vec[j] for vec in vectors):
+                continue
             if sat(matches[i], znot(matches[j])) == z3.unsat:
                 extra = set(ri.requires) - set(rj.requires)
                 note = f"; it only adds its obligations ({'; '.join(sorted(extra))})" if extra else ""
@@ -91,21 +109,17 @@ def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 5.0, cap:
         for i, ri in enumerate(c.rules):
             for j in range(i + 1, len(c.rules)):
                 rj = c.rules[j]
-                if over():
-                    return out
                 if ri.outcome == rj.outcome or i in dead or j in dead:
                     continue
                 if sat(matches[i], matches[j]) != z3.sat:
                     continue
                 try:
-                    w = enc.witness(sat.model, rec)  # type: ignore[attr-defined]
+                    w = enc.witness(model_box[0], rec)
                     values = interp.validate(w)
-                    e = IEnv(values)
-                    confirmed = interp.matches(ri, e) and interp.matches(rj, IEnv(values))
+                    confirmed = interp.matches(ri, IEnv(values)) and interp.matches(rj, IEnv(values))
                 except (Unrepresentable, RecordError):
                     confirmed = False
                 out.append(Warning_("order", (ri.id, rj.id),
                                     f"rules {ri.id} ({ri.outcome}) and {rj.id} ({rj.outcome}) can match the same "
                                     f"record: under first_match the source order decides",
                                     w if confirmed else None))
-    return out

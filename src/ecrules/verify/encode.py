@@ -34,6 +34,7 @@ from .. import types as t
 from .. import values as v
 from ..checker import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from ..countries import COUNTRIES
+from .deadline import Deadline
 
 TEXT_FUNCS: dict[str, Callable[[str], str]] = {"normalize": v.normalize, "lower": v.lower, "upper": v.upper}
 COUNTRY_LIST: tuple[str, ...] = tuple(sorted(COUNTRIES))
@@ -43,6 +44,8 @@ DEFAULT_CAP = 12
 #: add facts about the text functions' results (no upper case, no double space) as constraints;
 #: sound either way, but measured to slow z3's string solver tenfold, so left to refinement
 FACTS = False
+#: string sets larger than this are encoded as one uninterpreted predicate, made exact lazily
+LARGE_SET = 32
 
 
 class Unsupported(Exception):
@@ -89,6 +92,15 @@ def is_z3(x: Any) -> bool:
     return isinstance(x, z3.ExprRef)
 
 
+def _nary(mk: Any, xs: list[Any]) -> Any:
+    """z3's n-ary and/or without the Python API's per-argument coercion (a measured hot spot)."""
+    if all(isinstance(x, z3.BoolRef) for x in xs):
+        ctx = xs[0].ctx
+        arr = (z3.Ast * len(xs))(*[x.as_ast() for x in xs])
+        return z3.BoolRef(mk(ctx.ref(), len(xs), arr), ctx)
+    return (z3.And if mk is z3.Z3_mk_and else z3.Or)(*xs)
+
+
 def zand(*xs: Any) -> Any:
     out = []
     for x in xs:
@@ -99,7 +111,7 @@ def zand(*xs: Any) -> Any:
         out.append(x)
     if not out:
         return True
-    return out[0] if len(out) == 1 else z3.And(*out)
+    return out[0] if len(out) == 1 else _nary(z3.Z3_mk_and, out)
 
 
 def zor(*xs: Any) -> Any:
@@ -112,7 +124,7 @@ def zor(*xs: Any) -> Any:
         out.append(x)
     if not out:
         return False
-    return out[0] if len(out) == 1 else z3.Or(*out)
+    return out[0] if len(out) == 1 else _nary(z3.Z3_mk_or, out)
 
 
 def znot(x: Any) -> Any:
@@ -171,8 +183,21 @@ def fd_where(x: FD, pred: Callable[[str], bool]) -> Any:
 # ---- `like` as a z3 regular expression -----------------------------------------------------------
 
 
+_PATTERNS: dict[str, Any] = {}
+
+
 def pattern_re(pattern: str) -> Any:
-    """A `like` glob as a z3 regex (parsed by `values.parse_pattern`, like every back-end)."""
+    """A `like` glob as a z3 regex (parsed by `values.parse_pattern`, like every back-end);
+    built once per pattern (a policy applies the same patterns in every rule and invariant)."""
+    hit = _PATTERNS.get(pattern)
+    if hit is None:
+        hit = _pattern_re(pattern)
+        if len(_PATTERNS) < 4096:
+            _PATTERNS[pattern] = hit
+    return hit
+
+
+def _pattern_re(pattern: str) -> Any:
     anychar = z3.AllChar(z3.ReSort(z3.StringSort()))
     parts: list[Any] = []
     for g in v.parse_pattern(pattern):
@@ -397,12 +422,32 @@ class Env:
         self.lets: dict[str, Any] = {}
 
 
+@attrs.frozen(eq=False)
+class SetApp:
+    """`term in S` for a large constant string set `S`, as `pred(term)` with `pred` uninterpreted.
+
+    Every real membership test is one interpretation of `pred`, so unsat stays a proof; a model
+    that relies on a wrong value is refined (`Encoder.refinements`): first the real value at the
+    model's argument, then, once the model claims a non-member is in, the exact disjunction."""
+
+    pred: Any  # z3 FuncDecl String -> Bool
+    members: tuple[str, ...]
+    member_set: frozenset[str]
+    arg: Any  # z3 String
+    term: Any  # z3 Bool
+
+
 class Encoder:
     """Builds symbolic records and encodes expressions, rules and decisions over them."""
 
-    def __init__(self, checked: Checked, bounds: Bounds):
+    def __init__(self, checked: Checked, bounds: Bounds, deadline: Deadline | None = None):
         self.c = checked
         self.bounds = bounds
+        self.deadline = deadline if deadline is not None else Deadline.never()
+        self.set_apps: list[SetApp] = []
+        self._set_preds: dict[frozenset[Any], tuple[Any, tuple[str, ...], frozenset[str]]] = {}
+        self._set_app_cache: dict[tuple[int, int], SetApp] = {}
+        self._exact: set[tuple[int, int]] = set()
         self.domain: list[Any] = []  # constraints every symbolic record must meet (its schema)
         self.apps: list[App] = []
         self._app_cache: dict[tuple[str, int], App] = {}
@@ -545,6 +590,7 @@ class Encoder:
     # -- expressions
     def expr(self, e: n.Expr, env: Env) -> Any:
         c = self.c
+        self.deadline.check()
         if isinstance(e, n.Literal):
             return e.value
         if isinstance(e, n.Name):
@@ -657,12 +703,31 @@ class Encoder:
             if not is_z3(x):
                 return x in coll
             if x.sort() == z3.StringSort():
+                if len(coll) > LARGE_SET:
+                    return self._large_member(x, frozenset(coll))
                 # (a finite-language regex measured ten times slower than the disjunction)
                 return zor(*(x == z3.StringVal(m) for m in sorted(coll) if isinstance(m, str)))
             return zor(*(self.eq(x, m) for m in sorted(coll, key=str)))
         if isinstance(coll, tuple):
             return zor(*(self.eq(x, m) for m in coll))
         raise Unsupported("membership in this collection is not encoded")
+
+    def _large_member(self, x: Any, coll: frozenset[Any]) -> Any:
+        """`x in coll` as one predicate application: no term per member (see `SetApp`)."""
+        entry = self._set_preds.get(coll)
+        if entry is None:
+            members = tuple(sorted(m for m in coll if isinstance(m, str)))
+            pred = z3.Function(self.fresh("in_set"), z3.StringSort(), z3.BoolSort())
+            entry = (pred, members, frozenset(members))
+            self._set_preds[coll] = entry
+        pred, members, member_set = entry
+        key = (pred.get_id(), x.get_id())
+        app = self._set_app_cache.get(key)
+        if app is None:
+            app = SetApp(pred, members, member_set, x, pred(x))
+            self._set_app_cache[key] = app
+            self.set_apps.append(app)
+        return app.term
 
     def _compare(self, e: n.Compare, env: Env) -> Any:
         left = self.expr(e.left, env)
@@ -864,9 +929,38 @@ class Encoder:
         out += [x >= 0 for x in self.numbers]
         return out
 
-    def refinements(self, model: z3.ModelRef) -> list[Any]:
-        """Facts about the real text functions at the arguments this model chose."""
+    def member_guesses(self, model: z3.ModelRef, pick: int) -> list[Any]:
+        """For each large-set membership the model claims but the real set denies, a guess that
+        the argument is the set's member number `pick` (mod its size): a cheap way to a real
+        member, where the exact disjunction is slow. Only ever used to find witnesses."""
         out: list[Any] = []
+        for sa in self.set_apps:
+            if not sa.members or not z3.is_true(model.eval(sa.term, model_completion=True)):
+                continue
+            arg = model.eval(sa.arg, model_completion=True)
+            if z3.is_string_value(arg) and str(arg.as_string()) in sa.member_set:
+                continue
+            m = sa.members[(pick * (len(sa.members) // 3 + 1)) % len(sa.members)]
+            out.append(sa.arg == z3.StringVal(m))
+        return out
+
+    def refinements(self, model: z3.ModelRef) -> list[Any]:
+        """Facts about the real text functions and large sets at the arguments this model chose."""
+        out: list[Any] = []
+        for sa in self.set_apps:
+            self.deadline.check()
+            arg = model.eval(sa.arg, model_completion=True)
+            if not z3.is_string_value(arg):
+                continue
+            text = str(arg.as_string())
+            is_member = text in sa.member_set
+            claimed = z3.is_true(model.eval(sa.term, model_completion=True))
+            if claimed != is_member:
+                out.append(sa.pred(z3.StringVal(text)) == z3.BoolVal(is_member))
+                key = (sa.pred.get_id(), sa.arg.get_id())
+                if claimed and key not in self._exact:
+                    self._exact.add(key)
+                    out.append(z3.Implies(sa.term, z3.Or(*(sa.arg == z3.StringVal(m) for m in sa.members))))
         real = TEXT_FUNCS
         for app in self.apps:
             arg = model.eval(app.arg, model_completion=True)
@@ -919,32 +1013,54 @@ class Outcome:
 
 
 def solve(enc: Encoder, assertions: list[Any], build: Callable[[z3.ModelRef], Any],
-          confirm: Callable[[Any], str | None], timeout: float, rounds: int = 6) -> Outcome:
+          confirm: Callable[[Any], str | None], rounds: int = 6, quick: bool = False,
+          deadline: Deadline | None = None) -> Outcome:
     """Unsat is `proved`; a model becomes a witness only if `confirm` (the real evaluator) returns
-    None for it; otherwise the model is refined (facts about the real text functions at the values
-    it chose, decimal-friendly preferences) and the search goes on, up to `rounds` times."""
+    None for it; otherwise the model is refined (facts about the real text functions and large
+    sets at the values it chose, decimal-friendly preferences) and the search goes on, up to
+    `rounds` times. Runs within `enc.deadline` (raises `DeadlineExceeded` when it passes).
+    `quick`: try the plain model before asking for readable values (for seeds nobody reads);
+    `deadline`: a shorter limit for this search than the encoder's."""
+    deadline = deadline if deadline is not None else enc.deadline
     solver = z3.Solver()
-    solver.set("timeout", max(1, int(timeout * 1000)))
     solver.add(*[zbool(a) for a in assertions])
     solver.add(*enc.domain)
     why = ""
     for _ in range(rounds):
-        res = solver.check()
+        res = deadline.solve(solver)
         if res == z3.unsat:
             return Outcome("proved")
         if res == z3.unknown:
             return Outcome("unknown", reason=f"the solver gave up ({solver.reason_unknown()})")
         model = solver.model()
-        # first, the same query with preferences for readable, representable values
+        if quick:
+            try:
+                w = build(model)
+                if confirm(w) is None:
+                    return Outcome("violated", witness=w)
+            except Unrepresentable:
+                pass
+        # first, the same query with preferences for readable, representable values (each try
+        # gets a share of the time left, and is skipped when it does not finish)
         candidates = []
         for tier in ([*enc.preferences(), *enc.niceties()], enc.preferences()):
             solver.push()
             solver.add(*tier)
-            if solver.check() == z3.sat:
+            if deadline.solve(solver, cap=max(0.05, deadline.remaining() / 4)) == z3.sat:
                 candidates.append(solver.model())
             solver.pop()
         candidates.append(model)
+        for pick in range(2):
+            guesses = enc.member_guesses(model, pick)
+            if not guesses:
+                break
+            solver.push()
+            solver.add(*guesses, *enc.preferences())
+            if deadline.solve(solver, cap=max(0.05, deadline.remaining() / 4)) == z3.sat:
+                candidates.insert(0, solver.model())
+            solver.pop()
         for m in candidates:
+            deadline.check()
             try:
                 w = build(m)
             except Unrepresentable as exc:

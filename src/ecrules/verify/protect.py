@@ -12,6 +12,7 @@ Per rule, cheapest first:
 
 from __future__ import annotations
 
+import copy
 import datetime
 from typing import Any, Callable, Iterator
 
@@ -24,12 +25,15 @@ from ..combine import in_force
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..policy import Policy
-from ..records import RecordError
+from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
-from .encode import BoundCounter, Bounds, Encoder, Env, Outcome, Unsupported, solve, zand, zbool, znot
+from .deadline import Deadline, DeadlineExceeded
+from .encode import COUNTRY_LIST, BoundCounter, all_exprs, Bounds, Encoder, Env, Outcome, Unsupported, solve, zand, zbool, znot
+from .seeds import test_records
 
 Path = tuple[str, ...]
+COUNTRY_SET = frozenset(COUNTRY_LIST)
 
 
 @attrs.frozen
@@ -222,7 +226,7 @@ def diff_paths(a: Any, b: Any, path: str = "") -> list[str]:
     return [] if a == b else [path]
 
 
-def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, timeout: float = 10.0,
+def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Deadline | None = None,
                cap: int = 12) -> RuleResult:
     c = policy.checked
     prot = Protection(c, spec)
@@ -235,6 +239,12 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, timeout: float
     if timeless:
         b = timeless[0]
         return RuleResult(rule.id, "justified", f"basis {b.kind} \"{b.citation}\" is always in force", fields=names)
+    dl = deadline if deadline is not None else Deadline.never()
+    interp = Interpreter(c)
+    # 1. the policy's own test records, each protected value changed in turn (the evaluator only)
+    found = sample_pair(policy, interp, rule, spec, prot, test_records(policy), dl, 0.25)
+    if found is not None:
+        return _violation(interp, rule, found, names)
     counter = BoundCounter(c)
     for copy in (0, 1):
         counter.add(rule.when, 0, copy)
@@ -242,7 +252,7 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, timeout: float
             counter.add(inv.expr, 1, copy)
     bounds = counter.bounds(cap)
     try:
-        enc = Encoder(c, bounds)
+        enc = Encoder(c, bounds, dl)
         pred = prot.predicate()
         rec_a = enc.record("a")
         rec_b = enc.record("b", share=rec_a, protected=pred)
@@ -259,7 +269,6 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, timeout: float
         assertions = [enc.valid(rec_a), enc.valid(rec_b), no_basis, differ]
     except Unsupported as exc:
         return RuleResult(rule.id, "unknown", "not encoded", bounds, names, reason=str(exc))
-    interp = Interpreter(c)
 
     def build(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         return enc.witness(model, rec_a), enc.witness(model, rec_b)
@@ -267,16 +276,178 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, timeout: float
     def confirm(pair: tuple[dict[str, Any], dict[str, Any]]) -> str | None:
         return confirm_pair(policy, interp, rule, spec, prot, pair)
 
-    out: Outcome = solve(enc, assertions, build, confirm, timeout)
+    # 2. the pair query, for a short while (most proofs are quick)
+    out: Outcome | None = None
+    try:
+        out = solve(enc, assertions, build, confirm, deadline=dl.sub(min(dl.remaining() / 4, 2.0), "first try"))
+    except DeadlineExceeded:
+        if dl.expired:
+            raise
+    if out is None or out.status == "unknown":
+        # 3. a one-record query for a record the rule matches when no basis is in force, then
+        # the evaluator on its protected values; 4. the pair query with the time left
+        seed = _seed(policy, rule, admissible, dl.sub(dl.remaining() / 2, "seed"))
+        found = sample_pair(policy, interp, rule, spec, prot, [seed], dl, 0.5) if seed is not None else None
+        if found is not None:
+            return _violation(interp, rule, found, names, bounds)
+        out = solve(enc, assertions, build, confirm)
     if out.status == "proved":
         return RuleResult(rule.id, "proved", "no pair of records tells its protected fields apart", bounds, names)
     if out.status == "unknown":
         return RuleResult(rule.id, "unknown", "undecided", bounds, names, reason=out.reason)
-    wa, wb = out.witness
+    return _violation(interp, rule, out.witness, names, bounds)
+
+
+def _violation(interp: Interpreter, rule: RuleInfo, pair: tuple[dict[str, Any], dict[str, Any]],
+               names: tuple[str, ...], bounds: Bounds | None = None) -> RuleResult:
+    wa, wb = pair
     ma, mb = _matches(interp, rule, wa), _matches(interp, rule, wb)
     differ_at = tuple(diff_paths(wa, wb))
     return RuleResult(rule.id, "violated", "depends on a protected field without a basis in force",
                       bounds, differ_at or names, (wa, wb), (bool(ma), bool(mb)))
+
+
+def _seed(policy: Policy, rule: RuleInfo, admissible: list[n.Basis], dl: Deadline) -> dict[str, Any] | None:
+    """One valid record the rule matches on a date none of its admissible bases is in force
+    (a one-record query, far cheaper than the pair), to start `sample_pair` from."""
+    c = policy.checked
+    counter = BoundCounter(c)
+    counter.add(rule.when, 1)
+    for inv in c.invariants:
+        counter.add(inv.expr, 1)
+    try:
+        enc = Encoder(c, counter.bounds(1), dl)  # a seed need not be small-model complete
+        rec = enc.record("s")
+        d = enc.as_of(rec)
+        no_basis = zand(*(znot(enc.in_force(b.valid_from, b.until, d)) for b in admissible))
+        assertions = [enc.valid(rec), zbool(enc.match(rule, Env(rec))), no_basis]
+        interp = Interpreter(c)
+
+        def ok(w: dict[str, Any]) -> str | None:
+            m = _matches(interp, rule, w)
+            return None if m else "the rule does not match the seed"
+
+        out = solve(enc, assertions, lambda model: enc.witness(model, rec), ok, rounds=2, quick=True)
+    except (Unsupported, DeadlineExceeded):
+        return None
+    return out.witness if out.status == "violated" else None
+
+
+def _leaves(typ: t.Type, value: Any, path: Path, where: tuple[Any, ...]) -> Iterator[tuple[Path, tuple[Any, ...], t.Type]]:
+    """(schema path, place in the record, type) of every scalar leaf of a record value."""
+    if isinstance(typ, t.StructT) and isinstance(value, dict):
+        for fname, f in typ.fields.items():
+            if fname in value and value[fname] is not None:
+                yield from _leaves(f.type, value[fname], path + (fname,), where + (fname,))
+    elif isinstance(typ, (t.ListT, t.SetT)) and isinstance(value, list):
+        for k, el in enumerate(value):
+            yield from _leaves(typ.elem, el, path, where + (k,))
+    else:
+        yield path, where, typ
+
+
+def policy_countries(c: Checked) -> tuple[str, ...]:
+    """The country codes a policy names (in its sets and literals), then two it does not: every
+    country the policy does not name is treated like those two, so they stand for all of them."""
+    named: set[str] = set()
+    for info in c.sets.values():
+        named |= {x for x in info.values if isinstance(x, str) and x in COUNTRY_SET}
+    for e in all_exprs(c):
+        for x in n.walk(e):
+            if isinstance(x, n.Literal) and isinstance(x.value, str) and x.value in COUNTRY_SET:
+                named.add(x.value)
+    others = [k for k in COUNTRY_LIST if k not in named][:2]
+    return tuple(sorted(named)) + tuple(others)
+
+
+def _alternatives(countries: tuple[str, ...], typ: t.Type) -> tuple[Any, ...]:
+    if isinstance(typ, t.EnumT):
+        return tuple(typ.members)
+    if typ == t.BOOL:
+        return (True, False)
+    if isinstance(typ, t.Prim) and typ.name == "country":
+        return countries
+    return ()
+
+
+def _put_values(values: Any, where: tuple[Any, ...], value: Any) -> Any:
+    """A copy of validated `values` (Structs and tuples) with one leaf replaced, sharing the rest."""
+    if not where:
+        return value
+    head, rest = where[0], where[1:]
+    if isinstance(values, tuple):
+        return values[:head] + (_put_values(values[head], rest, value),) + values[head + 1:]
+    out = Struct(values)
+    out[head] = _put_values(values[head], rest, value)
+    return out
+
+
+def _put(record: Any, where: tuple[Any, ...], value: Any) -> Any:
+    out = copy.deepcopy(record)
+    cur = out
+    for step in where[:-1]:
+        cur = cur[step]
+    cur[where[-1]] = value
+    return out
+
+
+def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
+                seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5
+                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A confirmed violating pair found without the solver: from each seed record, on each date
+    where the rule's admissible bases change (and the seed's own), every other value of each
+    protected leaf (countries, enums, booleans), one leaf at a time, run through the evaluator."""
+    try:
+        return _sample_pair(policy, interp, rule, spec, prot, seeds, dl.sub(min(dl.remaining() / 4, share), "sampling"))
+    except DeadlineExceeded:
+        if dl.expired:
+            raise
+        return None
+
+
+def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
+                 seeds: list[dict[str, Any]], dl: Deadline) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    c = policy.checked
+    assert c.record is not None
+    countries = policy_countries(c)
+    read = set(protected_reads(c, rule, prot))
+    admissible = [b for b in rule.all_bases if b.kind in spec.unless]
+    days: set[datetime.date] = set()
+    for b in admissible:
+        if b.valid_from is not None:
+            days.add(b.valid_from - datetime.timedelta(days=1))
+        if b.until is not None:
+            days.add(b.until)
+    for seed in seeds:
+        dates: list[Any] = [None]
+        if c.as_of is not None and c.as_of in seed:
+            dates += [d.isoformat() for d in sorted(days)]
+        for day in dates:
+            base: dict[str, Any] = dict(seed) if day is None or c.as_of is None else {**seed, c.as_of: day}
+            try:
+                base_values = interp.validate(base)
+            except RecordError:
+                continue
+            if c.as_of is not None and not prot.covers((c.as_of,)) and any(
+                    in_force(b.valid_from, b.until, base_values[c.as_of]) for b in admissible):
+                continue  # an admissible basis is in force on this date: no violation here
+            base_match = interp.matches(rule, IEnv(base_values))
+            for path, where, typ in _leaves(c.record, base, (), ()):
+                if not prot.covers(path) or not any(path[:k] in read for k in range(1, len(path) + 1)):
+                    continue
+                for alt in _alternatives(countries, typ):
+                    dl.check()
+                    # the rule on the changed values first (cheap); the whole record only if it differs
+                    if interp.matches(rule, IEnv(_put_values(base_values, where, alt))) == base_match:
+                        continue
+                    other = _put(base, where, alt)
+                    m = _matches(interp, rule, other)
+                    if m is None or m == base_match:
+                        continue
+                    pair = (base, other)
+                    if confirm_pair(policy, interp, rule, spec, prot, pair) is None:
+                        return pair
+    return None
 
 
 def _matches(interp: Interpreter, rule: RuleInfo, record: dict[str, Any]) -> bool | None:
@@ -307,7 +478,8 @@ def confirm_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prot
             return f"the records differ in `{p}`, which is not protected"
     if c.as_of is not None:
         for rec in pair:
-            day = datetime.date.fromisoformat(rec[c.as_of])
+            raw = rec[c.as_of]
+            day = raw if isinstance(raw, datetime.date) else datetime.date.fromisoformat(raw)
             for b in rule.all_bases:
                 if b.kind in spec.unless and in_force(b.valid_from, b.until, day):
                     return f"basis {b.kind} is in force on {day}"
