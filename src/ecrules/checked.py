@@ -19,7 +19,7 @@ OUTCOMES = ("deny", "license", "allow")
 COMBINING = ("deny_overrides", "first_match")
 QUANTIFIERS = ("any", "all", "count", "sum")
 OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
-FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between")
+FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between", "screen", "matches")
 
 Value = Any  # a constant's run-time value
 
@@ -128,6 +128,10 @@ class Checked:
     #: nodes kept alive so the id()-keyed tables above stay valid
     module: n.Module
     imports: tuple[n.Module, ...]
+    #: `screening` declarations by name, and the list each `screen`/`matches` call reads
+    #: (values are `ecrules.screening.runtime.ScreeningInfo`)
+    screenings: dict[str, Any] = attrs.field(factory=dict)
+    screen_calls: dict[int, Any] = attrs.field(factory=dict)
 
     def type_of(self, e: n.Expr) -> t.Type:
         return self.types[id(e)]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 from pathlib import Path as FsPath
-from typing import Iterable
+from typing import Any, Iterable
 
 from . import nodes as n
 from . import types as t
@@ -57,6 +57,9 @@ class Checker(ExprChecker):
         self._type_spans: dict[str, Span] = {}
         self._as_of_span: Span | None = None
         self._rule_ids: set[str] = set()
+        self.screenings: dict[str, Any] = {}
+        self.screen_calls: dict[int, Any] = {}
+        self.failed_screenings: set[str] = set()   # reported once, at the declaration
 
     def _errors(self) -> int:
         return sum(1 for d in self.diags if d.severity == "error")
@@ -98,6 +101,9 @@ class Checker(ExprChecker):
         for d in decl_lists:
             if isinstance(d, n.SetDecl):
                 self._set(d)
+        for sd in imported + list(own):
+            if isinstance(sd, n.ScreeningDecl):
+                self._screening(sd)
         for d in decl_lists:
             if isinstance(d, n.LetDecl):
                 self._let(d.name)
@@ -119,7 +125,8 @@ class Checker(ExprChecker):
             record=self.record, structs=self.structs, sets=self.sets, consts=self.consts,
             lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
             tests=tests, types=self.types, bindings=self.bindings, patterns=self.patterns,
-            module=self.module, imports=self.imports,
+            module=self.module, imports=self.imports, screenings=self.screenings,
+            screen_calls=self.screen_calls,
         )
 
     # -- headers
@@ -325,6 +332,67 @@ class Checker(ExprChecker):
             self.err("a set is `{ ... }` or `file \"PATH\"`", d.source.span)
         self._check_bases(d.bases)
         self.sets[d.name] = SetInfo(d.name, elem, frozenset(values), d.bases, d.span)
+
+    def _inside_tree(self, ref: n.FileRef, what: str) -> FsPath | None:
+        """The file a declaration names, if it sits in the policy's folder or below it."""
+        here = FsPath(ref.span.source.name).resolve().parent
+        path = (here / ref.path).resolve()
+        root = self.root.resolve() if self.root else here
+        if root != path and root not in path.parents:
+            self.err(f"{what} `{ref.path}` is outside the policy's folder", ref.span,
+                     "list files must sit in the policy's folder or below it")
+            return None
+        return path
+
+    def _screening(self, d: n.ScreeningDecl) -> None:
+        """Load a screening list (and its cleared parties) and build its index."""
+        before = self._errors()
+        self._screening_load(d)
+        if self._errors() != before:
+            self.failed_screenings.add(d.name)
+
+    def _screening_load(self, d: n.ScreeningDecl) -> None:
+        from .screening.loaders import FORMATS
+        from .screening.model import ListError
+        from .screening.runtime import ScreeningInfo, load_cleared, load_screening
+
+        if d.name in self.screenings or d.name in self.globals:
+            self.err(f"`{d.name}` is declared twice", d.span)
+            return
+        if d.format is not None and d.format not in FORMATS:
+            self.err(f"unknown list format `{d.format}`", d.span, _suggest(d.format, FORMATS) or
+                     "formats: " + ", ".join(f"`{f}`" for f in FORMATS))
+            return
+        threshold = float(d.threshold) if d.threshold is not None else None
+        if threshold is not None and not 0.5 <= threshold <= 1.0:
+            self.err(f"a screening threshold is between 0.5 and 1, not `{d.threshold}`", d.span)
+            return
+        path = self._inside_tree(d.source, "screening list")
+        if path is None:
+            return
+        from .screening.matcher import DEFAULT_THRESHOLD
+        try:
+            lst, matcher = load_screening(path, display_path(path), d.format, threshold or DEFAULT_THRESHOLD)
+            cleared: tuple[Any, ...] = ()
+            cleared_path = None
+            if d.cleared is not None:
+                cpath = self._inside_tree(d.cleared, "cleared-parties file")
+                if cpath is None:
+                    return
+                cleared_path = display_path(cpath)
+                cleared = load_cleared(cpath, cleared_path)
+                unknown = [c for c in cleared if c.ref not in lst.by_ref]
+                for c in unknown:
+                    self.err(f"{cleared_path}:{c.line}: cleared entry `{c.ref}` is not on `{d.name}`", d.cleared.span)
+        except ListError as exc:
+            where = f"{exc.file}:{exc.where}" if exc.where else exc.file
+            self.err(f"screening list `{d.name}`: {where}: {exc.message}", d.span)
+            return
+        except OSError as exc:
+            self.err(f"screening list `{d.source.path}` cannot be read: {exc.strerror}", d.source.span)
+            return
+        self.screenings[d.name] = ScreeningInfo(d.name, display_path(path), lst.format, matcher.threshold,
+                                                lst, matcher, cleared, cleared_path)
 
     def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> list[Value]:
         here = FsPath(ref.span.source.name).resolve().parent

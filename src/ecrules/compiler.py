@@ -87,10 +87,15 @@ class _Emitter:
             "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
             "_starts_with": v.starts_with, "_U": _UNSET,
         }
+        if checked.screenings:
+            from .screening import runtime
+            self.globals["_screen_score"] = runtime.score
+            self.globals["_screen_matches"] = runtime.matches
         self._hoisted: dict[tuple[str, Any], str] = {}
         self._var_names: dict[int, str] = {}
         self._struct_fns: dict[int, str] = {}
         self._uses_lets: set[str] = set()
+        self._rule: str | None = None      # the rule being compiled (screening hits name it)
 
     # -- names in the generated module
     def hoist(self, prefix: str, value: Any) -> str:
@@ -229,6 +234,14 @@ class _Emitter:
         if isinstance(e, n.Neg):
             a = self.expr(e.operand)
             return f"(-{a})" if c.type_of(e.operand) == t.INT else f"_EXACT.minus({a})"
+        if isinstance(e, n.Call) and e.func in ("screen", "matches"):
+            info = self.hoist("Z", c.screen_calls[id(e)])
+            args = [self.expr(a) if k != 1 else info for k, a in enumerate(e.args)]
+            args += ["None"] * (4 - len(args))
+            assert c.record is not None
+            as_of = f"F{list(c.record.fields).index(c.as_of)}" if c.as_of else "None"
+            fn = "_screen_score" if e.func == "screen" else "_screen_matches"
+            return f"{fn}({info}, {args[0]}, {args[2]}, {args[3]}, {as_of}, {self._rule!r})"
         if isinstance(e, n.Call):
             args = [self.expr(a) for a in e.args]
             if e.func == "len":
@@ -334,6 +347,7 @@ class _Emitter:
         first = c.combine == "first_match"
         lines = [] if first else ["    M = []"]
         for rule in c.rules:
+            self._rule = rule.id
             window = []
             if rule.effective:
                 window.append(f"{self.const(rule.effective)} <= {as_of}")
@@ -343,6 +357,7 @@ class _Emitter:
             hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
             lines += [f"    # rule {rule.id} at {rule.span}", "    try:", f"        if {full}: {hit}",
                       "    except Exception as exc:", f"        return _fault(rid, {rule.id!r}, exc)"]
+        self._rule = None
         lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of})")
         return lines
 

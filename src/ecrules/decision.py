@@ -43,6 +43,8 @@ class Decision(NamedTuple):
     policy: str
     version: str | None
     error: DecisionError | None = None
+    #: screening hits that decided it, and clearances that suppressed one (docs/screening.md)
+    matches: tuple[dict[str, Any], ...] = ()
     # policy_hash, ecrules, record_hash, timestamp: set by `evaluate(..., provenance=True)`
     provenance: Mapping[str, str] | None = None
 
@@ -59,6 +61,8 @@ class Decision(NamedTuple):
         }
         if self.error is not None:
             out["error"] = self.error.to_dict()
+        if self.matches:
+            out["matches"] = list(self.matches)
         if self.provenance is not None:
             out["provenance"] = dict(self.provenance)
         return out

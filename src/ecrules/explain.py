@@ -54,10 +54,31 @@ class Explanation:
                 lines.append(f"            {name} = {value}")
             if r.waived_by:
                 lines.append(f"            waived by {', '.join(r.waived_by)}: does not count toward the outcome")
+        for m in self.decision.matches:
+            lines.append("")
+            lines += render_match(m)
         lines.append("")
         lines.append(f"outcome: {self.decision.outcome}")
         lines.append(self.summary)
         return "\n".join(lines)
+
+
+def render_match(m: dict[str, Any]) -> list[str]:
+    """A screening hit (or a cleared one) as `explain` prints it."""
+    kind = m["name_kind"].replace("_", " ") + (f", {m['quality']}" if m.get("quality") else "")
+    basis = m["basis"]
+    cites = basis["citation"] or "no instrument known for this regime"
+    head = ("cleared " if m.get("cleared") else "screening") + \
+        f" {m['rule'] or '(a let)'}: `{m['screened']}` ~ {m['ref']} `{m['listed_name']}` ({kind}) on `{m['list']}`"
+    lines = [head,
+             f"            score {m['score']:.4f} (threshold {m['threshold']}); {m['type']} listed under "
+             f"{basis['regime']} ({cites}) from {basis['from']}"]
+    for step in m["steps"]:
+        lines.append(f"            - {step}")
+    if m.get("cleared"):
+        c = m["cleared"]
+        lines.append(f"            cleared by {c['cleared_by']} on {c['cleared_on']} until {c['expires']}: {c['reason']}")
+    return lines
 
 
 def explain(policy: Policy, record: Any) -> Explanation:

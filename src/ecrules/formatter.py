@@ -382,6 +382,8 @@ class _Gen:
             self.schema(d)
         elif isinstance(d, n.SetDecl):
             self.set_decl(d)
+        elif isinstance(d, n.ScreeningDecl):
+            self.screening_decl(d)
         elif isinstance(d, (n.ConstDecl, n.LetDecl)):
             word = "const" if isinstance(d, n.ConstDecl) else "let"
             start = self._keyword_before(d, (word,)) or self._start_of(d)
@@ -486,6 +488,17 @@ class _Gen:
         self._item(frag, start, end)
         for b in d.bases:
             self._item(_Frag(INDENT, self.basis_text(b)), None, None, b)
+
+    def screening_decl(self, d: n.ScreeningDecl) -> None:
+        start = self._keyword_before(d, ("screening",)) or self._start_of(d)
+        frag = _Frag(0, f"screening {d.name} = file {_string(d.source.path)}")
+        if d.format is not None:
+            frag.add(f" format {d.format}")
+        self._item(frag, start, self._end_of(d.source))
+        if d.threshold is not None:
+            self._item(_Frag(INDENT, f"threshold {d.threshold}"), None, None, None)
+        if d.cleared is not None:
+            self._item(_Frag(INDENT, f"cleared file {_string(d.cleared.path)}"), None, None, d.cleared)
 
     def rule(self, r: n.Rule) -> None:
         self._header(0, f"rule {r.id} {r.outcome} {{", self._start_of(r))

@@ -46,6 +46,13 @@ class Interpreter:
     def __init__(self, checked: Checked):
         self.c = checked
         self.combiner = Combiner(checked)
+        self._rule: str | None = None     # the rule being evaluated (screening hits name it)
+        if checked.screenings:
+            from .screening.runtime import with_matches
+            self.decide = with_matches(self._decide)  # type: ignore[method-assign,assignment]
+
+    def decide(self, record: Any, position: int = 1) -> Decision:
+        return self._decide(record, position)
 
     # -- evaluation of one expression
     def eval(self, e: n.Expr, env: Env) -> Any:
@@ -90,6 +97,8 @@ class Interpreter:
             operand = self.eval(e.operand, env)
             return -operand if isinstance(operand, int) else v.EXACT.minus(operand)
         if isinstance(e, n.Call):
+            if e.func in ("screen", "matches"):
+                return self._screen(e, env)
             return FUNCS[e.func](*(self.eval(a, env) for a in e.args))
         if isinstance(e, n.Quant):
             return self._quant(e, env)
@@ -184,13 +193,26 @@ class Interpreter:
         if not self.eval(e, env):
             raise RecordError(inv.message, *(inv.on or ()))
 
+    def _screen(self, e: n.Call, env: Env) -> Any:
+        from .screening import runtime
+
+        args = [self.eval(a, env) if k != 1 else None for k, a in enumerate(e.args)]
+        args += [None] * (4 - len(args))
+        as_of = env.record.get(self.c.as_of) if self.c.as_of else None
+        fn = runtime.score if e.func == "screen" else runtime.matches
+        return fn(self.c.screen_calls[id(e)], args[0], args[2], args[3], as_of, self._rule)
+
     def matches(self, rule: Any, env: Env) -> bool:
         as_of = env.record.get(self.c.as_of) if self.c.as_of else None
         if not in_force(rule.effective, rule.expires, as_of):
             return False
-        return bool(self.eval(rule.when, env))
+        self._rule = rule.id
+        try:
+            return bool(self.eval(rule.when, env))
+        finally:
+            self._rule = None
 
-    def decide(self, record: Any, position: int = 1) -> Decision:
+    def _decide(self, record: Any, position: int = 1) -> Decision:
         c = self.c
         has_id = c.record is not None and "id" in c.record.fields
         try:

@@ -261,6 +261,18 @@ class SetDecl:
 
 
 @attrs.frozen
+class ScreeningDecl:
+    """`screening NAME = file "PATH" [format F] [threshold T] [cleared file "PATH"]`."""
+
+    name: str
+    source: FileRef
+    format: str | None
+    threshold: Decimal | None
+    cleared: FileRef | None
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
 class ConstDecl:
     name: str
     value: Expr
@@ -355,7 +367,7 @@ class Test:
 
 
 Decl = Union[
-    PolicyHeader, Combine, Default, AsOf, Import, Schema, SetDecl, ConstDecl, LetDecl, Rule,
+    PolicyHeader, Combine, Default, AsOf, Import, Schema, SetDecl, ScreeningDecl, ConstDecl, LetDecl, Rule,
     Invariant, Constraint, Test,
 ]
 

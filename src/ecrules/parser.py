@@ -246,6 +246,22 @@ class _Builder(Transformer[Token, Any]):
     def file_ref(self, c: list[Any], span: Span) -> n.FileRef:
         return n.FileRef(unescape(c[0]), span)
 
+    @_keywords
+    def screening_decl(self, c: list[Any], span: Span) -> n.ScreeningDecl:
+        return n.ScreeningDecl(str(c[0]), c[1], c[2], c[3], c[4], _tspan(c[0]))
+
+    @_keywords
+    def screening_format(self, c: list[Any], span: Span) -> str:
+        return str(c[0])
+
+    @_keywords
+    def screening_threshold(self, c: list[Any], span: Span) -> Decimal:
+        return Decimal(str(_number(str(c[0]))))
+
+    @_keywords
+    def screening_cleared(self, c: list[Any], span: Span) -> n.FileRef:
+        return c[0]  # type: ignore[no-any-return]
+
     def const_decl(self, c: list[Any]) -> n.ConstDecl:
         return n.ConstDecl(str(c[0]), c[1], _tspan(c[0]))
 

@@ -22,6 +22,9 @@ class Policy:
 
     def __init__(self, checked: Checked, warnings: list[Diagnostic], files: PolicyFiles | None = None):
         decide, source = compile_policy(checked)
+        if checked.screenings:
+            from .screening.runtime import with_matches
+            decide = with_matches(decide)
         for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
                             ("_files", files), ("warnings", tuple(warnings))):
             object.__setattr__(self, name, value)

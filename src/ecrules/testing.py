@@ -58,6 +58,12 @@ class _Pools:
                 self._value(value)
                 if isinstance(value, str):
                     self.near.add(value.upper())
+        for info in c.screenings.values():   # names on (and near) the screening lists: rules that screen fire
+            entries = info.screening_list.entries
+            rnd = random.Random(len(entries))
+            for e in rnd.sample(list(entries), min(20, len(entries))):
+                self.strings.add(e.primary)
+                self.near.add(listed_variant(e.primary, rnd))
         for k in c.consts.values():
             self._value(k.value)
         for e in exprs:
@@ -87,6 +93,47 @@ class _Pools:
             self.strings.add(v)
             if v in COUNTRIES:
                 self.countries.add(v)
+
+
+_LEGAL_SWAPS = {"CORPORATION": "Corp.", "COMPANY": "Co.", "LIMITED": "Ltd", "LTD": "Limited", "CO": "Company"}
+
+
+def listed_variant(name: str, rnd: random.Random) -> str:
+    """One realistic variant of a listed name: the kinds of change paperwork shows (case and
+    spacing, a legal form abbreviated, family name first, a middle name dropped, one typo)."""
+    words = name.split()
+    kind = rnd.randrange(6)
+    if kind == 0:
+        return "  ".join(w.lower() if rnd.random() < 0.5 else w.title() for w in words)
+    if kind == 1 and any(w.upper().strip(".,") in _LEGAL_SWAPS for w in words):
+        return " ".join(_LEGAL_SWAPS.get(w.upper().strip(".,"), w) for w in words)
+    if kind == 2 and len(words) >= 2:
+        return f"{words[-1]}, {' '.join(words[:-1])}"
+    if kind == 3 and len(words) >= 3:
+        return " ".join([words[0]] + words[2:])
+    long = [k for k, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+    if long:
+        k = rnd.choice(long)
+        w = words[k]
+        i = rnd.randrange(1, len(w) - 1)
+        words[k] = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+        return " ".join(words)
+    return name.lower()
+
+
+def near_listed_names(lst: Any) -> st.SearchStrategy[str]:
+    """Names near the entries of a screening list (`ecrules.screening.ScreeningList`): listed
+    names and aliases as written, and variants of them, so that screening rules are exercised."""
+    names = sorted({n.name for e in lst.entries for n in e.names})
+
+    @st.composite
+    def draw(draw: st.DrawFn) -> str:
+        name: str = draw(st.sampled_from(names))
+        if draw(st.booleans()):
+            return name
+        return listed_variant(name, random.Random(draw(st.integers(0, 2**16))))
+
+    return draw()
 
 
 def pattern_examples(pattern: str) -> tuple[list[str], list[str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import difflib
 from decimal import Decimal
-from typing import Iterable
+from typing import Any, Iterable
 
 from . import nodes as n
 from . import types as t
@@ -56,6 +56,7 @@ class ExprChecker:
     sets: dict[str, SetInfo]
     _let_decls: dict[str, n.LetDecl]
     _const_decls: dict[str, n.ConstDecl]
+    screen_calls: dict[int, Any]
 
     def err(self, message: str, span: Span | None, help: str | None = None) -> None:
         raise NotImplementedError
@@ -317,7 +318,40 @@ class ExprChecker:
             return tuple(out)
         return None
 
+    def _screen_call(self, e: n.Call, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        """`screen(name, LIST [, type [, country]])` (a score) and `matches(...)` (score >= the
+        list's threshold): LIST names a `screening` declaration, not a value."""
+        result = t.NUMBER if e.func == "screen" else t.BOOL
+        screenings: dict[str, Any] = getattr(self, "screenings", {})
+        if not 2 <= len(e.args) <= 4:
+            self.err(f"`{e.func}` takes a name, a screening list, and optionally the party's type and country, "
+                     f"not {len(e.args)} argument{'s' if len(e.args) != 1 else ''}", e.span,
+                     f"write `{e.func}(end_user.name, LIST)`")
+            return result
+        if const_only:
+            self.err(f"`{e.func}` reads a record: it cannot be part of a constant", e.span)
+        lst = e.args[1]
+        if isinstance(lst, n.Name) and lst.name in getattr(self, "failed_screenings", ()):
+            pass
+        elif not isinstance(lst, n.Name) or lst.name not in screenings:
+            self.err(f"the second argument of `{e.func}` must name a `screening` list", lst.span,
+                     _suggest(lst.name, tuple(screenings)) if isinstance(lst, n.Name) and screenings else
+                     "declare one: `screening un = file \"lists/un.xml\" format un_xml`")
+        else:
+            self.screen_calls[id(e)] = screenings[lst.name]
+            self.types[id(lst)] = t.ANY
+        for k, arg in enumerate(e.args):
+            if k == 1:
+                continue
+            at = self.expr(arg, scope, g, const_only)
+            if not t.is_textual(at):
+                what = ("the name", "", "the party's type", "the party's country")[k]
+                self.err(f"`{e.func}` needs text for {what}, not `{at}`", arg.span)
+        return result
+
     def _call(self, e: n.Call, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
+        if e.func in ("screen", "matches"):
+            return self._screen_call(e, scope, g, const_only)
         arg_types = [self.expr(a, scope, g, const_only) for a in e.args]
         if e.func in QUANTIFIERS:
             self.err(f"`{e.func}` is a quantifier: write `{e.func}(x in LIST: ...)`", e.span)

@@ -131,6 +131,54 @@ def _text_udf(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
 _ASCII_SPACE_RUN = "[\\t\\n\\x0b\\x0c\\r ]+"
 
 
+def _screen_udf(info: Any, func: str, eventful: set[str] | None = None) -> Callable[..., pa.Array]:
+    """`screen`/`matches` over Arrow columns: every distinct (name, type, country, date) is
+    screened once by the same function the row engine calls, so both give the same scores.
+    Names that produce a hit or a clearance go into `eventful`: the rows that hold them are
+    decided again by the row engine, whose decisions carry the matches."""
+    import datetime as dt
+
+    from ..screening import runtime
+
+    base = runtime.score if func == "screen" else runtime.matches
+
+    def fn(*args: Any) -> Any:
+        if eventful is None:
+            return base(*args)
+        runtime.JOURNAL.events = []
+        try:
+            out = base(*args)
+            if runtime.JOURNAL.events:
+                eventful.add(args[1])
+            return out
+        finally:
+            runtime.JOURNAL.events = None
+
+    def udf(names: pa.Array, types: pa.Array, countries: pa.Array, dates: pa.Array) -> pa.Array:
+        memo: dict[tuple[Any, ...], Any] = {}
+        out: list[Any] = []
+        for key in zip(names.to_pylist(), types.to_pylist(), countries.to_pylist(), dates.to_pylist()):
+            got = memo.get(key)
+            if got is None:
+                day = dt.date.fromisoformat(key[3]) if key[3] else None
+                got = memo[key] = fn(info, key[0], key[1], key[2], day)
+            out.append(float(got) if func == "screen" else bool(got))
+        return pa.array(out, type=pa.float64() if func == "screen" else pa.bool_())
+
+    return udf
+
+
+def _holds_any(value: Any, names: set[str]) -> bool:
+    """Whether a row (nested dicts and lists) holds one of `names` as a string value."""
+    if isinstance(value, str):
+        return value in names
+    if isinstance(value, dict):
+        return any(_holds_any(v, names) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_any(v, names) for v in value)
+    return False
+
+
 def normalize_arrow(arr: pa.Array) -> pa.Array:
     """`values.normalize` over an Arrow string array, vectorised for ASCII text.
 
@@ -185,6 +233,7 @@ class ColumnarEngine:
         if c.record is None:
             raise Unsupported("a policy without a record")
         self.policy = policy
+        self._eventful: set[str] = set()   # screened names with a hit or a clearance, this chunk
         self.checked = c
         self.record: t.StructT = c.record
         self.query: Query = compile_query(c, "duckdb", inline_limit, validate=False, derive=True)
@@ -213,6 +262,13 @@ class ColumnarEngine:
             con.execute(f"SET threads TO {int(self.threads)}")
         udfs = {"normalize": normalize_arrow, "lower": _text_udf(lower), "upper": _text_udf(upper)}
         for name in self.query.udfs:
+            if name.startswith(("screen__", "matches__")):
+                func, _, lst = name.partition("__")
+                info = self.policy.checked.screenings[lst]
+                out_type = "DOUBLE" if func == "screen" else "BOOLEAN"
+                con.create_function(f"ecr_{name}", _screen_udf(info, func, self._eventful), ["VARCHAR"] * 4, out_type,  # type: ignore[call-overload]
+                                    type="arrow", null_handling="special")
+                continue
             con.create_function(f"ecr_{name}", udfs[name], ["VARCHAR"], "VARCHAR", type="arrow")  # type: ignore[call-overload]
         for big in self.query.big_sets:
             table = self._set_tables[big.name]
@@ -273,6 +329,7 @@ class ColumnarEngine:
         pieces = max(1, min(16, n // 4096))
         if pieces > 1:
             table = pa.Table.from_batches(table.to_batches(max_chunksize=-(-n // pieces)))
+        self._eventful.clear()
         try:
             con.register("__chunk", table)
             res = _fetch(con, q.sql)
@@ -325,6 +382,14 @@ class ColumnarEngine:
             index[k] = len(decisions)
             decisions.append(d)
             ids[k] = d.id
+        if self._eventful:   # rows whose screened names hit: the row engine adds the matches
+            names = self._eventful
+            for k in ok_rows.tolist():
+                if _holds_any(table.slice(k, 1).to_pylist()[0], names):
+                    d = fallback(k)
+                    index[k] = len(decisions)
+                    decisions.append(d)
+                    ids[k] = d.id
         return ChunkResult(ids, index, decisions, len(fallbacks))
 
     def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:

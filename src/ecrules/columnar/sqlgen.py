@@ -396,6 +396,18 @@ class SqlGen:
             return f"({self.expr(e.left, env)} {e.op} {self.expr(e.right, env)})"
         if isinstance(e, n.Neg):
             return f"(- {self.expr(e.operand, env)})"
+        if isinstance(e, n.Call) and e.func in ("screen", "matches"):
+            # a vectorised UDF: each distinct (name, type, country, date) is screened once, in Python
+            if self._depth and not d.udf_in_lambda:
+                raise Unsupported(f"`{e.func}` inside a quantifier on {d.name}", e.span)
+            info = c.screen_calls[id(e)]
+            args = [self.expr(a, env) if k != 1 else "" for k, a in enumerate(e.args)]
+            args += ["NULL"] * (4 - len(args))
+            as_of = f"CAST({d.ident(c.as_of)} AS VARCHAR)" if c.as_of else "NULL"
+            udf = f"{e.func}__{info.name}"
+            self.udfs.add(udf)
+            cast = [f"CAST({a} AS VARCHAR)" for a in (args[0], args[2], args[3])]
+            return f"ecr_{udf}({cast[0]}, {cast[1]}, {cast[2]}, {as_of})"
         if isinstance(e, n.Call):
             if e.func == "normalize" and self.derive:
                 path = _field_path(e.args[0], self.c)

@@ -451,6 +451,8 @@ class Encoder:
         self.domain: list[Any] = []  # constraints every symbolic record must meet (its schema)
         self.apps: list[App] = []
         self._app_cache: dict[tuple[str, int], App] = {}
+        self._screen_funcs: dict[str, Any] = {}
+        self.screen_apps: list[tuple[Any, str, list[Any], Any]] = []
         self._funcs = {name: z3.Function(f"{name}_", z3.StringSort(), z3.StringSort())
                        for name in ("normalize", "lower", "upper")}
         self._counter = 0
@@ -786,7 +788,27 @@ class Encoder:
             self.domain.append(z3.Implies(s == z3.StringVal(""), term == z3.StringVal("")))
         return term
 
+    def _screen_fn(self, e: n.Call, env: Env) -> Any:
+        """`screen`/`matches`: uninterpreted functions of (name, type), one per list
+        (a score in [0, 1], a truth value), refined with the real matcher's value at each name a
+        model proposes (`refinements`), so witnesses are ones the evaluator confirms."""
+        info = self.c.screen_calls[id(e)]
+        # the country only orders equally scored entries: the value is a function of name and type
+        args = [lift_str(self.expr(e.args[k], env)) if k < len(e.args) else z3.StringVal("") for k in (0, 2)]
+        key = f"{e.func}_{info.name}"
+        fn = self._screen_funcs.get(key)
+        if fn is None:
+            out = z3.RealSort() if e.func == "screen" else z3.BoolSort()
+            fn = self._screen_funcs[key] = z3.Function(key, z3.StringSort(), z3.StringSort(), out)
+        term = fn(*args)
+        if e.func == "screen":
+            self.domain.append(z3.And(term >= 0, term <= 1))
+        self.screen_apps.append((info, e.func, args, term))
+        return term
+
     def _call(self, e: n.Call, env: Env) -> Any:
+        if e.func in ("screen", "matches"):
+            return self._screen_fn(e, env)
         args = [self.expr(a, env) for a in e.args]
         f = e.func
         if f in ("normalize", "lower", "upper"):
@@ -916,6 +938,19 @@ class Encoder:
         for app in self.apps:
             prefs.append(app.arg == app.term)
             prefs.append(z3.InRe(app.arg, safe_upper if app.func == "upper" else safe_lower))
+        for info, _, args, _ in self.screen_apps:   # listed names make witnesses that hit
+            entries = info.screening_list.entries
+            listed = [e for kind in ("individual", "entity")
+                      for e in [x for x in entries if x.type == kind and x.names[0].name.isascii()][:10]]
+            individual = z3.StringVal("individual")
+            free_type = not z3.is_string_value(args[1])
+
+            def typed(e: Any) -> Any:
+                if not free_type:
+                    return z3.BoolVal(True)
+                return args[1] == individual if e.type == "individual" else args[1] != individual
+            if listed:
+                prefs.append(z3.Or(*(z3.And(args[0] == z3.StringVal(e.names[0].name), typed(e)) for e in listed)))
         printable = z3.Star(z3.Range(" ", "~"))
         for s in self.strings:
             prefs.append(z3.InRe(s, printable))
@@ -968,6 +1003,17 @@ class Encoder:
                 continue
             text = str(arg.as_string())
             out.append(z3.Implies(app.arg == z3.StringVal(text), app.term == z3.StringVal(real[app.func](text))))
+        if self.screen_apps:
+            from ..screening import runtime
+        for info, func, args, term in self.screen_apps:
+            vals = [model.eval(a, model_completion=True) for a in args]
+            if not all(z3.is_string_value(x) for x in vals):
+                continue
+            name, typ = (str(x.as_string()) for x in vals)
+            got = (runtime.score if func == "screen" else runtime.matches)(info, name, typ or None)
+            value = z3.RealVal(str(got)) if func == "screen" else z3.BoolVal(bool(got))
+            same = z3.And(*(a == z3.StringVal(str(x.as_string())) for a, x in zip(args, vals)))
+            out.append(z3.Implies(same, term == value))
         return out
 
 

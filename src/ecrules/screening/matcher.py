@@ -1,0 +1,564 @@
+"""The screening matcher: an index over every name of a list, and a scorer that explains itself.
+
+A name becomes canonical tokens (text.normalise). The index maps each token, and each pair of
+adjacent tokens written as one word (`al shabaab` ~ `alshabaab`, `chol man` ~ `chulman`), to the
+names holding it, under three keys: the token itself, its phonetic skeleton (text.skeleton), and
+its one-letter deletions (SymSpell style, so one typo finds the token without scanning the list).
+A query looks up its own tokens the same way (blocking), and only the names found are scored:
+
+    score = sqrt(Q * N)
+
+where Q is the share of the query's token weight matched and N the share of the listed name's,
+each match counted at its similarity (exact 1.0, same skeleton 0.9, one typo 0.85, ...). A token's
+weight is its rarity on the list (inverse document frequency): `Korea`, `Mohammed`, `Bank` weigh
+little, a family name or a company's distinctive word a lot. Particles (al, bin, of) and legal
+forms (Corp., Ltd, JSC) weigh almost nothing; for individuals the middle names of the listed name
+weigh a third, so a dropped or initialised middle name costs little. Order is free (family name
+first or last), and a differing type (individual vs entity) multiplies the score by 0.85.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import OSA, Indel
+
+from .model import Entry, ListedName, ScreeningList
+from anyascii import anyascii
+
+from .text import PARTICLES, Normal, legal_form, normalise, script_of, skeleton
+
+TRANSLITERATED = ("Cyrillic", "Hangul", "Han")   # scripts also compared in Latin letters (anyascii)
+
+DEFAULT_THRESHOLD = 0.86
+FLOOR = 0.7                 # below this nothing is reported, not even by `best`
+MARGIN = 0.06               # hits more than this below the best hit of a name are left out
+MIN_SPELLING_SIMILARITY = 0.6
+MIN_SPELLING_TYPO_SIMILARITY = 0.65
+SIM_TYPO_MIN = 0.8
+
+SIM_EXACT = 1.0
+SIM_SKELETON = 0.9
+SIM_TYPO = 0.85
+SIM_SKELETON_TYPO = 0.8
+SIM_INITIAL = 0.75
+TYPE_PENALTY = 0.85
+MIDDLE_WEIGHT = 0.3
+PARTICLE_WEIGHT = 0.1
+LEGAL_WEIGHT = 0.05
+QUALIFIER_WEIGHT = 0.15
+INITIAL_WEIGHT = 0.3
+MIN_TYPO_LEN = 5
+MIN_SKELETON_TYPO_LEN = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One listed entry a name matched: which of its names, how well, and why."""
+
+    ref: str
+    entry: Entry
+    listed_name: ListedName
+    screened: str
+    score: float
+    steps: tuple[str, ...]
+
+    def describe(self) -> str:
+        alias = "" if self.listed_name.kind == "primary" else f" ({self.listed_name.kind.replace('_', ' ')}" \
+            + (f", {self.listed_name.quality}" if self.listed_name.quality else "") + ")"
+        return (f"`{self.screened}` ~ {self.ref} `{self.listed_name.name}`{alias}, score {self.score:.3f}: "
+                + "; ".join(self.steps))
+
+
+def _deletions(s: str) -> list[str]:
+    return [s[:i] + s[i + 1:] for i in range(len(s))]
+
+
+def _class_weight(token: str, idf: float) -> tuple[float, str]:
+    if token in PARTICLES:
+        return PARTICLE_WEIGHT, "particle"
+    if legal_form(token) is not None:
+        return LEGAL_WEIGHT, "legal"
+    return idf, "word"
+
+
+class _Name:
+    """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
+
+    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes")
+
+    def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
+        self.entry = entry
+        self.listed = listed
+        self.norm = norm
+        self.weights: list[float] = []
+        self.classes: list[str] = []
+        self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
+        self.total = 0.0
+
+
+class Matcher:
+    """Screens names against one list; build once (the index), query many times."""
+
+    def __init__(self, lst: ScreeningList | Sequence[Entry], threshold: float = DEFAULT_THRESHOLD) -> None:
+        self.entries: tuple[Entry, ...] = lst.entries if isinstance(lst, ScreeningList) else tuple(lst)
+        self.threshold = threshold
+        self.names: list[_Name] = []
+        self.vocab: dict[str, int] = {}
+        self.postings: list[list[int]] = []            # vocab id → name ids
+        self.skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
+        self.deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
+        self.skeleton_deletes: dict[str, list[int]] = {}
+        self.vocab_skeleton: list[str] = []
+        self.idf: dict[str, float] = {}
+        self.texts: list[str] = []
+        self.legal_forms: dict[str, list[int]] = {}
+        self._typo_ready: set[int] = set()         # vocabulary ids in the one-typo indexes
+        self._cache: dict[tuple[str, str | None, str | None, float], list[Hit]] = {}
+        self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
+        self._weights: dict[str, float] = {}
+        self._build()
+
+    # --- index ---------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        df: dict[str, int] = {}
+        staged: list[tuple[int, ListedName, Normal]] = []
+        for k, e in enumerate(self.entries):
+            seen: set[str] = set()
+            done: set[tuple[str, ...]] = set()
+            names = list(e.names)
+            for ln in e.names:     # Cyrillic, Korean and Han names also in Latin letters
+                if ln.script in TRANSLITERATED:
+                    names.append(ListedName(anyascii(ln.name), ln.kind, ln.quality, "Latin", ln.name))
+            for ln in names:
+                norm = normalise(ln.name)
+                if not norm.tokens or norm.tokens in done:
+                    continue
+                done.add(norm.tokens)
+                staged.append((k, ln, norm))
+                seen.update(norm.tokens)
+            for tok in seen:
+                df[tok] = df.get(tok, 0) + 1
+        n = max(len(self.entries), 1)
+        self.idf = {tok: 1.0 + math.log(n / c) for tok, c in df.items()}
+        self.max_idf = 1.0 + math.log(n)
+        for k, ln, norm in staged:
+            self._add(k, ln, norm)
+
+    def _vid(self, text: str, pair: bool = False) -> int:
+        """The vocabulary id of a unit; a joined pair is found by its text and skeleton only
+        (not by one-typo lookups), which halves the index of a large list."""
+        vid = self.vocab.get(text)
+        if vid is None:
+            vid = len(self.postings)
+            self.vocab[text] = vid
+            self.postings.append([])
+            self.texts.append(text)
+            form = legal_form(text)
+            if form is not None:
+                self.legal_forms.setdefault(form, []).append(vid)
+            sk = skeleton(text)
+            self.vocab_skeleton.append(sk)
+            self.skeletons.setdefault(sk, []).append(vid)
+        if not pair and vid not in self._typo_ready:
+            self._typo_ready.add(vid)
+            sk = self.vocab_skeleton[vid]
+            if len(text) >= MIN_TYPO_LEN - 1:
+                keys = {text, *_deletions(text)} if len(text) >= MIN_TYPO_LEN else {text}
+                for d in keys:
+                    self.deletes.setdefault(d, []).append(vid)
+            if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
+                for d in {sk, *_deletions(sk)}:
+                    self.skeleton_deletes.setdefault(d, []).append(vid)
+        return vid
+
+    def _add(self, entry: int, ln: ListedName, norm: Normal) -> None:
+        name = _Name(entry, ln, norm)
+        nid = len(self.names)
+        toks = norm.tokens
+        individual = self.entries[entry].type == "individual"
+        words = [i for i, t in enumerate(toks) if t not in PARTICLES and legal_form(t) is None]
+        ends = {words[0], words[-1]} if words else set()
+        for i, tok in enumerate(toks):
+            w, cls = _class_weight(tok, self.idf.get(tok, self.max_idf))
+            if i in norm.qualifiers and cls == "word":
+                w, cls = QUALIFIER_WEIGHT, "qualifier"
+            elif individual and cls == "word" and i not in ends:
+                w, cls = w * MIDDLE_WEIGHT, "middle"
+            name.weights.append(w)
+            name.classes.append(cls)
+        name.total = sum(name.weights)
+        for i, tok in enumerate(toks):
+            name.units.append((1 << i, tok, self._vid(tok)))
+            if i + 1 < len(toks):
+                joined = tok + toks[i + 1]
+                name.units.append((3 << i, joined, self._vid(joined, pair=True)))
+        for _, _, vid in name.units:
+            posting = self.postings[vid]
+            if not posting or posting[-1] != nid:
+                posting.append(nid)
+        self.names.append(name)
+
+    # --- query ---------------------------------------------------------------------------------
+
+    def _text(self, vid: int) -> str:
+        return self.texts[vid]
+
+    def _lookup(self, text: str) -> dict[int, tuple[float, str]]:
+        """Vocabulary units a query unit may stand for (memoised: screened names share words)."""
+        found = self._lookups.get(text)
+        if found is None:
+            if len(self._lookups) > 500_000:
+                self._lookups.clear()
+                self._weights.clear()
+            found = self._lookups[text] = self._lookup_uncached(text)
+        return found
+
+    def _weight(self, text: str, found: dict[int, tuple[float, str]]) -> float:
+        """A screened word's weight: the rarity of the listed words it stands for (memoised)."""
+        w = self._weights.get(text)
+        if w is None:
+            w = self._weights[text] = max(
+                (self.idf.get(self.texts[v], self.max_idf) for v, (sim, _) in found.items() if sim >= SIM_SKELETON),
+                default=self.max_idf)
+        return w
+
+    def _lookup_uncached(self, text: str) -> dict[int, tuple[float, str]]:
+        """Vocabulary units a query unit may stand for, with similarity and the kind of match."""
+        found: dict[int, tuple[float, str]] = {}
+        vid = self.vocab.get(text)
+        if vid is not None:
+            found[vid] = (SIM_EXACT, "exact")
+        form = legal_form(text)
+        if form is not None:        # `Corp.` = `Corporation`, `Ltd` = `Limited`, `OAO` = `JSC`
+            for v in self.legal_forms.get(form, ()):
+                found.setdefault(v, (SIM_EXACT, "legal form"))
+        particle = text in PARTICLES
+        sk = skeleton(text)
+        for v in self.skeletons.get(sk, ()):
+            if v in found:
+                continue
+            cand = self.texts[v]
+            if (cand in PARTICLES) != particle:
+                continue
+            if OSA.distance(text, cand, score_cutoff=1) <= 1:
+                found[v] = (max(_typo_sim(text, cand), SIM_SKELETON if min(len(text), len(cand)) > 3 else 0.0), "typo")
+            elif abs(len(text) - len(cand)) <= 2 and Indel.normalized_similarity(text, cand) >= MIN_SPELLING_SIMILARITY:
+                found[v] = ((SIM_SKELETON if min(len(text), len(cand)) > 3 else SIM_SKELETON_TYPO), "spelling")
+        if particle or len(text) < MIN_TYPO_LEN - 1:
+            return found
+        keys = (text, *_deletions(text)) if len(text) >= MIN_TYPO_LEN else (text,)
+        for d in keys:
+            for v in self.deletes.get(d, ()):
+                if v not in found:
+                    cand = self.texts[v]
+                    if max(len(text), len(cand)) >= MIN_TYPO_LEN and OSA.distance(text, cand, score_cutoff=1) <= 1:
+                        found[v] = (_typo_sim(text, cand), "typo")
+        if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
+            for d in (sk, *_deletions(sk)):
+                for v in self.skeleton_deletes.get(d, ()):
+                    if v in found:
+                        continue
+                    vsk = self.vocab_skeleton[v]
+                    if vsk[0] == sk[0] and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
+                            Indel.normalized_similarity(text, self.texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
+                        found[v] = (SIM_SKELETON_TYPO, "spelling and typo")
+        return found
+
+    def screen(self, name: str, type: str | None = None, country: str | None = None,
+               threshold: float | None = None) -> list[Hit]:
+        """Entries whose best-matching name scores at least the threshold, best first; a hit far
+        below the best one (by more than MARGIN) is left out as the weaker explanation."""
+        limit = self.threshold if threshold is None else threshold
+        hits = self._screen(name, type, country, limit)
+        if hits and limit > 0:
+            top = hits[0].score
+            hits = [h for h in hits if h.score >= top - MARGIN]
+        return hits
+
+    def best(self, name: str, type: str | None = None, country: str | None = None) -> Hit | None:
+        """The best-scoring entry (None when nothing on the list scores FLOOR or more)."""
+        hits = self._screen(name, type, country, FLOOR)
+        return hits[0] if hits else None
+
+    def _screen(self, name: str, type: str | None, country: str | None, floor: float) -> list[Hit]:
+        floor = max(floor, FLOOR)
+        key = (name, type, country, floor)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        hits = self._compute(name, type, country, floor)
+        if script_of(name) in TRANSLITERATED:
+            latin = anyascii(name)
+            best = {h.ref: h for h in hits}
+            for h in self._compute(latin, type, country, floor):
+                if h.ref not in best or h.score > best[h.ref].score:
+                    best[h.ref] = Hit(h.ref, h.entry, h.listed_name, name, h.score,
+                                      (f"transliterated `{name}` → `{latin}`",) + h.steps)
+            hits = sorted(best.values(), key=lambda h: (-h.score, h.ref))
+        if len(self._cache) > 200_000:
+            self._cache.clear()
+        self._cache[key] = hits
+        return hits
+
+    def _compute(self, name: str, type: str | None, country: str | None, floor: float = FLOOR) -> list[Hit]:
+        norm = normalise(name)
+        toks = norm.tokens
+        if not toks:
+            return []
+        q = _Query(self, norm)
+        # blocking: names sharing a word unit with the query; an upper bound of each one's query
+        # coverage (particles, legal forms and initials are granted to every name) prunes the rest
+        # prefix filtering: the heaviest word units first; once the units left could not lift a
+        # name to the floor on their own, they stop proposing names (they still count as a bound)
+        bound: dict[int, float] = {}
+        postings = self.postings
+        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
+                       key=lambda u: -q.unit_weight[u])
+        floor_weight = (floor ** 2) * q.total - q.allowance
+        rest = sum(q.unit_weight[u] for u in words)
+        proposing = True
+        for u in words:
+            gain_w = q.unit_weight[u]
+            rest -= gain_w
+            best: dict[int, float] = {}
+            for vid, (sim, _) in q.found[u].items():
+                if proposing:
+                    for nid in postings[vid]:
+                        if best.get(nid, 0.0) < sim:
+                            best[nid] = sim
+                else:
+                    for nid in postings[vid]:
+                        if nid in bound and best.get(nid, 0.0) < sim:
+                            best[nid] = sim
+            for nid, sim in best.items():
+                bound[nid] = bound.get(nid, 0.0) + sim * gain_w
+            if proposing and rest < floor_weight:
+                proposing = False
+        need = (floor ** 2) * q.total - q.allowance
+        scored: dict[int, tuple[float, int, list[_Pick]]] = {}
+        for nid, ub in bound.items():
+            if ub < need:
+                continue
+            got = self._score(nid, q, type)
+            if got is None or got[0] < floor:
+                continue
+            k = self.names[nid].entry
+            old = scored.get(k)
+            if old is None or got[0] > old[0]:
+                scored[k] = (got[0], nid, got[1])
+        hits = [self._hit(nid, name, q, score, picks, type) for score, nid, picks in scored.values()]
+
+        def rank(h: Hit) -> tuple[float, int, str]:
+            agrees = bool(country) and (country in h.entry.nationality or country in h.entry.countries)
+            return (-h.score, -int(agrees), h.ref)
+        hits.sort(key=rank)
+        return hits
+
+    def _score(self, nid: int, q: _Query, qtype: str | None) -> tuple[float, list[_Pick]] | None:
+        name = self.names[nid]
+        ntoks = name.norm.tokens
+        pairs: list[_Pick] = []
+        order: list[tuple[float, int, int]] = []
+        weights = name.weights
+        by_vid = q.by_vid
+        for k, (nmask, ntext, vid) in enumerate(name.units):
+            found = by_vid.get(vid)
+            if found is None:
+                continue
+            npair = nmask & (nmask - 1) != 0
+            for u, sim, how in found:
+                qmask, qtext = q.units[u]
+                qpair = qmask & (qmask - 1) != 0
+                if npair and (qpair or how == "spelling and typo"):
+                    continue                        # pairs align through their tokens
+                if qpair and how == "spelling and typo":
+                    continue
+                nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
+                gain = sim * (q.unit_weight[u] + nw)
+                order.append((-gain, u, k))
+                pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
+        if pairs:   # best gain first; ties in query order, then in the listed name's order
+            pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
+        for i in q.initials:                          # initials: `T.` for `Taher`
+            tok = q.tokens[i]
+            for j, ntok in enumerate(ntoks):
+                if len(ntok) > 1 and ntok[0] == tok and name.classes[j] in ("middle", "word"):
+                    pairs.append((SIM_INITIAL * (q.weights[i] + weights[j]), 1 << i, 1 << j,
+                                  SIM_INITIAL, "initial", tok, ntok, weights[j]))
+        if not pairs:
+            return None
+        pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
+        qused = nused = 0
+        qgot = ngot = 0.0
+        picked: list[_Pick] = []
+        for p in pairs:
+            if p[1] & qused or p[2] & nused:
+                continue
+            qused |= p[1]
+            nused |= p[2]
+            qgot += p[3] * q.unit_weight_of[p[1]]
+            ngot += p[3] * p[7]
+            picked.append(p)
+        cq = qgot / q.total if q.total else 0.0
+        cn = ngot / name.total if name.total else 0.0
+        score = math.sqrt(max(cq, 0.0) * max(cn, 0.0))
+        if q.tokens == ntoks:
+            score = 1.0
+        if qtype and self.entries[name.entry].type != qtype:
+            score *= TYPE_PENALTY
+        return min(score, 1.0), picked
+
+    def _hit(self, nid: int, screened: str, q: _Query, score: float, picked: list[_Pick],
+             qtype: str | None) -> Hit:
+        """The hit with its explanation: what normalisation did, and how each word was matched."""
+        name = self.names[nid]
+        entry = self.entries[name.entry]
+        toks, ntoks = q.tokens, name.norm.tokens
+        steps: list[str] = []
+        if toks == ntoks:
+            steps.append("exact" if screened == name.listed.name else "same after normalisation")
+        notes = list(dict.fromkeys(q.norm.notes + name.norm.notes))
+        if "traditional → simplified Han" in notes:
+            notes.remove("traditional → simplified Han")
+            if _has_han(screened) and screened != name.listed.name and \
+                    (_han_changed(screened) or _han_changed(name.listed.name)):
+                notes.append("simplified ⇄ traditional Han")
+        steps += notes
+        if name.listed.derived_from and name.listed.script == "Latin" and name.norm.script == "Latin" \
+                and script_of(name.listed.derived_from) in TRANSLITERATED:
+            steps.append(f"listed `{name.listed.derived_from}` transliterated")
+        qused = nused = 0
+        for p in picked:
+            qused |= p[1]
+            nused |= p[2]
+            if toks != ntoks:
+                step = _step(p[4], p[1], p[2], p[5], p[6], toks, ntoks)
+                if step:
+                    steps.append(step)
+        for j, ntok in enumerate(ntoks):
+            if not (nused >> j) & 1:
+                cls = name.classes[j]
+                if cls == "legal":
+                    steps.append(f"legal form `{ntok}` left out")
+                elif cls == "middle":
+                    steps.append(f"middle name `{ntok}` left out")
+                elif cls == "qualifier":
+                    steps.append(f"bracketed `{ntok}` left out")
+                elif cls != "particle":
+                    steps.append(f"listed word `{ntok}` unmatched")
+        for i, tok in enumerate(toks):
+            if not (qused >> i) & 1:
+                if q.classes[i] == "legal":
+                    steps.append(f"legal form `{tok}` left out")
+                elif q.classes[i] != "particle":
+                    steps.append(f"screened word `{tok}` unmatched")
+        order = [p[2].bit_length() for p in sorted(picked, key=lambda p: p[1])]
+        if order != sorted(order):
+            steps.append("token order")
+        if qtype and entry.type != qtype:
+            steps.append(f"type differs: listed as {entry.type}")
+        return Hit(entry.ref, entry, name.listed, screened, round(score, 4), tuple(steps))
+
+
+_Pick = tuple[float, int, int, float, str, str, str, float]
+
+
+class _Query:
+    """A screened name prepared once: its tokens, units, what each unit may stand for, weights."""
+
+    __slots__ = ("norm", "tokens", "units", "found", "by_vid", "weights", "classes", "unit_weight",
+                 "unit_class", "unit_weight_of", "total", "allowance", "initials")
+
+    def __init__(self, m: Matcher, norm: Normal) -> None:
+        self.norm = norm
+        toks = self.tokens = norm.tokens
+        self.units: list[tuple[int, str]] = []
+        for i, tok in enumerate(toks):
+            self.units.append((1 << i, tok))
+            if i + 1 < len(toks):
+                self.units.append((3 << i, tok + toks[i + 1]))
+        self.found = [m._lookup(text) for _, text in self.units]
+        self.by_vid: dict[int, list[tuple[int, float, str]]] = {}   # vocabulary id → (unit, sim, how)
+        for u, found in enumerate(self.found):
+            for vid, (sim, how) in found.items():
+                self.by_vid.setdefault(vid, []).append((u, sim, how))
+        self.weights: list[float] = []
+        self.classes: list[str] = []
+        self.initials: list[int] = []
+        for i, tok in enumerate(toks):
+            if tok in PARTICLES:
+                w, cls = PARTICLE_WEIGHT, "particle"
+            elif legal_form(tok) is not None:
+                w, cls = LEGAL_WEIGHT, "legal"
+            elif len(tok) == 1:
+                w, cls = INITIAL_WEIGHT, "initial"
+                self.initials.append(i)
+            elif i in norm.qualifiers:
+                w, cls = QUALIFIER_WEIGHT, "qualifier"
+            else:   # the rarity of what the token stands for on the list; unknown words weigh most
+                w = m._weight(tok, self.found[2 * i])
+                cls = "word"
+            self.weights.append(w)
+            self.classes.append(cls)
+        self.total = sum(self.weights)
+        self.unit_weight_of: dict[int, float] = {}
+        self.unit_weight: list[float] = []
+        self.unit_class: list[str] = []
+        for qmask, _ in self.units:
+            idx = _bits(qmask)
+            w = sum(self.weights[i] for i in idx)
+            self.unit_weight.append(w)
+            self.unit_weight_of[qmask] = w
+            self.unit_class.append("word" if any(self.classes[i] in ("word", "qualifier") for i in idx) else "minor")
+        self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
+
+
+def _typo_sim(a: str, b: str) -> float:
+    """One edit in a long word says less than one edit in a short one."""
+    return max(SIM_TYPO_MIN, 1.0 - 1.0 / max(len(a), len(b)))
+
+
+def _has_han(text: str) -> bool:
+    return any("\u3400" <= c <= "\u9fff" for c in text)
+
+
+def _han_changed(text: str) -> bool:
+    from .text import _han_simplified
+    return _han_simplified(text) != text
+
+
+@lru_cache(maxsize=1 << 12)
+def _bits(mask: int) -> tuple[int, ...]:
+    out = []
+    i = 0
+    while mask:
+        if mask & 1:
+            out.append(i)
+        mask >>= 1
+        i += 1
+    return tuple(out)
+
+
+def _step(how: str, qmask: int, nmask: int, qtext: str, ntext: str,
+          toks: tuple[str, ...], ntoks: tuple[str, ...]) -> str | None:
+    qs = " ".join(toks[i] for i in _bits(qmask))
+    ns = " ".join(ntoks[j] for j in _bits(nmask))
+    lf_q, lf_n = legal_form(qtext), legal_form(ntext)
+    if lf_q is not None and lf_n is not None:
+        return None if qtext == ntext else f"legal form `{qs}` = `{ns}`"
+    if how == "exact":
+        if qs != ns:
+            return f"written as one word: `{qs}` = `{ns}`"
+        return None
+    if how == "spelling":
+        return f"transliteration: `{qs}` ~ `{ns}`"
+    if how == "typo":
+        return f"typo: `{qs}` ~ `{ns}`"
+    if how == "initial":
+        return f"initial: `{qs}` = `{ns}`"
+    return f"transliteration and typo: `{qs}` ~ `{ns}`"

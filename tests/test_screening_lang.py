@@ -1,0 +1,233 @@
+"""The screening construct: declarations and their diagnostics, decisions that carry the match,
+cleared parties, the interpreter and the compiled engine agreeing, the columnar engine giving the
+same scores, and verify treating `screen` as an uninterpreted function refined by the matcher."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ecrules
+from ecrules.diagnostics import PolicyError
+from ecrules.interpreter import Interpreter
+from ecrules.screening.runtime import CLEARED_HEADER
+
+ROOT = Path(__file__).resolve().parent.parent
+UN_XML = ROOT / "policies" / "lists" / "un_sc_consolidated_list_2020-11-30.xml"
+
+POLICY = """policy "s" version "1"
+combine deny_overrides
+default allow
+as_of date
+
+schema {
+  record transaction {
+    id: string
+    date: date
+    end_user: string
+    kind: string
+    country: country
+    parties: list<string>?
+  }
+}
+
+screening un = file "lists/un.xml" format un_xml
+  threshold 0.86
+  cleared file "lists/cleared.csv"
+
+rule LISTED deny {
+  when matches(end_user, un, kind, country)
+}
+rule PARTY deny {
+  when has parties and any(p in parties: matches(p, un))
+}
+rule CLOSE license {
+  require "review"
+  when screen(end_user, un, kind, country) >= 0.75
+}
+"""
+
+CLEARED = ",".join(CLEARED_HEADER) + "\nCDi.007,Thomas Lubnaga,A. Officer,2025-01-01,2026-01-01,different person (DOB checked)\n"
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("screening")
+    (root / "lists").mkdir()
+    shutil.copy(UN_XML, root / "lists" / "un.xml")
+    (root / "lists" / "cleared.csv").write_text(CLEARED, encoding="utf-8")
+    (root / "p.ecp").write_text(POLICY, encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def policy(tree: Path) -> ecrules.Policy:
+    return ecrules.load(tree / "p.ecp")
+
+
+def rec(name: str, date: str = "2024-06-01", kind: str = "entity", country: str = "CN", **more: Any) -> dict[str, Any]:
+    return {"id": name, "date": date, "end_user": name, "kind": kind, "country": country, **more}
+
+
+def diagnostics(tree: Path, text: str) -> str:
+    (tree / "bad.ecp").write_text(text, encoding="utf-8")
+    with pytest.raises(PolicyError) as exc:
+        ecrules.load(tree / "bad.ecp")
+    return str(exc.value)
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+def test_a_list_outside_the_policy_tree_is_refused(tree: Path) -> None:
+    sub = tree / "sub"
+    sub.mkdir(exist_ok=True)
+    (sub / "p.ecp").write_text(POLICY.replace('"lists/un.xml"', '"../lists/un.xml"').replace(
+        '"lists/cleared.csv"', '"../lists/cleared.csv"'), encoding="utf-8")
+    with pytest.raises(PolicyError, match="screening list `../lists/un.xml` is outside the policy's folder"):
+        ecrules.load(sub / "p.ecp")
+
+
+def test_a_malformed_list_names_file_and_line(tree: Path) -> None:
+    (tree / "lists" / "broken.jsonl").write_text('{"ref": "A", "type": "entity", "names": ["Acme"]}\n{"ref": "B"}\n', encoding="utf-8")
+    text = diagnostics(tree, POLICY.replace('"lists/un.xml" format un_xml', '"lists/broken.jsonl" format jsonl'))
+    assert "bad.ecp:17:11: error: screening list `un`:" in text and "1 error" in text and "broken.jsonl:2: field `type`" in text
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("format un_xml", "format un_csv", "unknown list format `un_csv`"),
+    ("threshold 0.86", "threshold 0.2", "a screening threshold is between 0.5 and 1, not `0.2`"),
+    ("matches(end_user, un, kind, country)", "matches(end_user, uno)", "the second argument of `matches` must name a `screening` list"),
+    ("matches(end_user, un, kind, country)", "matches(end_user)", "`matches` takes a name, a screening list"),
+    ("screen(end_user, un, kind, country) >= 0.75", "screen(date, un) >= 0.75", "`screen` needs text for the name, not `date`"),
+])
+def test_declaration_and_call_errors(tree: Path, old: str, new: str, message: str) -> None:
+    assert message in diagnostics(tree, POLICY.replace(old, new))
+
+
+def test_cleared_file_errors(tree: Path) -> None:
+    (tree / "lists" / "c2.csv").write_text("ref,name\nX,Y\n", encoding="utf-8")
+    assert "the header must be `ref,name,cleared_by,cleared_on,expires,reason`" in \
+        diagnostics(tree, POLICY.replace("lists/cleared.csv", "lists/c2.csv"))
+    (tree / "lists" / "c3.csv").write_text(",".join(CLEARED_HEADER) + "\nZZi.999,Nobody,me,,2030-01-01,x\n", encoding="utf-8")
+    assert "c3.csv:2: cleared entry `ZZi.999` is not on `un`" in diagnostics(tree, POLICY.replace("lists/cleared.csv", "lists/c3.csv"))
+    (tree / "lists" / "c4.csv").write_text(",".join(CLEARED_HEADER) + "\nCDi.007,T,,,2030-01-01,x\n", encoding="utf-8")
+    assert "column `cleared_by` is empty" in diagnostics(tree, POLICY.replace("lists/cleared.csv", "lists/c4.csv"))
+
+
+def test_the_declaration_formats_canonically() -> None:
+    from ecrules.formatter import format_source
+    out = format_source(POLICY.replace("  threshold 0.86\n  cleared", " threshold 0.86 cleared"))
+    assert 'screening un = file "lists/un.xml" format un_xml\n  threshold 0.86\n  cleared file "lists/cleared.csv"\n' in out
+
+
+# --- decisions ------------------------------------------------------------------------------------
+
+def test_a_hit_is_carried_on_the_decision_with_its_basis(policy: ecrules.Policy) -> None:
+    d = policy.evaluate(rec("Korea Ryonbong General Corp.", country="KP"))
+    assert d.outcome == "deny" and d.fired == ("LISTED", "CLOSE")
+    (m,) = d.matches
+    assert m["rule"] == "LISTED" and m["ref"] == "KPe.002" and m["listed_name"] == "KOREA RYONBONG GENERAL CORPORATION"
+    assert m["screened"] == "Korea Ryonbong General Corp." and m["score"] >= 0.86 and m["cleared"] is None
+    assert "legal form `corp` = `corporation`" in m["steps"]
+    assert m["basis"] == {"regime": "DPRK", "instrument": "UNSCR_1718", "citation": "S/RES/1718 (2006)", "from": "2009-04-24"}
+    assert d.to_dict()["matches"][0]["ref"] == "KPe.002"
+
+
+def test_no_hit_no_matches(policy: ecrules.Policy) -> None:
+    d = policy.evaluate(rec("Hartmann Logistics GmbH", country="DE"))
+    assert d.outcome == "allow" and d.matches == () and "matches" not in d.to_dict()
+
+
+def test_a_party_in_a_list_is_screened(policy: ecrules.Policy) -> None:
+    d = policy.evaluate(rec("Example Plantation Bhd", country="MY", parties=["Acme", "Koryo Credit Development Bank"]))
+    assert d.outcome == "deny" and d.fired == ("PARTY",)
+    assert [m["ref"] for m in d.matches] == ["KPe.049"] and d.matches[0]["rule"] == "PARTY"
+
+
+def test_a_clearance_suppresses_the_hit_and_is_cited_until_it_expires(policy: ecrules.Policy) -> None:
+    cleared = policy.evaluate(rec("Thomas Lubnaga", date="2025-06-01", kind="individual", country="CD"))
+    assert cleared.outcome == "allow"
+    (m,) = cleared.matches
+    assert m["ref"] == "CDi.007" and m["cleared"]["cleared_by"] == "A. Officer" and m["cleared"]["expires"] == "2026-01-01"
+    expired = policy.evaluate(rec("Thomas Lubnaga", date="2026-01-01", kind="individual", country="CD"))
+    assert expired.outcome == "deny" and expired.matches[0]["cleared"] is None
+    before = policy.evaluate(rec("Thomas Lubnaga", date="2024-12-31", kind="individual", country="CD"))
+    assert before.outcome == "deny"
+    other_name = policy.evaluate(rec("Thomas Lubanga", date="2025-06-01", kind="individual", country="CD"))
+    assert other_name.outcome == "deny"      # a clearance covers the name that was checked, no other
+
+
+def test_explain_shows_the_match(policy: ecrules.Policy) -> None:
+    from ecrules.explain import explain
+    text = explain(policy, rec("THOMAS LUBNAGA", kind="individual", country="CD")).render()
+    assert "screening LISTED: `THOMAS LUBNAGA` ~ CDi.007 `THOMAS LUBANGA` (primary) on `un`" in text
+    assert "listed under DRC (S/RES/1533 (2004)) from 2005-11-01" in text and "- typo: `lubnaga` ~ `lubanga`" in text
+
+
+# --- engines agree ----------------------------------------------------------------------------------
+
+def test_interpreter_and_compiled_engine_agree(policy: ecrules.Policy) -> None:
+    interp = Interpreter(policy.checked)
+    names = ["Korea Ryonbong General Corp.", "THOMAS LUBNAGA", "Thomas Lubnaga", "Hartmann Logistics",
+             "عبد الروف ذاکر", "华信船务(香港)有限公司", "Mohamed Mahri", "Korea Samil Shipping Company"]
+    for date in ("2024-06-01", "2025-06-01"):
+        for name in names:
+            r = rec(name, date=date, kind="individual" if " " in name and name.istitle() else "entity")
+            assert interp.decide(r) == policy.evaluate(r)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_names_near_list_entries_decide_alike_on_both_engines(policy: ecrules.Policy, data: st.DataObject) -> None:
+    from ecrules.testing import near_listed_names
+    lst = policy.checked.screenings["un"].screening_list
+    names = data.draw(st.lists(near_listed_names(lst), min_size=3, max_size=8))
+    records = [rec(n, kind=data.draw(st.sampled_from(["entity", "individual"]))) | {"id": f"r{k}"}
+               for k, n in enumerate(names)]
+    from ecrules.columnar.engine import ColumnarEngine
+    expected = list(policy.evaluate_many(records))
+    got = [d for chunk in ColumnarEngine(policy, batch_size=4).run_rows(records) for d in chunk]
+    assert got == expected          # outcomes, rules, and the matches with their scores and steps
+    table = policy.evaluate_table(_arrow(records))
+    assert [(c["outcome"], list(c["fired"])) for c in table.to_pylist()] == [(d.outcome, list(d.fired)) for d in expected]
+
+
+def test_columnar_scores_equal_row_scores(policy: ecrules.Policy) -> None:
+    from ecrules.columnar.engine import _screen_udf
+    import pyarrow as pa
+    from ecrules.screening import runtime
+    info = policy.checked.screenings["un"]
+    names = ["Korea Ryonbong General Corp.", "THOMAS LUBNAGA", "Hartmann", "Korea Ryonbong General Corp.", None]
+    udf = _screen_udf(info, "screen")
+    got = udf(pa.array(names), pa.array(["entity"] * 5), pa.array(["KP"] * 5), pa.array(["2024-06-01"] * 5)).to_pylist()
+    import datetime as dt
+    want = [float(runtime.score(info, n, "entity", "KP", dt.date(2024, 6, 1))) for n in names]
+    assert got == want and got[0] > 0.86 and got[2] == 0.0 and got[4] == 0.0
+
+
+def _arrow(records: list[dict[str, Any]]) -> Any:
+    import pyarrow as pa
+    return pa.Table.from_pylist(records)
+
+
+# --- verify -------------------------------------------------------------------------------------------
+
+def test_verify_proves_and_refutes_with_confirmed_witnesses(tree: Path) -> None:
+    from ecrules.verify import verify_policy
+    text = POLICY + """
+constraint listed_denied {
+  always deny when matches(end_user, un, kind, country)
+}
+constraint nobody_listed {
+  never deny when screen(end_user, un, kind, country) >= 0.9
+}
+"""
+    (tree / "v.ecp").write_text(text, encoding="utf-8")
+    report = verify_policy(ecrules.load(tree / "v.ecp"))
+    status = {v.constraint: v.status for v in report.verdicts}
+    assert status == {"listed_denied": "proved", "nobody_listed": "violated"}
