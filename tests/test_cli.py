@@ -65,7 +65,7 @@ def test_check_json_diagnostics(tmp_path: Path) -> None:
     code, _, err = run("check", "--format", "json", str(bad))
     assert code == 1
     diag = json.loads(err.splitlines()[0])
-    assert diag["line"] == 2 and diag["severity"] == "error" and "compare" in diag["message"]
+    assert diag["span"]["line"] == 2 and diag["severity"] == "error" and "compare" in diag["message"]
 
 
 def test_check_missing_file() -> None:

@@ -176,4 +176,4 @@ def test_json_format_matches_text(monkeypatch: pytest.MonkeyPatch) -> None:
     objs = [json.loads(line) for line in stderr.splitlines()]
     expected = (HERE / "multiple_problems.expected").read_text(encoding="utf-8")
     heads = [(m["file"], int(m["line"]), int(m["col"]), m["sev"]) for m in _HEAD.finditer(expected)]
-    assert [(o["file"], o["line"], o["column"], o["severity"]) for o in objs] == heads
+    assert [(o["span"]["file"], o["span"]["line"], o["span"]["column"], o["severity"]) for o in objs] == heads

@@ -4,8 +4,18 @@
     decision = policy.evaluate(record)          # -> Decision
     decision.outcome, decision.fired, decision.to_dict()
     for d in policy.evaluate_many(records): ...
+    table = policy.evaluate_table("orders.parquet")   # columnar engine (DuckDB): a pyarrow.Table
 
 A policy that does not load raises `PolicyError`, whose `diagnostics` list every problem found.
+
+Modules for tools:
+
+- `ecrules.testing`: Hypothesis strategies for a policy's records (`records`, `protected_pairs`)
+  and `assert_constraints`, to test a policy's constraints from pytest.
+- `ecrules.columnar`: the columnar engine behind `evaluate_table` (DuckDB, Spark).
+- `ecrules.verify`: the z3 verifier behind `ecrules verify`.
+
+Docs: README.md, docs/cli.md (the command line and this API), docs/language.md.
 """
 
 from .decision import BasisRef, Decision, DecisionError

@@ -22,7 +22,7 @@ from .checked import (  # re-exported: the back-ends import them from here
     BasisInfo, COMBINING, FUNCTIONS, OPERATOR_WORDS, OUTCOMES, QUANTIFIERS, Binding, Checked, ConstInfo,
     FieldRef, InstrumentInfo, InvariantInfo, LetInfo, RuleInfo, SetInfo, Value, VarRef,
 )
-from .countries import COUNTRIES
+from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .diagnostics import Diagnostic, error, warning
 from .source import Source, Span, display_path, read_text
@@ -451,7 +451,7 @@ class Checker(LawChecker, ExprChecker):
 
     def _check_member(self, v: Value, elem: t.Type, span: Span) -> None:
         if elem == t.COUNTRY and v not in COUNTRIES:
-            self.err(f"`{v}` is not a country code", span, "countries are ISO 3166-1 alpha-2 codes such as `KP`")
+            self.err(f"`{v}` is not a country code", span, country_help(str(v)))
         elif isinstance(elem, t.EnumT) and v not in elem.members:
             self.err(f"`{v}` is not a member of `{elem}`", span, _suggest(str(v), elem.members))
 

@@ -18,15 +18,17 @@ from .diagnostics import Diagnostic, PolicyError
 from .decision import DecisionError
 from .inputs import BadLine, InputError, read_jsonl, read_records, reading
 from .outfiles import OutputError, text_output
-from .policy import Policy, load
+from .policy import Policy, load, loads
 from .recordjson import BadRecord, loads_record, strip_bom
+
+STDIN = "<stdin>"  # how a policy read from standard input is named in diagnostics
 
 EPILOG = """\b
 Examples:
   ecrules check policies/export_control.ecp
   ecrules test policies/*.ecp
   ecrules eval policies/export_control.ecp examples/transactions.jsonl
-  ecrules explain policies/export_control.ecp record.json
+  ecrules explain policies/export_control.ecp examples/transactions.jsonl --id TX-0010
   ecrules verify policies/*.ecp
   ecrules fmt --check policies/*.ecp
 
@@ -57,22 +59,26 @@ def _print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, fmt: str) ->
             stream.write(d.render() + "\n\n")
 
 
+def _shown(path: str) -> str:
+    return STDIN if path == "-" else path
+
+
 def _load(path: str, fmt: str = "text") -> Policy:
-    """Load a policy or exit 1 with its diagnostics on standard error."""
+    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
     try:
-        policy = load(path)
+        policy = loads(sys.stdin.read(), STDIN) if path == "-" else load(path)
     except PolicyError as exc:
         _print_diagnostics(exc.diagnostics, sys.stderr, fmt)
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
         if fmt == "text":
-            click.echo(f"{path}: {errors} error{'s' if errors != 1 else ''}", err=True)
+            click.echo(f"{_shown(path)}: {errors} error{'s' if errors != 1 else ''}", err=True)
         raise SystemExit(1) from None
     _print_diagnostics(policy.warnings, sys.stderr, fmt)
     return policy
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print diagnostics.")
 def check(files: tuple[str, ...], fmt: str) -> None:
     """Parse and type-check policy FILES; report every problem with FILE:LINE:COL.
@@ -88,12 +94,12 @@ def check(files: tuple[str, ...], fmt: str) -> None:
             continue
         if fmt == "text":
             tests = len(policy.checked.tests)
-            click.echo(f"{path}: ok ({_count(len(policy.rules), 'rule')}, {_count(tests, 'test')})")
+            click.echo(f"{_shown(path)}: ok ({_count(len(policy.rules), 'rule')}, {_count(tests, 'test')})")
     raise SystemExit(1 if failed else 0)
 
 
 @main.command(name="test")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tests that pass.")
 def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
     """Run the `test` blocks of policy FILES. Exit 1 when any test fails or a policy does not load."""
@@ -111,10 +117,10 @@ def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
             if result.passed:
                 passed += 1
                 if verbose:
-                    click.echo(f"{path}: {result.render()}")
+                    click.echo(f"{_shown(path)}: {result.render()}")
             else:
                 failed += 1
-                click.echo(f"{path}: {result.render()}")
+                click.echo(f"{_shown(path)}: {result.render()}")
     click.echo(f"{passed} passed, {failed} failed")
     raise SystemExit(1 if failed or load_failed else 0)
 
@@ -171,8 +177,14 @@ def _row_eval(policy: Policy, records: str, input_format: str | None, output: st
                    "cannot express. The decisions are the same.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Records a chunk for the columnar engine: bounds its memory.")
+@click.option("--provenance", "with_provenance", is_flag=True,
+              help="Add to each decision the policy's content hash, the ecrules version, the record's hash "
+                   "and the time (row engine, JSON Lines).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False), default=None, metavar="LOG",
+              help="Also append every decision, its provenance and its record to the hash-chained decision "
+                   "log LOG (row engine; docs/audit.md).")
 def eval_cmd(policy_file: str, records: str, output: str, input_format: str | None, quiet: bool,
-             engine: str, batch_size: int) -> None:
+             engine: str, batch_size: int, with_provenance: bool, log_file: str | None) -> None:
     """Decide every record of RECORDS with POLICY; one JSON decision a line.
 
     RECORDS is JSON Lines (`-` reads standard input), CSV with a header (flat schemas) or
@@ -189,7 +201,11 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
         click.echo(f"error: cannot read `{records}`: it is a folder", err=True)
         raise SystemExit(2)
     chosen = None
-    if engine != "row":
+    audited = with_provenance or log_file is not None
+    if audited and (engine == "columnar" or output.endswith(".parquet")):
+        click.echo("error: --provenance and --log need the row engine and JSON Lines output", err=True)
+        raise SystemExit(2)
+    if engine != "row" and not audited:
         from .columnar import run as columnar_run
 
         try:
@@ -200,7 +216,11 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
         if note:
             click.echo(note, err=True)
     try:
-        if chosen is not None:
+        if audited:
+            from .auditcli import audited_eval
+
+            counts = audited_eval(policy, records, input_format, output, with_provenance, log_file)
+        elif chosen is not None:
             counts = columnar_run.run(chosen, records, input_format, output)
         else:
             counts = _row_eval(policy, records, input_format, output)
@@ -214,17 +234,20 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
 
 
 @main.command()
-@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False))
-@click.argument("record", metavar="RECORD.json", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("policy_file", metavar="POLICY", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("record", metavar="RECORDS", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--id", "record_id", metavar="ID", default=None,
+              help="Explain the record whose `id` is ID (or, without an `id` field, whose line is ID).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def explain(policy_file: str, record: str, fmt: str) -> None:
+def explain(policy_file: str, record: str, record_id: str | None, fmt: str) -> None:
     """Explain POLICY's decision on one record: each rule matched, or why not; then the outcome.
 
-    RECORD.json holds one JSON object (or one JSON Lines line); `-` reads standard input.
-    Exit 2 when it cannot be read or is not one acceptable JSON record (not UTF-8, not JSON,
-    too deep, a key twice, a lone surrogate): a one-line message says why.
+    RECORDS holds one JSON object, or JSON Lines from which `--id` picks one; `-` reads
+    standard input. Exit 2 when it cannot be read or holds no acceptable JSON record (not UTF-8,
+    not JSON, too deep, a key twice, a lone surrogate): a one-line message says why.
     """
     from .explain import explain as run_explain
+    from .pick import PickError, pick_record
 
     policy = _load(policy_file)
     try:
@@ -238,9 +261,9 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
         click.echo(f"error: `{record}` is not valid UTF-8 (byte {exc.start + 1})", err=True)
         raise SystemExit(2) from None
     try:
-        value = loads_record(text)
-    except json.JSONDecodeError as exc:
-        click.echo(f"error: `{record}` is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", err=True)
+        value = pick_record(text, record, record_id)
+    except PickError as exc:
+        click.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
     except BadRecord as exc:
         click.echo(f"error: `{record}`: {exc.message}", err=True)
@@ -267,7 +290,7 @@ def _seconds(name: str) -> Callable[[click.Context, click.Parameter, float | Non
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
 @click.option("--allow-unknown", is_flag=True, help="Exit 0, not 2, when a constraint is unknown (and none is violated).")
 @click.option("--strict", is_flag=True, hidden=True, help="Accepted for compatibility: unknown now exits 2 by default.")
@@ -382,6 +405,12 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"reformatted {path}", err=True)
     raise SystemExit(1 if failed or (check and changed) else 0)
 
+
+from .auditcli import bundle_cmd, log_group, replay_cmd  # noqa: E402  (they use _print_diagnostics)
+
+main.add_command(log_group)
+main.add_command(replay_cmd)
+main.add_command(bundle_cmd)
 
 __all__ = ["main", "read_jsonl"]
 

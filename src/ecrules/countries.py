@@ -24,3 +24,15 @@ COUNTRIES: frozenset[str] = frozenset({
     'VN', 'VU', 'WF', 'WS', 'YE', 'YT', 'ZA', 'ZM', 'ZW',
     "XK",
 })
+
+# Codes that are not ISO 3166-1 but are often written for one: the EU's own codes for the United
+# Kingdom and Greece (`UK`, `EL`, used in EU legislation and VAT numbers).
+ALIASES: dict[str, str] = {"UK": "GB", "EL": "GR"}
+
+
+def country_help(code: str) -> str:
+    """The help of a "not a country code" diagnostic: the code meant, when it can be guessed."""
+    meant = ALIASES.get(code.upper()) or (code.upper() if code.upper() in COUNTRIES else None)
+    if meant is not None:
+        return f"did you mean `{meant}`? countries are ISO 3166-1 alpha-2 codes in upper case"
+    return "countries are ISO 3166-1 alpha-2 codes in upper case, such as `KP`"

@@ -90,6 +90,8 @@ class Decision(NamedTuple):
     error: DecisionError | None = None
     #: screening hits that decided it, and clearances that suppressed one (docs/screening.md)
     matches: tuple[dict[str, Any], ...] = ()
+    # policy_hash, ecrules, record_hash, timestamp: set by `evaluate(..., provenance=True)`
+    provenance: Mapping[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of LANGUAGE.md, key order included."""
@@ -107,6 +109,8 @@ class Decision(NamedTuple):
             out["error"] = self.error.to_dict()
         if self.matches:
             out["matches"] = list(self.matches)
+        if self.provenance is not None:
+            out["provenance"] = dict(self.provenance)
         return out
 
     @property

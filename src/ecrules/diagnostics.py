@@ -49,13 +49,15 @@ class Diagnostic:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
+        """The JSON form, shaped like the object: `span` nests `file`, `line`, `column` and their ends."""
         span = self.span
         return {
             "severity": self.severity,
             "message": self.message,
-            "file": span.source.name if span else None,
-            "line": span.line if span else None,
-            "column": span.column if span else None,
+            "span": None if span is None else {
+                "file": span.source.name, "line": span.line, "column": span.column,
+                "end_line": span.end_line, "end_column": span.end_column,
+            },
             "help": self.help,
         }
 

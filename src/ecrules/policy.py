@@ -11,26 +11,28 @@ from .compiler import Decide, compile_policy
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
-from .source import Source, Span, read_text
+from .contenthash import PolicyFiles, policy_files
+from .source import Source, Span, read_text, recording_reads
 
 
 class Policy:
     """A loaded, checked and compiled policy. Immutable, and safe to share between threads."""
 
-    __slots__ = ("_checked", "_decide", "_source", "warnings")
+    __slots__ = ("_checked", "_decide", "_source", "_files", "warnings")
 
-    def __init__(self, checked: Checked, warnings: list[Diagnostic]):
+    def __init__(self, checked: Checked, warnings: list[Diagnostic], files: PolicyFiles | None = None):
         decide, source = compile_policy(checked)
         if checked.screenings:
             from .screening.runtime import with_matches
             decide = with_matches(decide)
         for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
-                            ("warnings", tuple(warnings))):
+                            ("_files", files), ("warnings", tuple(warnings))):
             object.__setattr__(self, name, value)
 
     _checked: Checked
     _decide: Decide
     _source: str
+    _files: PolicyFiles | None
     warnings: tuple[Diagnostic, ...]
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -49,6 +51,18 @@ class Policy:
         return self._checked.rules
 
     @property
+    def files(self) -> PolicyFiles | None:
+        """The policy file and every file its loading read (imports, lists), with their hashes."""
+        return self._files
+
+    @property
+    def content_hash(self) -> str:
+        """`sha256:...` over the policy and every file it read: a list update changes it."""
+        if self._files is None:
+            raise ValueError("this policy was not loaded with `load` or `loads`: it has no content hash")
+        return self._files.content_hash
+
+    @property
     def checked(self) -> Checked:
         """The checked AST and its side tables, for tools (explain, verify, other back-ends)."""
         return self._checked
@@ -58,12 +72,23 @@ class Policy:
         """The Python source the evaluator was compiled from (for debugging)."""
         return self._source
 
-    def evaluate(self, record: Mapping[str, Any], *, position: int = 1) -> Decision:
-        """Decide one record. Never raises for bad input: a bad record gets an `error` decision."""
-        return self._decide(record, position)
+    def evaluate(self, record: Mapping[str, Any], *, position: int = 1, provenance: bool = False) -> Decision:
+        """Decide one record. Never raises for bad input: a bad record gets an `error` decision.
 
-    def evaluate_many(self, records: Iterable[Mapping[str, Any]]) -> Iterator[Decision]:
+        With `provenance=True` the decision carries `provenance`: the policy's content hash, the
+        ecrules version, the record's hash and the time (docs/audit.md).
+        """
+        decision = self._decide(record, position)
+        if provenance:
+            from .provenance import provenance as stamp
+
+            return decision._replace(provenance=stamp(self.content_hash, record))
+        return decision
+
+    def evaluate_many(self, records: Iterable[Mapping[str, Any]], *, provenance: bool = False) -> Iterator[Decision]:
         """Decide records in order; `position` (the id when the schema has none) counts from 1."""
+        if provenance:
+            return (self.evaluate(r, position=k, provenance=True) for k, r in enumerate(records, 1))
         return map(self._decide, records, itertools.count(1))  # the loop runs in C
 
     def evaluate_table(self, table: Any, *, batch_size: int = 100_000) -> Any:
@@ -90,10 +115,12 @@ def loads(text: str, path: str | Path | None = None) -> Policy:
         where = Span(Source(repr(name), ""), 1, 1, 1, 1)
         raise PolicyError([error("the policy's path holds a NUL character", where)])
     root = Path(path).resolve().parent if path is not None else Path.cwd()
-    checked, diags = check_source(Source(name, text), root)
+    with recording_reads() as reads:
+        checked, diags = check_source(Source(name, text), root)
     if checked is None:
         raise PolicyError(diags)
-    return Policy(checked, [d for d in diags if d.severity == "warning"])
+    files = policy_files(Path(path) if path is not None else root / name, text, reads)
+    return Policy(checked, [d for d in diags if d.severity == "warning"], files)
 
 
 def load(path: str | Path) -> Policy:

@@ -6,10 +6,28 @@ that is what parse/format round-trip tests rely on.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from contextvars import ContextVar
 from pathlib import Path
+from typing import Iterator
 
 import attrs
+
+# Files read while a policy loads, when someone records them (provenance: the policy's hash
+# covers every import, list file and catalogue it read, so that a list update changes it).
+_READS: ContextVar[list[tuple[Path, bytes]] | None] = ContextVar("ecrules_reads", default=None)
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[list[tuple[Path, bytes]]]:
+    """Collect `(resolved path, bytes)` of every file `read_text` reads inside the block."""
+    reads: list[tuple[Path, bytes]] = []
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
 
 
 @attrs.frozen(eq=False)
@@ -60,6 +78,9 @@ def read_text(path: Path) -> tuple[str, str | None]:
         return "", "is a folder, not a file"
     except OSError as exc:
         return "", f"cannot be read: {(exc.strerror or str(exc)).lower()}"
+    reads = _READS.get()
+    if reads is not None:
+        reads.append((path.resolve(), raw))
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:

@@ -17,7 +17,7 @@ from . import types as t
 from .checked import (
     FUNCTIONS, QUANTIFIERS, Binding, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, field_of, path_prefixes,
 )
-from .countries import COUNTRIES
+from .countries import COUNTRIES, country_help
 from .diagnostics import Diagnostic
 from .source import Span
 from .values import PatternError, pattern_regex
@@ -27,7 +27,9 @@ _NO_GUARDS: Guards = frozenset()
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    names = list(candidates)
+    same_letters = [c for c in names if c.lower() == name.lower()]  # `"WMD"` for `wmd`
+    close = same_letters or difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
 
 
@@ -271,8 +273,7 @@ class ExprChecker:
                 if isinstance(other, t.EnumT) and x.value not in other.members:
                     self.err(f"`{x.value}` is not a member of `{other}`", x.span, _suggest(x.value, other.members))
                 elif other == t.COUNTRY and x.value not in COUNTRIES:
-                    self.err(f"`{x.value}` is not a country code", x.span,
-                             "countries are ISO 3166-1 alpha-2 codes in upper case, such as `KP`")
+                    self.err(f"`{x.value}` is not a country code", x.span, country_help(x.value))
 
     def _pattern(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> None:
         right = e.right
