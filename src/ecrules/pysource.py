@@ -33,9 +33,9 @@ NAMES = frozenset({
     "len", "any", "all", "sum", "tuple", "frozenset", "isinstance", "dict", "str", "int", "bool",
     "list", "enumerate", "Exception", "min", "max", "abs", "set", "range", "type", "object",
     # locals and parameters of the generated functions
-    "decide", "rec", "pos", "rid", "exc", "x", "k", "M", "s", "v",
+    "decide", "rec", "pos", "rid", "exc", "x", "k", "M", "C", "s", "v", "float",
     # attributes of run-time values and helpers
-    "get", "__class__", "is_finite", "fullmatch", "within", "days", "message", "field", "append",
+    "get", "__class__", "is_finite", "adjusted", "fullmatch", "within", "days", "message", "field", "append",
     "add", "subtract", "multiply", "minus", "startswith", "endswith", "match", "search",
     "string", "integer", "number", "boolean", "country",
 })
