@@ -11,6 +11,7 @@ from, and a fault inside a rule becomes an `error` decision naming that rule.
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import linecache
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ from .checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
+from . import literals
 
 
 def lit(value: Any) -> str:
@@ -171,10 +173,14 @@ class _Emitter:
                 return [f"if {var}.__class__ is not int: {var} = _at(_r.integer, {var}, {p})"]
             if typ.name == "number":
                 # a finite float is the decimal it prints as (values.to_decimal), inline: `x - x`
-                # is 0.0 for a finite float and NaN for an infinite or NaN one
+                # is 0.0 for a finite float and NaN for an infinite or NaN one; a float's exponent
+                # is always within literals.MAX_EXPONENT. A decimal outside that range goes to
+                # the slow path's error.
                 return [f"if {var}.__class__ is not int:",
                         f"    if {var}.__class__ is float and {var} - {var} == 0.0: {var} = _Dec(_repr({var}))",
-                        f"    elif {var}.__class__ is not _Dec or not {var}.is_finite(): {var} = _at(_r.number, {var}, {p})"]
+                        f"    elif {var}.__class__ is not _Dec or not {var}.is_finite()"
+                        f" or not {-literals.MAX_EXPONENT} <= {var}.adjusted() <= {literals.MAX_EXPONENT}: "
+                        f"{var} = _at(_r.number, {var}, {p})"]
             if typ.name == "bool":
                 return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
             if typ.name == "date":
@@ -484,10 +490,18 @@ class _Emitter:
                  f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
         if not has_id:
             rid = ["    rid = pos"]
-        elif c.record.fields["id"].optional:
-            rid = [f"    rid = F{fields.index('id')} if F{fields.index('id')} is not None else pos"]
         else:
-            rid = [f"    rid = F{fields.index('id')}"]
+            var = f"F{fields.index('id')}"
+            id_type = c.record.fields["id"].type
+            if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
+                canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
+                value = f"{canon}(rec['id'])"
+            else:
+                value = var
+            if c.record.fields["id"].optional:
+                rid = [f"    rid = {value} if {var} is not None else pos"]
+            else:
+                rid = [f"    rid = {value}"]
         return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
                          + invariants + catch + rid + rules) + "\n"
 
