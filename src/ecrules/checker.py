@@ -23,6 +23,7 @@ from .checked import (  # re-exported: the back-ends import them from here
     FieldRef, InvariantInfo, LetInfo, RuleInfo, SetInfo, Value, VarRef,
 )
 from .countries import COUNTRIES
+from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .diagnostics import Diagnostic, error, warning
 from .source import Source, Span, display_path, read_text
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
@@ -679,15 +680,15 @@ def _a(typ: t.Type) -> str:
 
 def _parse_entry(entry: str, elem: t.Type) -> Value:
     """A list-file line as a value of the set's element type."""
-    try:
-        if elem == t.INT:
-            return int(entry.replace("_", ""))
-        if elem == t.NUMBER:
-            return Decimal(entry.replace("_", ""))
-        if elem == t.DATE:
-            return datetime.date.fromisoformat(entry)
-    except (ValueError, ArithmeticError):
-        return _INVALID
+    if elem == t.INT:
+        i = parse_int(entry)
+        return _INVALID if i is None else i
+    if elem == t.NUMBER:  # Infinity, NaN, sNaN and exponents beyond the range are not numbers
+        d = parse_decimal(entry)
+        return d if d is not None and decimal_in_range(d) else _INVALID
+    if elem == t.DATE:  # the records' reading: YYYY-MM-DD only
+        date = parse_date(entry)
+        return _INVALID if date is None else date
     if elem == t.BOOL:
         return _INVALID
     return entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from decimal import Decimal
@@ -14,8 +15,11 @@ import click
 from . import __version__
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError
-from .inputs import BadLine, read_jsonl, read_records
+from .decision import DecisionError
+from .inputs import BadLine, InputError, read_jsonl, read_records, reading
+from .outfiles import OutputError, text_output
 from .policy import Policy, load
+from .recordjson import BadRecord, loads_record, strip_bom
 
 EPILOG = """\b
 Examples:
@@ -126,36 +130,30 @@ def _decisions(policy: Policy, records: Iterable[Any]) -> Iterator[Decision]:
     for position, record in enumerate(records, 1):
         if isinstance(record, BadLine):  # its id is its position, like every other record's
             yield Decision(position, "error", (), (), (), policy.name, policy.version,
-                           _bad_line_error(record))
+                           DecisionError(record.message, record.field))
         else:
             yield decide(record, position=position)
-
-
-def _bad_line_error(bad: BadLine) -> Any:
-    from .decision import DecisionError
-
-    return DecisionError(bad.message, None)
 
 
 def _row_eval(policy: Policy, records: str, input_format: str | None, output: str) -> Counter[str]:
     """Decide with the row engine, streaming; the outcome counts for the summary."""
     counts: Counter[str] = Counter()
-    decisions = _decisions(policy, read_records(records, policy.checked, input_format))
+    decisions = _decisions(policy, reading(read_records(records, policy.checked, input_format), records))
     if output.endswith(".parquet"):
         from .outputs import write_parquet
 
         for d in write_parquet(decisions, output):
             counts[d.outcome] += 1
         return counts
-    stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
-    try:
-        dumps = json.dumps
+    dumps = json.dumps
+    with text_output(output) as write:
         for d in decisions:
             counts[d.outcome] += 1
-            stream.write(dumps(d.to_dict(), ensure_ascii=False, default=_json_default) + "\n")
-    finally:
-        if stream is not sys.stdout:
-            stream.close()
+            line = dumps(d.to_dict(), ensure_ascii=False, default=_json_default) + "\n"
+            try:
+                write(line)
+            except OSError as exc:
+                raise OutputError(output, exc) from None
     return counts
 
 
@@ -180,11 +178,15 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
     RECORDS is JSON Lines (`-` reads standard input), CSV with a header (flat schemas) or
     Parquet. A bad record or a line that is not JSON gets an `error` decision and the run goes
     on. Exit 0 whatever the outcomes; 1 when the policy does not load (or, with `--engine
-    columnar`, when the columnar engine cannot express it).
+    columnar`, when the columnar engine cannot express it); 2 when RECORDS cannot be read or
+    the decisions cannot be written (a file being written is renamed into place on success).
     """
     policy = _load(policy_file)
-    if records != "-" and not Path(records).is_file():
+    if records != "-" and not os.path.exists(records):
         click.echo(f"error: cannot read `{records}`: no such file", err=True)
+        raise SystemExit(2)
+    if records != "-" and os.path.isdir(records):
+        click.echo(f"error: cannot read `{records}`: it is a folder", err=True)
         raise SystemExit(2)
     chosen = None
     if engine != "row":
@@ -197,10 +199,14 @@ def eval_cmd(policy_file: str, records: str, output: str, input_format: str | No
             raise SystemExit(1) from None
         if note:
             click.echo(note, err=True)
-    if chosen is not None:
-        counts = columnar_run.run(chosen, records, input_format, output)
-    else:
-        counts = _row_eval(policy, records, input_format, output)
+    try:
+        if chosen is not None:
+            counts = columnar_run.run(chosen, records, input_format, output)
+        else:
+            counts = _row_eval(policy, records, input_format, output)
+    except (InputError, OutputError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
     if not quiet:
         total = sum(counts.values())
         parts = ", ".join(f"{counts[k]} {k}" for k in ("allow", "license", "deny", "error") if counts[k])
@@ -215,22 +221,29 @@ def explain(policy_file: str, record: str, fmt: str) -> None:
     """Explain POLICY's decision on one record: each rule matched, or why not; then the outcome.
 
     RECORD.json holds one JSON object (or one JSON Lines line); `-` reads standard input.
+    Exit 2 when it cannot be read or is not one acceptable JSON record (not UTF-8, not JSON,
+    too deep, a key twice, a lone surrogate): a one-line message says why.
     """
     from .explain import explain as run_explain
 
     policy = _load(policy_file)
-    if record == "-":
-        text = sys.stdin.read()
-    else:
-        try:
-            text = Path(record).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            click.echo(f"error: cannot read `{record}`: {getattr(exc, 'strerror', None) or exc}", err=True)
-            raise SystemExit(2) from None
     try:
-        value = json.loads(text, parse_float=Decimal)
+        data = sys.stdin.buffer.read() if record == "-" else Path(record).read_bytes()
+    except OSError as exc:
+        click.echo(f"error: cannot read `{record}`: {exc.strerror or exc}", err=True)
+        raise SystemExit(2) from None
+    try:
+        text = strip_bom(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        click.echo(f"error: `{record}` is not valid UTF-8 (byte {exc.start + 1})", err=True)
+        raise SystemExit(2) from None
+    try:
+        value = loads_record(text)
     except json.JSONDecodeError as exc:
         click.echo(f"error: `{record}` is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", err=True)
+        raise SystemExit(2) from None
+    except BadRecord as exc:
+        click.echo(f"error: `{record}`: {exc.message}", err=True)
         raise SystemExit(2) from None
     result = run_explain(policy, value)
     if fmt == "json":

@@ -15,6 +15,7 @@ before it is compiled (docs/security.md).
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 import linecache
 from collections.abc import Mapping
@@ -30,6 +31,7 @@ from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
 from .pysource import audit, comment, ident, lit
+from . import literals
 
 Decide = Callable[[Any, int], Decision]
 
@@ -160,7 +162,9 @@ class _Emitter:
             if typ.name == "int":
                 return [f"if {var}.__class__ is not int: {var} = _at(_r.integer, {var}, {p})"]
             if typ.name == "number":
-                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()): "
+                # a decimal outside the exponent range (literals.MAX_EXPONENT) goes to the slow path's error
+                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()"
+                        f" or not {-literals.MAX_EXPONENT} <= {var}.adjusted() <= {literals.MAX_EXPONENT}): "
                         f"{var} = _at(_r.number, {var}, {p})"]
             if typ.name == "bool":
                 return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
@@ -325,10 +329,18 @@ class _Emitter:
                  f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
         if not has_id:
             rid = ["    rid = pos"]
-        elif c.record.fields["id"].optional:
-            rid = [f"    rid = F{fields.index('id')} if F{fields.index('id')} is not None else pos"]
         else:
-            rid = [f"    rid = F{fields.index('id')}"]
+            var = f"F{fields.index('id')}"
+            id_type = c.record.fields["id"].type
+            if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
+                canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
+                value = f"{canon}(rec['id'])"
+            else:
+                value = var
+            if c.record.fields["id"].optional:
+                rid = [f"    rid = {value} if {var} is not None else pos"]
+            else:
+                rid = [f"    rid = {value}"]
         return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
                          + invariants + catch + rid + rules) + "\n"
 

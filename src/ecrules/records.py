@@ -15,6 +15,7 @@ from typing import Any
 
 from . import types as t
 from .countries import COUNTRIES
+from .literals import NUMBER_RANGE, decimal_in_range, parse_date
 from .values import to_decimal
 
 
@@ -64,6 +65,8 @@ def not_int(v: object) -> str:
 
 
 def not_number(v: object) -> str:
+    if isinstance(v, Decimal) and v.is_finite():
+        return f"`{v:.3E}` is out of range: {NUMBER_RANGE}"
     if isinstance(v, str):
         return "must be a number, not a string"
     if isinstance(v, bool):
@@ -82,7 +85,7 @@ def not_member(v: object, members: tuple[str, ...]) -> str:
 def number(v: Any) -> int | Decimal:
     """Check and convert a number; raises `RecordError` without a path (the caller adds it)."""
     tv = type(v)
-    if tv is int or tv is Decimal and v.is_finite():
+    if tv is int or tv is Decimal and decimal_in_range(v):
         return v  # type: ignore[no-any-return]
     if tv is float and math.isfinite(v):
         return to_decimal(v)
@@ -90,7 +93,7 @@ def number(v: Any) -> int | Decimal:
         raise RecordError(not_number(v))
     if isinstance(v, int):
         return int(v)
-    if isinstance(v, Decimal) and v.is_finite():
+    if isinstance(v, Decimal) and decimal_in_range(v):
         return v
     raise RecordError(not_number(v))
 
@@ -112,12 +115,10 @@ def string(v: Any) -> str:
 def date(v: Any) -> datetime.date:
     if type(v) is datetime.date:
         return v
-    if isinstance(v, str) and len(v) == 10 and v[4] == "-" and v[7] == "-" and v[:4].isdigit():
-        try:
-            return datetime.date.fromisoformat(v)
-        except ValueError:
-            pass
-    raise RecordError(NOT_DATE)
+    d = parse_date(v) if isinstance(v, str) else None
+    if d is None:
+        raise RecordError(NOT_DATE)
+    return d
 
 
 def country(v: Any) -> str:
@@ -182,6 +183,14 @@ def validate(value: Any, typ: t.Type) -> Any:
                 raise exc.within(name)
         return obj
     return value
+
+
+def id_value(raw: Any, typ: t.Type) -> Any:
+    """A valid record's id in its one printed form (`decision.json_id`): a struct an object in
+    schema order, a set a sorted list. Both engines call this, so their ids cannot differ."""
+    from .decision import json_id
+
+    return json_id(validate(raw, typ))
 
 
 _PRIM = {

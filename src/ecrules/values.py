@@ -68,11 +68,52 @@ def to_decimal(v: float) -> Decimal:
     return Decimal(repr(v))
 
 
-@lru_cache(maxsize=65536)
-def normalize(s: str) -> str:
-    """NFKC(casefold(NFKC(s))), whitespace runs collapsed to one space, ends trimmed."""
+def _normalize(s: str) -> str:
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", s).casefold())
     return _WHITESPACE.sub(" ", folded).strip(" ")
+
+
+class _SizedCache:
+    """`normalize`'s results, bounded by their total size in characters, not by their count.
+
+    A count bound lets 65,536 names of 200 KB each hold gigabytes; here a string and its result
+    together count their length, an entry over `max_entry` is never kept, and the cache is
+    emptied whenever it would grow past `max_chars` (a bound, not an LRU: names repeat within a
+    batch, and refilling is cheap).
+    """
+
+    def __init__(self, max_chars: int, max_entry: int):
+        self.max_chars = max_chars
+        self.max_entry = max_entry
+        self.chars = 0
+        self.data: dict[str, str] = {}
+
+    def __call__(self, s: str) -> str:
+        hit = self.data.get(s)
+        if hit is not None:
+            return hit
+        out = _normalize(s)
+        size = len(s) + len(out)
+        if size <= self.max_entry:
+            if self.chars + size > self.max_chars:
+                self.data.clear()
+                self.chars = 0
+            self.data[s] = out
+            self.chars += size
+        return out
+
+
+#: at most 4 million characters cached (16 MB at worst, as CPython stores wide text)
+_NORMALIZE_CACHE = _SizedCache(max_chars=4_000_000, max_entry=4096)
+
+
+_NORMALIZED = _NORMALIZE_CACHE.data  # the same dict for the cache's life (it is cleared, never replaced)
+
+
+def normalize(s: str) -> str:
+    """NFKC(casefold(NFKC(s))), whitespace runs collapsed to one space, ends trimmed."""
+    hit = _NORMALIZED.get(s)
+    return hit if hit is not None else _NORMALIZE_CACHE(s)
 
 
 #: Unicode White_Space (not Python's wider `str.isspace`, which also counts U+001C..U+001F)

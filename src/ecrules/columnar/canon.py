@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from .. import records as r
 from .. import types as t
 from ..countries import COUNTRIES
+from ..recordjson import _SURROGATE
 from .sqlgen import NUMBER_SCALE
 
 _COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
@@ -73,7 +74,7 @@ def py_value(v: Any, typ: t.Type) -> Any:
         name = typ.name
         tv = type(v)
         if name == "string":
-            if tv is str:
+            if tv is str and (v.isascii() or not _SURROGATE.search(v)):  # Arrow holds only real text
                 return v
         elif name == "country":
             if tv is str and v in COUNTRIES:
@@ -232,9 +233,10 @@ def canon_array(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
         return pa.nulls(n_, target), _valid(arr)
     if typ == t.DATE:
         if pa.types.is_date32(at):
-            return arr, none
+            return arr, _date_out_of_range(arr)
         if pa.types.is_date64(at):
-            return arr.cast(pa.date32()), none
+            out = arr.cast(pa.date32())
+            return out, _date_out_of_range(out)
         if pa.types.is_string(at) or pa.types.is_large_string(at):
             arr = arr.cast(pa.string())
             uniq = pc.unique(arr)
@@ -286,6 +288,18 @@ def canon_array(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
             return out_s, bad
         return pa.nulls(n_, target), _valid(arr)
     return pa.nulls(n_, target), _valid(arr)
+
+
+#: date32 days of 0001-01-01 and 9999-12-31: Python's `datetime.date` holds nothing outside
+_DAY_MIN = (datetime.date(1, 1, 1) - datetime.date(1970, 1, 1)).days
+_DAY_MAX = (datetime.date(9999, 12, 31) - datetime.date(1970, 1, 1)).days
+
+
+def _date_out_of_range(arr: pa.Array) -> np.ndarray:
+    """Which dates of a date32 column lie outside years 1 to 9999 (the row engine says why)."""
+    days = arr.cast(pa.int32())
+    out = pc.or_(pc.less(days, _DAY_MIN), pc.greater(days, _DAY_MAX))
+    return np.asarray(pc.fill_null(out, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def canon_table(table: pa.Table | pa.RecordBatch, record: t.StructT, schema: pa.Schema) -> tuple[pa.Table, np.ndarray]:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from .. import records as r
 from .. import types as t
 from ..combine import Combiner
-from ..decision import Decision, DecisionError
+from ..decision import Decision, DecisionError, id_text, json_id
 from ..outputs import BASIS_TYPE, DECISION_SCHEMA
 from ..values import lower, normalize, upper
 from . import canon
@@ -50,7 +50,7 @@ def _json_id(x: Any) -> str:
         return str(encode_basestring(x))
     if x.__class__ is int:
         return str(x)
-    return json.dumps(x, ensure_ascii=False, default=_json_default)
+    return json.dumps(json_id(x), ensure_ascii=False)
 
 
 class ChunkResult:
@@ -88,7 +88,7 @@ class ChunkResult:
 
         ids = self.ids
         if not all(x.__class__ is str for x in ids):
-            ids = [str(x) for x in ids]
+            ids = [id_text(x) for x in ids]
         err = [d.error for d in ds]
         return pa.Table.from_arrays([
             pa.array(ids, type=pa.string()),
@@ -300,19 +300,31 @@ class ColumnarEngine:
     # -- chunks
     def decide_arrow(self, con: Any, batch: pa.RecordBatch | pa.Table, pos0: int) -> ChunkResult:
         """Decide an Arrow batch whose first row has position `pos0 + 1`."""
+        from ..inputs import BadLine, arrow_row, duplicate_column_error
+
+        dups = _duplicate_names(batch.schema.names)
+        if dups:  # which of two columns counts is ambiguous: every row is an error naming it
+            return self._all_fallback(batch.num_rows, lambda k: self._bad_line(duplicate_column_error(dups[0], pos0 + k + 1), pos0 + k + 1))
         table, bad = canon.canon_table(batch, self.record, self.schema)
-        def raw(k: int) -> dict[str, Any]:
-            row = batch.slice(k, 1).to_pylist()[0]
-            return {key: canon._arrow_value(v) for key, v in row.items()}
+        fields = self.record.fields
+        wanted = [name for name in batch.schema.names if name in fields]
+        narrow = batch.select(wanted)  # the row engine reads only the declared columns, too
 
         def raw_ids() -> list[Any]:
             col = batch.column("id") if "id" in batch.schema.names else None
-            return col.to_pylist() if col is not None else [None] * batch.num_rows
+            return _safe_pylist(col) if col is not None else [None] * batch.num_rows
 
         def fallback(k: int) -> Decision:
-            return self.policy.evaluate(raw(k), position=pos0 + k + 1)
+            row = arrow_row(narrow, k, pos0 + k + 1)
+            if isinstance(row, BadLine):
+                return self._bad_line(row, pos0 + k + 1)
+            return self.policy.evaluate(row, position=pos0 + k + 1)
 
         return self._decide(con, table, bad, fallback, pos0, raw_ids)
+
+    def _bad_line(self, row: Any, position: int) -> Decision:
+        return Decision(position, "error", (), (), (), self.policy.name, self.policy.version,
+                        DecisionError(row.message, row.field))
 
     def decide_rows(self, con: Any, rows: Sequence[Any], pos0: int) -> ChunkResult:
         """Decide Python records (dicts, or `inputs.BadLine`s) whose first has position `pos0 + 1`."""
@@ -322,9 +334,8 @@ class ColumnarEngine:
 
         def fallback(k: int) -> Decision:
             row = rows[k]
-            if isinstance(row, BadLine):
-                return Decision(row.line, "error", (), (), (), self.policy.name, self.policy.version,
-                                DecisionError(row.message, None))
+            if isinstance(row, BadLine):  # its id is its position among records, as on the row engine
+                return self._bad_line(row, pos0 + k + 1)
             return self.policy.evaluate(row, position=pos0 + k + 1)
 
         def raw_ids() -> list[Any]:
@@ -427,19 +438,24 @@ class ColumnarEngine:
         return tuple(out)
 
     def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> list[Any]:
+        """The ids of decided rows, as the row engine makes them: the validated `id` field (read
+        from the raw values, so a number or a struct keeps its own digits), else the position."""
         f = self._id_field
         n = table.num_rows
         if f is None:
             return list(range(pos0 + 1, pos0 + n + 1))
-        if f.type == t.NUMBER:
+        if f.type in (t.STRING, t.INT, t.COUNTRY, t.BOOL, t.DATE) or isinstance(f.type, t.EnumT):
+            out = list(table.column("id").to_pylist())
+        else:
             out = []
             for v in raw_ids():
                 try:
-                    out.append(r.number(v) if v is not None else None)
+                    out.append(r.id_value(v, f.type) if v is not None else None)
                 except r.RecordError:
                     out.append(v)
-            return out
-        return table.column("id").to_pylist()  # type: ignore[no-any-return]
+        if f.optional:
+            out = [pos0 + k + 1 if v is None else v for k, v in enumerate(out)]
+        return out
 
     # -- whole inputs
     def run_arrow(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[ChunkResult]:
@@ -480,8 +496,14 @@ class ColumnarEngine:
         if kind == "parquet":
             import pyarrow.parquet as pq
 
+            from ..inputs import InputError, parquet_source
+
             def batches() -> Iterator[pa.RecordBatch]:
-                with pq.ParquetFile(p) as pf:
+                try:
+                    pf = pq.ParquetFile(parquet_source(p))
+                except (OSError, ValueError) as exc:  # not Parquet (pyarrow.ArrowInvalid is a ValueError)
+                    raise InputError(p, exc) from None
+                with pf:
                     yield from pf.iter_batches(batch_size=self.batch_size)
 
             return self.run_arrow(prefetch(batches()))
@@ -504,6 +526,25 @@ class ColumnarEngine:
         if not parts:
             return DECISION_SCHEMA.empty_table()
         return pa.concat_tables(parts)
+
+
+def _duplicate_names(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return [x for x in names if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+
+
+def _safe_pylist(col: Any) -> list[Any]:
+    """A column as Python values; values Python cannot hold (a date in year 0) become None."""
+    try:
+        return col.to_pylist()  # type: ignore[no-any-return]
+    except (ValueError, OverflowError):
+        out = []
+        for x in col:
+            try:
+                out.append(x.as_py())
+            except (ValueError, OverflowError):
+                out.append(None)
+        return out
 
 
 def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:

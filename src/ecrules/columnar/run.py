@@ -23,7 +23,7 @@ def choose(policy: Policy, engine: str, records: str, batch_size: int) -> tuple[
     if engine == "row":
         return None, None
     if engine == "auto":
-        size = Path(records).stat().st_size if records != "-" else 0
+        size = Path(records).stat().st_size if records != "-" and Path(records).is_file() else 0
         if size < AUTO_MIN_BYTES:
             return None, None
     from .sqlgen import Unsupported
@@ -41,7 +41,7 @@ def choose(policy: Policy, engine: str, records: str, batch_size: int) -> tuple[
 def _total(records: str, fmt: str | None) -> int | None:
     from ..inputs import _kind
 
-    if records != "-" and (fmt or _kind(records)) == "parquet":
+    if records != "-" and (fmt or _kind(records)) == "parquet" and Path(records).is_file():
         import pyarrow.parquet as pq
 
         with pq.ParquetFile(records) as pf:
@@ -54,8 +54,6 @@ def run(engine: ColumnarEngine, records: str, fmt: str | None, output: str, prog
 
     A progress bar with records per second goes to standard error when it is a terminal.
     """
-    import numpy as np
-
     counts: Counter[str] = Counter()
     show = sys.stderr.isatty() if progress is None else progress
     bar: Any = None
@@ -64,40 +62,52 @@ def run(engine: ColumnarEngine, records: str, fmt: str | None, output: str, prog
 
         bar = tqdm(total=_total(records, fmt), unit=" records", unit_scale=True, file=sys.stderr,
                    desc="deciding", dynamic_ncols=True)
-    chunks = engine.run_path(records, fmt) if records != "-" else engine.run_rows(_stdin())
-    writer: Any = None
-    stream: Any = None
+    from ..inputs import reading
+    from ..outfiles import OutputError, text_output
+
+    chunks = reading(engine.run_path(records, fmt), records)
     try:
         if output.endswith(".parquet"):
             import pyarrow.parquet as pq
 
+            from ..outfiles import replacing
+            from ..outputs import _write
             from .engine import DECISION_SCHEMA
 
-            writer = pq.ParquetWriter(output, DECISION_SCHEMA)
+            with replacing(output) as target:
+                try:
+                    writer = pq.ParquetWriter(target, DECISION_SCHEMA)
+                except OSError as exc:
+                    raise OutputError(output, exc) from None
+                try:
+                    for chunk in chunks:
+                        _write(writer, chunk.to_arrow(), output)
+                        _count(chunk, counts, bar)
+                finally:
+                    try:
+                        writer.close()
+                    except OSError as exc:
+                        raise OutputError(output, exc) from None
         else:
-            stream = sys.stdout if output == "-" else open(output, "w", encoding="utf-8")
-        for chunk in chunks:
-            if writer is not None:
-                writer.write_table(chunk.to_arrow())
-            else:
-                stream.writelines(chunk.json_lines())
-            per = np.bincount(chunk.index, minlength=len(chunk.decisions))
-            for d, k in zip(chunk.decisions, per.tolist()):
-                if k:
-                    counts[d.outcome] += k
-            if bar is not None:
-                bar.update(len(chunk))
+            with text_output(output) as write:
+                for chunk in chunks:
+                    try:
+                        write("".join(chunk.json_lines()))
+                    except OSError as exc:
+                        raise OutputError(output, exc) from None
+                    _count(chunk, counts, bar)
     finally:
-        if writer is not None:
-            writer.close()
-        if stream is not None and stream is not sys.stdout:
-            stream.close()
         if bar is not None:
             bar.close()
     return counts
 
 
-def _stdin() -> Any:
-    from ..inputs import read_jsonl
+def _count(chunk: Any, counts: Counter[str], bar: Any) -> None:
+    import numpy as np
 
-    return read_jsonl("-")
+    per = np.bincount(chunk.index, minlength=len(chunk.decisions))
+    for d, k in zip(chunk.decisions, per.tolist()):
+        if k:
+            counts[d.outcome] += k
+    if bar is not None:
+        bar.update(len(chunk))
