@@ -425,6 +425,12 @@ def generated_policy(n_rules: int = 1000, seed: int = POLICY_SEED) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def json_records(n: int, seed: int = RECORD_SEED) -> list[dict[str, Any]]:
+    """`records(n)` as `json.loads` returns them from a JSON Lines file: amounts become floats
+    (each prints as its exact decimal), the way most systems hand records over."""
+    return [json.loads(json.dumps(r, default=_jsonable)) for r in records(n, seed)]
+
+
 def _jsonable(x: Any) -> Any:
     if isinstance(x, Decimal):
         return float(x) if x == Decimal(repr(float(x))) else str(x)

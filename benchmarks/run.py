@@ -24,6 +24,8 @@ import copy
 import gc
 import json
 import platform
+import resource
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -44,8 +46,10 @@ except ImportError:  # running from a checkout without PYTHONPATH=src
 
 import gen  # noqa: E402
 import handwritten  # noqa: E402
+import plain  # noqa: E402
 
 TARGET_EVAL_RATIO = 1.5
+TARGET_PLAIN_RATIO = 1.5  # ecrules on json.loads records vs plain Python that does not validate
 TARGET_MANY_RATIO = 1.0
 TARGET_LOAD_SECONDS = 1.0
 NOISE = 0.03  # a ratio within 3 % above its target is reported as "~" (within timing noise)
@@ -144,6 +148,18 @@ def check_agreement(policy: Any, records: list[dict[str, Any]]) -> dict[str, Any
 # Timing
 
 
+def check_plain_agreement(policy: Any, records: list[dict[str, Any]]) -> None:
+    """plain.py (no validation, float arithmetic) must decide valid records as ecrules does."""
+    bad = [(r, d) for r, d in zip(records, policy.evaluate_many(records))
+           if (p := plain.evaluate(r))["outcome"] != d.outcome or p["fired"] != list(d.fired)]
+    if bad:
+        record, dec = bad[0]
+        print(f"\nDISAGREEMENT: ecrules and plain.py differ on {len(bad)} of {len(records)} "
+              f"json.loads records; first:\n  record: {_show(record)}\n  ecrules: {_show(dec.to_dict())}"
+              f"\n  plain:   {_show(plain.evaluate(record))}")
+        sys.exit(1)
+
+
 def _timed(fn: Callable[[], None]) -> float:
     gc.collect()
     t0 = time.perf_counter()
@@ -151,8 +167,10 @@ def _timed(fn: Callable[[], None]) -> float:
     return time.perf_counter() - t0
 
 
-def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> dict[str, float]:
+def time_evaluation(policy: Any, records: list[dict[str, Any]], floats: list[dict[str, Any]],
+                    repeat: int) -> dict[str, float]:
     hand_eval = handwritten.evaluate
+    plain_eval = plain.evaluate
     evaluate = policy.evaluate
     evaluate_many = policy.evaluate_many
 
@@ -172,11 +190,26 @@ def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> 
         for r in records:
             evaluate(r).to_dict()
 
+    def run_plain_floats() -> None:
+        for r in floats:
+            plain_eval(r)
+
+    def run_evaluate_floats() -> None:
+        for r in floats:
+            evaluate(r)
+
+    def run_hand_floats() -> None:
+        for r in floats:
+            hand_eval(r)
+
     runs = {
         "handwritten": run_hand,
         "evaluate": run_evaluate,
         "evaluate_many": run_many,
         "evaluate_to_dict": run_evaluate_to_dict,
+        "plain_floats": run_plain_floats,
+        "evaluate_floats": run_evaluate_floats,
+        "handwritten_floats": run_hand_floats,
     }
     best = {k: float("inf") for k in runs}
     warm = records[: min(len(records), 1000)]
@@ -185,6 +218,9 @@ def time_evaluation(policy: Any, records: list[dict[str, Any]], repeat: int) -> 
         evaluate(r).to_dict()
     for _ in evaluate_many(warm):
         pass
+    for r in floats[:1000]:
+        plain_eval(r)
+        evaluate(r)
     for _ in range(repeat):  # interleaved, so drift in machine speed hits all alike
         for k, fn in runs.items():
             best[k] = min(best[k], _timed(fn))
@@ -197,6 +233,39 @@ def time_loading(text: str, path: Path, repeat: int) -> float:
     for _ in range(repeat):
         best = min(best, _timed(lambda: ecrules.loads(text, path=str(path))))
     return best
+
+
+def stream_child(n: int, out: str) -> None:
+    """In a child process: n decisions through evaluate_many, written to `out` as JSON Lines."""
+    policy = ecrules.load(str(POLICY_FILE))
+    base = gen.json_records(10_000)
+
+    def records() -> Any:
+        for k in range(n):
+            rec = base[k % len(base)]
+            yield {**rec, "id": f"S{k:09d}"}
+
+    t0 = time.perf_counter()
+    count = 0
+    with open(out, "w", encoding="utf-8") as fh:
+        for d in policy.evaluate_many(records()):
+            fh.write(json.dumps(d.to_dict()) + "\n")
+            count += 1
+    print(json.dumps({"decisions": count, "seconds": time.perf_counter() - t0,
+                      "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def stream_memory(n: int) -> list[dict[str, Any]]:
+    """Peak RSS streaming n/10 and n decisions to a file, each in a fresh process."""
+    out = HERE / "out" / "stream-decisions.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for m in (max(1, n // 10), n):
+        proc = subprocess.run([sys.executable, __file__, "--stream-child", str(m), str(out)],
+                              capture_output=True, text=True, check=True)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    out.unlink(missing_ok=True)
+    return runs
 
 
 # ----------------------------------------------------------------------------------------------
@@ -229,8 +298,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="rules in the generated policy for the load benchmark (default 1,000)")
     ap.add_argument("--load-repeat", type=int, default=3, metavar="R",
                     help="load repeats, the best is kept (default 3)")
+    ap.add_argument("--stream", type=int, default=1_000_000, metavar="N",
+                    help="decisions streamed through evaluate_many to a file for the memory figure "
+                         "(default 1,000,000; 0 skips it)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures to FILE as JSON")
+    ap.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.stream_child:
+        stream_child(int(a.stream_child[0]), a.stream_child[1])
+        return 0
     if a.records < 1 or a.repeat < 1 or a.load_repeat < 1:
         ap.error("--records, --repeat and --load-repeat must be at least 1")
 
@@ -268,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
               f"vs handwritten {_show(ex['handwritten'].get(what.split('/')[0]))}")
 
     # -- evaluation ------------------------------------------------------------------------------
-    us = time_evaluation(policy, records, a.repeat)
+    floats = gen.json_records(a.records)
+    check_plain_agreement(policy, floats)
+    print(f"agreement: ecrules == plain.py (no validation) on all {len(floats):,} records as "
+          f"json.loads returns them (float amounts): outcome, fired")
+    us = time_evaluation(policy, records, floats, a.repeat)
     eval_ratio = us["evaluate"] / us["handwritten"]
     many_ratio = us["evaluate_many"] / us["evaluate"]
     todict_ratio = us["evaluate_to_dict"] / us["handwritten"]
@@ -283,6 +363,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{_verdict(many_ratio, TARGET_MANY_RATIO)}")
     print(f"  {'(evaluate + to_dict, for scale)':<34}{us['evaluate_to_dict']:>10.2f}   "
           f"{todict_ratio:>5.2f} × handwritten")
+    plain_ratio = us["evaluate_floats"] / us["plain_floats"]
+    print(f"\n  {'json.loads records (float amounts)':<34}{'µs/record':>10}   {'ratio':<22}{'target':<9}")
+    print(f"  {'plain Python, no validation':<34}{us['plain_floats']:>10.2f}")
+    print(f"  {'handwritten Python (validating)':<34}{us['handwritten_floats']:>10.2f}   "
+          f"{us['handwritten_floats'] / us['plain_floats']:>5.2f} × plain")
+    print(f"  {'policy.evaluate (loop)':<34}{us['evaluate_floats']:>10.2f}   "
+          f"{plain_ratio:>5.2f} × plain           {'≤ ' + str(TARGET_PLAIN_RATIO):<9}"
+          f"{_verdict(plain_ratio, TARGET_PLAIN_RATIO)}")
 
     # -- loading ---------------------------------------------------------------------------------
     text = gen.generated_policy(a.rules)
@@ -303,6 +391,16 @@ def main(argv: list[str] | None = None) -> int:
           + _fmt_counts(big_outcomes, ["deny", "license", "allow", "error"])
           + f"; {big_fired:.0f} rules fired per record on average)")
 
+    streamed: list[dict[str, Any]] = []
+    if a.stream:
+        streamed = stream_memory(a.stream)
+        small, big = streamed
+        growth = big["peak_rss_kib"] / small["peak_rss_kib"]
+        print(f"\n  streaming evaluate_many to a file: {small['decisions']:,} decisions peak RSS "
+              f"{small['peak_rss_kib'] / 1024:,.0f} MiB, {big['decisions']:,} decisions "
+              f"{big['peak_rss_kib'] / 1024:,.0f} MiB ({growth:.2f} ×; flat is ≤ 1.1 ×) "
+              f"{'ok' if growth <= 1.1 else 'GROWS'}")
+
     if a.json:
         figures = {
             "ecrules_version": version,
@@ -316,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             "us_per_record": us,
             "ratio_evaluate_vs_handwritten": eval_ratio,
             "ratio_evaluate_many_vs_evaluate": many_ratio,
+            "ratio_evaluate_vs_plain_floats": plain_ratio,
             "targets": {"evaluate_vs_handwritten": TARGET_EVAL_RATIO,
                         "evaluate_many_vs_evaluate": TARGET_MANY_RATIO,
                         "load_seconds": TARGET_LOAD_SECONDS},
@@ -324,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_generated_seconds": load_s,
             "load_repeat": a.load_repeat,
             "agreement": {k: v for k, v in agreement.items() if k != "soft_examples"},
+            "stream": streamed,
         }
         Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")

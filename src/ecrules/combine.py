@@ -16,9 +16,13 @@ from .decision import BasisRef, Decision, DecisionError
 
 STRENGTH = {"deny": 3, "license": 2, "allow": 1}
 _CACHE_LIMIT = 4096
+_DATED_LIMIT = 65536  # (matches, as_of) pairs whose dated bases are kept: bounded, so memory stays flat
 
 #: outcome, fired, obligations, the rules that count, and their bases when none is dated
 _Parts = tuple[str, tuple[str, ...], tuple[str, ...], tuple[int, ...], "tuple[BasisRef, ...] | None"]
+
+
+_new_decision = tuple.__new__  # a Decision from a tuple without NamedTuple's Python-level __new__
 
 
 def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
@@ -44,6 +48,7 @@ class Combiner:
         )
         self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) for bs in self._bases)
         self._cache: dict[tuple[int, ...], _Parts] = {}
+        self._dated_cache: dict[tuple[tuple[int, ...], datetime.date | None], tuple[Any, ...]] = {}
 
     def _parts(self, matched: tuple[int, ...]) -> _Parts:
         hit = self._cache.get(matched)
@@ -74,11 +79,18 @@ class Combiner:
         return parts
 
     def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None) -> Decision:
-        outcome, fired, obligations, counted, basis = self._parts(matched)
-        if basis is None:
-            bases = self._bases
-            basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
-        return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+        # the whole decision but its id depends on the matches and the date only: built once
+        rest = self._dated_cache.get((matched, as_of))
+        if rest is None:
+            outcome, fired, obligations, counted, basis = self._parts(matched)
+            if basis is None:
+                bases = self._bases
+                basis = tuple(ref for k in counted for ref, f, u in bases[k] if in_force(f, u, as_of))
+            # every field after the id, defaults included, as the NamedTuple itself fills them
+            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+            if len(self._dated_cache) < _DATED_LIMIT:
+                self._dated_cache[matched, as_of] = rest
+        return _new_decision(Decision, (record_id, *rest))
 
     def record_error(self, record: Any, position: int, message: str, field: str | None, has_id: bool) -> Decision:
         """An `error` decision for a record that does not fit the schema or an invariant."""

@@ -22,6 +22,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, Callable
 
+import attrs
+
 from . import nodes as n
 from . import records as r
 from . import types as t
@@ -92,8 +94,13 @@ class _Emitter:
             "_missing": _missing, "_object": _object, "_elements": _elements, "_DATES": _DATES,
             "_date": _date, "_COUNTRIES": COUNTRIES, "_EXACT": v.EXACT, "_dsum": v.dsum,
             "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
-            "_starts_with": v.starts_with, "_U": _UNSET,
+            "_starts_with": v.starts_with, "_U": _UNSET, "_repr": repr, "_seq": r.sequence,
+            "_NULL": r.NULL,
         }
+        self._fused: dict[int, tuple[str, str]] = {}  # id(quantifier) -> (its result, its loop's flag)
+        self._results = 0
+        self._locals = 0
+        self._inlining = 0
         if checked.screenings:
             from .screening import runtime
             self.globals["_screen_score"] = runtime.score
@@ -130,7 +137,7 @@ class _Emitter:
             return self._struct_fns[id(struct)]
         name = ident("_s", len(self._struct_fns))
         self._struct_fns[id(struct)] = name
-        body: list[str] = [f"def {name}(x):", "    x = _object(x)"]
+        body: list[str] = [f"def {name}(x):", "    if x.__class__ is not dict: x = _object(x)"]
         outs = []
         for k, f in enumerate(struct.fields.values()):
             var = f"f{k}"
@@ -162,9 +169,14 @@ class _Emitter:
             if typ.name == "int":
                 return [f"if {var}.__class__ is not int: {var} = _at(_r.integer, {var}, {p})"]
             if typ.name == "number":
-                # a decimal outside the exponent range (literals.MAX_EXPONENT) goes to the slow path's error
-                return [f"if {var}.__class__ is not int and ({var}.__class__ is not _Dec or not {var}.is_finite()"
-                        f" or not {-literals.MAX_EXPONENT} <= {var}.adjusted() <= {literals.MAX_EXPONENT}): "
+                # a finite float is the decimal it prints as (values.to_decimal), inline: `x - x`
+                # is 0.0 for a finite float and NaN for an infinite or NaN one; a float's exponent
+                # is always within literals.MAX_EXPONENT. A decimal outside that range goes to
+                # the slow path's error.
+                return [f"if {var}.__class__ is not int:",
+                        f"    if {var}.__class__ is float and {var} - {var} == 0.0: {var} = _Dec(_repr({var}))",
+                        f"    elif {var}.__class__ is not _Dec or not {var}.is_finite()"
+                        f" or not {-literals.MAX_EXPONENT} <= {var}.adjusted() <= {literals.MAX_EXPONENT}: "
                         f"{var} = _at(_r.number, {var}, {p})"]
             if typ.name == "bool":
                 return [f"if {var}.__class__ is not bool: {var} = _at(_r.boolean, {var}, {p})"]
@@ -176,10 +188,26 @@ class _Emitter:
             members = self.hoist("E", frozenset(typ.members))
             check = self.hoist("EC", _enum_check(typ.members))
             return [f"if {var}.__class__ is not str or {var} not in {members}: {var} = _at({check}, {var}, {p})"]
+        if isinstance(typ, (t.ListT, t.SetT)) and isinstance(typ.elem, t.StructT):
+            fn = self.struct_list_fn(typ)
+            return ["try:", f"    {var} = {fn}({var})", "except _RE as exc:", f"    raise exc.within({p}) from None"]
         if isinstance(typ, (t.ListT, t.SetT)):
             elem = self.element_fn(typ.elem)
             wrap = "tuple" if isinstance(typ, t.ListT) else "frozenset"
             return [f"{var} = {wrap}(_elements({var}, {elem}, {p}))"]
+        if isinstance(typ, t.StructT) and self._inlining < 3:
+            # a struct field read inline (no call): its fields in fresh locals, then the tuple
+            self._inlining += 1
+            lines = ["try:", f"    if {var}.__class__ is not dict: {var} = _object({var})"]
+            outs = []
+            for f in typ.fields.values():
+                local = f"H{self._locals}"
+                self._locals += 1
+                lines += ["    " + line for line in self.field_check(var, f, local)]
+                outs.append(local)
+            self._inlining -= 1
+            return lines + [f"    {var} = ({', '.join(outs)},)", "except _RE as exc:",
+                            f"    raise exc.within({p}) from None"]
         if isinstance(typ, t.StructT):
             fn = self.struct_fn(typ)
             return [
@@ -189,6 +217,34 @@ class _Emitter:
                 f"    raise exc.within({p}) from None",
             ]
         return []
+
+    def struct_list_fn(self, typ: t.ListT | t.SetT) -> str:
+        """A list (or set) of structs checked in one loop, each struct's fields read inline."""
+        key = id(typ)
+        if key in self._struct_fns:
+            return self._struct_fns[key]
+        struct = typ.elem
+        assert isinstance(struct, t.StructT)
+        name = f"_L{len(self._struct_fns)}"
+        self._struct_fns[key] = name
+        wrap = "tuple" if isinstance(typ, t.ListT) else "frozenset"
+        body = [f"def {name}(v):",
+                "    if v.__class__ is not list and v.__class__ is not tuple: v = _seq(v)",
+                "    s = []", "    k = 0", "    try:", "        for x in v:",
+                "            if x.__class__ is not dict:",
+                "                if x is None: raise _RE(_NULL)",
+                "                x = _object(x)"]
+        outs = []
+        for k, f in enumerate(struct.fields.values()):
+            var = f"f{k}"
+            body += ["            " + line for line in self.field_check("x", f, var)]
+            outs.append(var)
+        body += [f"            s.append(({', '.join(outs)}{',' if len(outs) == 1 else ''}))",
+                 "            k += 1",
+                 "    except _RE as exc:", "        raise exc.within(k) from None",
+                 f"    return {wrap}(s)", ""]
+        self.preamble.extend(body)
+        return name
 
     def element_fn(self, typ: t.Type) -> str:
         if isinstance(typ, t.StructT):
@@ -276,8 +332,8 @@ class _Emitter:
         if e.op in ("like", "not like"):
             pattern = self.c.patterns[id(e)]
             if isinstance(pattern, str):
-                regex = self.hoist("P", v.compile_pattern(pattern))
-                test = f"{regex}.fullmatch({left}) is not None"
+                test = _literal_like(left, pattern) or \
+                    f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({left}) is not None"
             else:
                 table = self.hoist("PT", {p: v.compile_pattern(p) for p in pattern})
                 test = f"{table}[{self.expr(e.right)}].fullmatch({left}) is not None"
@@ -286,6 +342,15 @@ class _Emitter:
         return f"({left} {e.op} {right})"
 
     def quant(self, e: n.Quant) -> str:
+        fused = self._fused.get(id(e))
+        if fused is not None:  # decided in the fused loop; its own code only if that loop faulted
+            self._fused.pop(id(e))
+            original = self.quant(e)
+            self._fused[id(e)] = fused
+            return f"({fused[0]} if {fused[1]} else {original})"
+        prefixes = self.prefix_set(e)
+        if prefixes is not None:
+            return prefixes
         var = ident("V", len(self._var_names))
         self._var_names[id(e)] = var
         src = self.expr(e.source)
@@ -305,6 +370,97 @@ class _Emitter:
             return f"sum({body} for {var} in {src}{cond})"
         return f"_dsum({body} for {var} in {src}{cond})"
 
+    def prefix_set(self, e: n.Quant) -> str | None:
+        """`any(p in S: starts_with(x, p))` over a constant set: one `str.startswith(tuple)`."""
+        body = e.body
+        if e.kind != "any" or e.where is not None or not isinstance(body, n.Call) \
+                or body.func != "starts_with" or not isinstance(body.args[1], n.Name):
+            return None
+        if not isinstance(self.c.bindings.get(id(body.args[1])), VarRef) \
+                or self.c.bindings[id(body.args[1])].quant is not e:  # type: ignore[union-attr]
+            return None
+        src = e.source
+        values: Any
+        if isinstance(src, n.Name) and isinstance(self.c.bindings.get(id(src)), SetInfo):
+            values = self.c.bindings[id(src)].values  # type: ignore[union-attr]
+        elif isinstance(src, n.SetLit) and all(isinstance(x, n.Literal) for x in src.elements):
+            values = [x.value for x in src.elements]  # type: ignore[union-attr]
+        else:
+            return None
+        if _mentions_var(body.args[0], e, self.c):
+            return None
+        self._var_names[id(e)] = "_U"  # binds nothing: the variable is not read any more
+        return f"{self.expr(body.args[0])}.startswith({self.hoist('C', tuple(sorted(values)))})"
+
+    def fuse(self) -> list[str]:
+        """One loop per list field for the quantifiers of every rule and invariant over it.
+
+        Each rule's `any`/`all`/`count`/`sum` over a required list field would otherwise run its
+        own generator; here they share one pass and leave their results in locals `Qk`. The loop
+        runs before the rules, so it evaluates quantifiers a rule might have short-circuited: if
+        it raises (a division by zero, say), `Gk` is false and every rule computes its own
+        quantifiers as before, so faults are still reported by the rule that meets them.
+        """
+        groups: dict[int, list[n.Quant]] = {}
+        exprs = [inv.expr for inv in self.c.invariants if inv.index_after is None]
+        exprs += [rule.when for rule in self.c.rules]
+        for e in exprs:
+            for q in _top_quants(e):
+                b = self.c.bindings.get(id(q.source)) if isinstance(q.source, n.Name) else None
+                if not isinstance(b, FieldRef) or b.field.optional:
+                    continue
+                if q.kind == "count" and q.body is None and q.where is None:
+                    continue
+                if q.kind == "any" and self._is_prefix_set(q):
+                    continue
+                if any(isinstance(x, n.Call) and x.func in ("screen", "matches") for x in _walk(q)):
+                    continue  # a screening call records its hits for its rule: left where it is
+                groups.setdefault(b.index, []).append(q)
+        lines: list[str] = []
+        for index, quants in groups.items():
+            if len(quants) < 2:
+                continue
+            g = f"G{index}"
+            loop = f"V{len(self._var_names)}"
+            init, body = [], []
+            seen: dict[tuple[str, str | None, str | None], str] = {}
+            for q in quants:
+                self._var_names[id(q)] = loop
+                where = self.expr(q.where) if q.where is not None else None
+                test = self.expr(q.body) if q.body is not None else None
+                if (q.kind, where, test) in seen:  # the same quantifier in two rules: computed once
+                    self._fused[id(q)] = (seen[q.kind, where, test], g)
+                    continue
+                res = seen[q.kind, where, test] = f"Q{self._results}"
+                self._results += 1
+                if q.kind == "any":
+                    init.append(f"{res} = False")
+                    cond = " and ".join(x for x in (where, test) if x)
+                    body.append(f"if not {res} and {cond}: {res} = True")
+                elif q.kind == "all":
+                    init.append(f"{res} = True")
+                    body.append(f"if {res} and {where + ' and ' if where else ''}not {test}: {res} = False")
+                elif q.kind == "count":
+                    init.append(f"{res} = 0")
+                    cond = " and ".join(x for x in (where, test) if x)
+                    body.append(f"if {cond}: {res} += 1")
+                else:
+                    assert q.body is not None and test is not None
+                    init.append(f"{res} = 0")
+                    add = f"{res} += {test}" if self.c.type_of(q.body) == t.INT else f"{res} = _EXACT.add({res}, {test})"
+                    body.append(f"if {where}: {add}" if where else add)
+                self._fused[id(q)] = (res, g)
+            lines += ["try:"] + ["    " + x for x in init] + [f"    for {loop} in F{index}:"] \
+                + ["        " + x for x in body] + [f"    {g} = True", "except Exception:", f"    {g} = False"]
+        return lines
+
+    def _is_prefix_set(self, q: n.Quant) -> bool:
+        saved = dict(self._var_names)
+        try:
+            return self.prefix_set(q) is not None
+        finally:
+            self._var_names = saved
+
     # -- the decide function
     def emit(self) -> str:
         c = self.c
@@ -313,7 +469,8 @@ class _Emitter:
         fields = list(c.record.fields)
         as_of = f"F{fields.index(c.as_of)}" if c.as_of else "None"
         # compile conditions first: that is how we learn which lets are read
-        invariants: list[str] = []
+        fused = ["        " + line for line in self.fuse()]
+        invariants: list[str] = fused
         for k, inv in enumerate(c.invariants):
             invariants.append("        " + comment("invariant", k, inv.span.line, inv.span.column))
             invariants += ["        " + line for line in self.invariant(inv)]
@@ -401,6 +558,65 @@ _UNSET = object()
 
 def _enum_check(members: tuple[str, ...]) -> Callable[[Any], str]:
     return lambda value: r.enum(value, members)
+
+
+def _ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def _literal_like(subject: str, pattern: str) -> str | None:
+    """A `like` pattern of literal characters and `*` at its ends only, as a string test."""
+    globs = v.parse_pattern(pattern)
+    lead = bool(globs) and globs[0].kind == "any"
+    trail = len(globs) > int(lead) and globs[-1].kind == "any"
+    middle = globs[int(lead): len(globs) - int(trail)]
+    if any(g.kind != "char" for g in middle):
+        return None
+    text = lit("".join(g.char for g in middle))
+    if lead and trail:
+        return f"({text} in {subject})"
+    if trail:
+        return f"{subject}.startswith({text})"
+    if lead:
+        return f"{subject}.endswith({text})"
+    return f"({subject} == {text})"
+
+
+def _walk(e: Any) -> Any:
+    """Every node under `e` (itself included), in no particular order."""
+    stack = [e]
+    while stack:
+        node = stack.pop()
+        yield node
+        for a in attrs.fields(type(node)):
+            value = getattr(node, a.name)
+            if isinstance(value, tuple):
+                stack.extend(x for x in value if attrs.has(type(x)))
+            elif attrs.has(type(value)):
+                stack.append(value)
+
+
+def _top_quants(e: n.Expr) -> list[n.Quant]:
+    """The quantifiers of `e` that are not inside another quantifier, in source order."""
+    out: list[n.Quant] = []
+    stack: list[Any] = [e]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, n.Quant):
+            out.append(node)
+            continue
+        for a in reversed(attrs.fields(type(node))):
+            value = getattr(node, a.name)
+            if isinstance(value, tuple):
+                stack.extend(x for x in reversed(value) if attrs.has(type(x)))
+            elif attrs.has(type(value)):
+                stack.append(value)
+    return out
+
+
+def _mentions_var(e: n.Expr, q: n.Quant, c: Checked) -> bool:
+    return any(isinstance(x, n.Name) and isinstance(b := c.bindings.get(id(x)), VarRef) and b.quant is q
+               for x in _walk(e))
 
 
 def _is_const_name(e: n.Expr, c: Checked) -> bool:

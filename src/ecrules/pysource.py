@@ -38,6 +38,7 @@ NAMES = frozenset({
     "get", "__class__", "is_finite", "fullmatch", "within", "days", "message", "field", "append",
     "add", "subtract", "multiply", "minus", "startswith", "endswith", "match", "search",
     "string", "integer", "number", "boolean", "country", "adjusted",
+    "float",
 })
 
 #: a generated identifier: a short fixed prefix and a counter (`F3`, `_l0`, `PT2`, `_s1`, `f0`)

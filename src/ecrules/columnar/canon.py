@@ -176,6 +176,73 @@ def _py_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
     return pa.array(out, type=arrow_type(typ)), bad
 
 
+_SIG_LIMIT = 1e15  # a decimal of at most 15 significant digits is the only one to print as its float
+
+
+def _float_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
+    """Floats as the decimals they print as (`values.to_decimal`), vectorised.
+
+    For d = 0..9 places, q = round(x·10^d) is a candidate when q/10^d gives x back. With at most
+    15 significant digits (|q| < 10^15) that decimal is the only one of so few digits that rounds
+    to x, so it is what `repr(x)` prints: the row engine's exact value. The few floats that need
+    more digits or places (and NaN, infinities) take the value-by-value path.
+    """
+    x = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    valid = _valid(arr)
+    q_all = np.zeros(len(x), dtype=np.int64)
+    scale = np.zeros(len(x), dtype=np.int64)
+    idx = np.flatnonzero(valid)  # NaN and infinities never pass the test below: the slow path flags them
+    xs = x[idx]
+    with np.errstate(invalid="ignore", over="ignore"):
+        for d in range(NUMBER_SCALE + 1):
+            if not len(idx):
+                break
+            p = 10.0**d
+            q = np.round(xs * p)
+            ok = (np.abs(q) < _SIG_LIMIT) & (q / p == xs)
+            q_all[idx[ok]] = q[ok]
+            scale[idx[ok]] = NUMBER_SCALE - d
+            idx, xs = idx[~ok], xs[~ok]
+    todo = np.zeros(len(x), dtype=bool)
+    todo[idx] = True
+    out = pa.Array.from_buffers(DECIMAL, len(x), [None, pa.py_buffer(_unscaled128(q_all, scale))])
+    slow = todo & valid
+    bad = np.zeros(len(x), dtype=bool)
+    if slow.any():
+        where = np.flatnonzero(slow)
+        values, vbad = _py_column(arr.take(pa.array(where)), typ)
+        bad[where] = vbad
+        out = pc.replace_with_mask(out, pa.array(slow), values)
+    if not valid.all():
+        out = pc.if_else(pa.array(valid), out, pa.nulls(len(x), DECIMAL))
+    return out, bad
+
+
+_POWERS = np.array([10**k for k in range(NUMBER_SCALE + 1)], dtype=np.uint64)
+
+
+def _unscaled128(q: np.ndarray, places: np.ndarray) -> np.ndarray:
+    """q·10^places (|q| < 2^50, places <= 9) as little-endian two's-complement 128-bit integers.
+
+    The decimal128 buffer, built with numpy in 64-bit halves: Arrow's decimal multiply is
+    several times slower than the float conversion itself.
+    """
+    neg = q < 0
+    a = np.abs(q).astype(np.uint64)
+    m = _POWERS[places]
+    low32 = np.uint64(0xFFFFFFFF)
+    p_lo = (a & low32) * m  # < 2^62
+    p_hi = (a >> np.uint64(32)) * m  # < 2^48
+    lo = p_lo + ((p_hi & low32) << np.uint64(32))  # wraps modulo 2^64
+    hi = (p_hi >> np.uint64(32)) + (lo < p_lo).astype(np.uint64)
+    neg_lo = ~lo + np.uint64(1)
+    neg_hi = ~hi + (lo == 0).astype(np.uint64)
+    out = np.empty((len(q), 2), dtype=np.uint64)
+    out[:, 0] = np.where(neg, neg_lo, lo)
+    out[:, 1] = np.where(neg, neg_hi, hi)
+    return out
+
+
 def _arrow_value(v: Any) -> Any:
     if isinstance(v, datetime.datetime):
         return v
@@ -224,7 +291,9 @@ def canon_array(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
             return _py_column(arr, typ)
         if pa.types.is_decimal(at) and at.scale <= NUMBER_SCALE and at.precision - at.scale <= _MAX_INT_DIGITS:
             return arr.cast(DECIMAL), none
-        if pa.types.is_decimal(at) or pa.types.is_floating(at):
+        if pa.types.is_floating(at):
+            return _float_column(arr, typ)
+        if pa.types.is_decimal(at):
             return _py_column(arr, typ)
         return pa.nulls(n_, target), _valid(arr)
     if typ == t.BOOL:
