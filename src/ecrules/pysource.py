@@ -37,7 +37,8 @@ NAMES = frozenset({
     # attributes of run-time values and helpers
     "get", "__class__", "is_finite", "adjusted", "fullmatch", "within", "days", "message", "field", "append",
     "add", "subtract", "multiply", "minus", "startswith", "endswith", "match", "search",
-    "string", "integer", "number", "boolean", "country",
+    "string", "integer", "number", "boolean", "country", "adjusted",
+    "float",
 })
 
 #: a generated identifier: a short fixed prefix and a counter (`F3`, `_l0`, `PT2`, `_s1`, `f0`)
