@@ -275,3 +275,49 @@ def test_html_reports_render_in_chromium(tmp_path: Path) -> None:
     assert changed.corpus is not None
     assert dom.count('class="flow"') == len(changed.corpus.by_transition) > 0
     assert (tmp_path / "diff.png").stat().st_size > 5_000
+
+
+LAW_POLICY = f"""policy "law-demo" version "1"
+combine deny_overrides
+default allow
+{SCHEMA}
+instrument UNSCR_1718 {{
+  kind UNSC
+  citation "S/RES/1718 (2006)"
+  adopted 2006-10-14
+  scope destination "KP"
+}}
+
+instrument WA_DUAL_USE {{
+  kind REGIME
+  citation "Wassenaar Arrangement, Dual-Use List"
+  adopted 1996-07-12
+  scope item
+}}
+
+set embargo: country = {{ "KP" basis UNSCR_1718 "para. 8" }}
+
+set watched: country = {{ "SO" basis WA_DUAL_USE "Cat. 5" }}
+
+rule EMB deny {{
+  when destination in embargo
+}}
+
+rule WATCH license {{
+  when destination in watched
+}}
+
+constraint nondiscrimination {{
+  protect destination unless basis UNSC, REGIME
+}}
+"""
+
+
+def test_a_disparity_explained_by_justified_members_is_not_flagged() -> None:
+    report = ecrules.impact(ecrules.loads(LAW_POLICY), population(3000, 9))
+    emb = [d for d in report.disparities if d.rule == "EMB" and d.value == "KP"]
+    assert emb and emb[0].hits == emb[0].explained > 0 and not emb[0].flagged
+    assert not [d for d in report.flagged if d.rule == "EMB"]
+    # an item-control regime singles out no destination: its member explains nothing
+    watch = [d for d in report.flagged if d.rule == "WATCH"]
+    assert [(d.value, d.explained) for d in watch] == [("SO", 0)]

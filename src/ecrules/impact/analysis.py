@@ -232,43 +232,29 @@ def _float(v: Any) -> float:
 
 
 def _explained(corpus: Corpus, rule: str, attr: Attribute, values: np.ndarray, c: Checked) -> np.ndarray:
-    """Rows where `rule` fired and the decision cites, for it, the record's own value of `attr` as a
-    member carrying an admissible instrument whose scope covers the attribute."""
+    """Rows where the decision cites, for `rule`, the record's own value of `attr` as a member
+    carrying an admissible instrument whose scope covers the attribute and that value."""
     b = corpus.basis
     mask = np.zeros(corpus.n, dtype=bool)
     if not len(b["row"]):
         return mask
-    sel = (b["rule"] == rule) & np.array([i is not None for i in b["instrument"]], dtype=bool)
-    if not sel.any():
-        return mask
-    ok = np.array([_admissible(c, attr, k, i) for k, i in zip(b["kind"][sel], b["instrument"][sel])], dtype=bool)
-    rows = b["row"][sel][ok]
-    members = b["member"][sel][ok]
-    same = np.array([m is not None and m == v for m, v in zip(members, values[rows])], dtype=bool)
-    mask[rows[same]] = True
+    sel = np.flatnonzero((b["rule"] == rule) & np.array([i is not None for i in b["instrument"]], dtype=bool))
+    for k in sel:
+        row, member = int(b["row"][k]), b["member"][k]
+        if member is not None and member == values[row] and _admissible(c, attr, b["kind"][k], b["instrument"][k], member):
+            mask[row] = True
     return mask
 
 
-def _admissible(c: Checked, attr: Attribute, kind: Any, instrument: Any) -> bool:
+def _admissible(c: Checked, attr: Attribute, kind: Any, instrument: Any, value: Any) -> bool:
+    """An instrument of an admissible kind (or named itself) whose scope singles out `value` in the
+    attribute's category: an item-control regime justifies no destination difference."""
     if kind not in attr.admissible and instrument not in attr.admissible:
         return False
-    scope = _scope(c, instrument)
-    return scope is None or attr.category in scope
-
-
-def _scope(c: Checked, instrument: Any) -> set[str] | None:
-    """The categories an instrument singles out, when the policy declares it (None: unknown)."""
-    table = getattr(c, "instruments", None)
-    if not table or instrument not in table:
-        return None
-    info = table[instrument]
-    scopes = getattr(info, "scope", None) or getattr(info, "scopes", None)
-    if scopes is None:
-        return None
-    cats: set[str] = set()
-    for s in scopes:
-        cats.add(s if isinstance(s, str) else str(getattr(s, "category", s)))
-    return cats
+    info = c.instruments.get(instrument)
+    if info is None:
+        return False
+    return any(s.category == attr.category and (not s.values or value in s.values) for s in info.scopes)
 
 
 def _top(values: np.ndarray, k: int = 3) -> tuple[TopValue, ...]:
