@@ -82,9 +82,7 @@ def brute_force(policy: ecrules.Policy) -> bool:
     interp = Interpreter(c)
     body = con.body
     if hasattr(body, "paths"):
-        for rule in c.rules:
-            if any(b.kind == "UNSC" for b in rule.all_bases):
-                continue
+        for rule in c.rules:  # a free-text (legacy) basis justifies nothing: every rule is checked
             for rec in ALL:
                 if rec["dest"] != "FR":
                     continue
