@@ -130,16 +130,13 @@ def _shape(typ: Any) -> Any:
 
 def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Transition:
     from ..verify.deadline import Deadline, DeadlineExceeded
-    from ..verify.encode import Bounds, Encoder, Env, Unsupported, solve, zbool
-    from ..verify.outcome import decision_bounds
+    from ..verify.encode import Encoder, Env, Unsupported, solve, zbool
+    from ..verify.outcome import decision_bounds, merge_bounds
 
     dl = Deadline(timeout, f"deadline: the {timeout:g} s limit ran out")
 
-    bo, bn = decision_bounds(old, []), decision_bounds(new, [])
-    sizes = dict(bo.sizes)
-    for p, k in bn.sizes.items():
-        sizes[p] = max(sizes.get(p, 0), k)
-    bounds = Bounds(sizes, bo.incomplete | bn.incomplete, bo.cap)
+    bounds = merge_bounds([decision_bounds(old, []), decision_bounds(new, [])])
+    assert bounds is not None
     try:
         eo, en = Encoder(old.checked, bounds, dl), Encoder(new.checked, bounds, dl)
         rec = eo.record("r")

@@ -14,21 +14,9 @@ from .. import nodes as n
 from ..policy import Policy
 from .deadline import Deadline, DeadlineExceeded
 from .encode import Bounds, Unsupported
-from .outcome import check_outcome
+from .outcome import check_outcome, merge_bounds
 from .protect import Pairs, ProtectSpec, RuleResult, check_rule
 from .report import PolicyReport, Verdict, Warning_, dumps
-
-
-def _merge_bounds(bounds: list[Bounds]) -> Bounds | None:
-    if not bounds:
-        return None
-    sizes: dict[tuple[str, ...], int] = {}
-    incomplete: set[tuple[str, ...]] = set()
-    for b in bounds:
-        for p, k in b.sizes.items():
-            sizes[p] = max(sizes.get(p, 0), k)
-        incomplete |= b.incomplete
-    return Bounds(sizes, incomplete, bounds[0].cap)
 
 
 def _rule_dict(r: RuleResult) -> dict[str, object]:
@@ -65,7 +53,7 @@ def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0,
                 results.append(check_rule(policy, r, spec, _per_check(run, timeout), pairs=pairs))
             except DeadlineExceeded as exc:
                 results.append(RuleResult(r.id, "unknown", "undecided", reason=exc.what))
-        bound = _merge_bounds([r.bound for r in results if r.bound is not None and r.status == "proved"])
+        bound = merge_bounds([r.bound for r in results if r.bound is not None and r.status == "proved"])
         if any(r.status == "violated" for r in results):
             status = "violated"
         elif any(r.status == "unknown" for r in results):
