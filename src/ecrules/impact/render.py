@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from .analysis import Disparity, ImpactReport
-from .diff import DiffReport
+from .diff import DiffReport, Transition
 
 COLOURS = {"allow": "#2e7d32", "license": "#f9a825", "hold": "#6a1b9a", "deny": "#c62828", "error": "#616161"}
 ORDER = ("allow", "license", "hold", "deny", "error")
@@ -41,7 +41,7 @@ def impact_text(r: ImpactReport) -> str:
     flagged = r.flagged
     th = r.thresholds
     lines.append(f"disparities flagged (unexplained ratio >= {th.high} or <= {th.low}, at least {th.min_count} "
-                 f"records, 95% interval excluding 1): {len(flagged)}")
+                 f"records and {th.min_hits} unexplained firings for higher, 95% interval excluding 1): {len(flagged)}")
     for d in flagged:
         lines.append(f"  rule {d.rule}: {d.attribute} {d.value!r} {d.direction}: unexplained ratio {_ratio(d)}; "
                      f"{d.hits} of {d.n} records, {d.explained} explained by a justified fact")
@@ -57,14 +57,21 @@ def impact_text(r: ImpactReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _transition(t: Transition) -> str:
+    extra = f" (rules {', '.join(t.rules)})" if t.rules else ""
+    why = f": {t.reason}" if t.reason and t.status == "unknown" else ""
+    return f"  {t.old} -> {t.new}: {t.status}{extra}{why}"
+
+
 def diff_text(r: DiffReport) -> str:
     lines = [f"diff `{r.old}` -> `{r.new}`"]
     if r.rules_added or r.rules_removed:
         lines.append(f"rules added: {', '.join(r.rules_added) or 'none'}; removed: {', '.join(r.rules_removed) or 'none'}")
-    for t in r.transitions:
-        extra = f" (rules {', '.join(t.rules)})" if t.rules else ""
-        why = f": {t.reason}" if t.reason and t.status == "unknown" else ""
-        lines.append(f"  {t.old} -> {t.new}: {t.status}{extra}{why}")
+    one_reason = {(t.status, t.reason) for t in r.transitions}
+    if len(one_reason) == 1 and r.transitions[0].status == "unknown":  # said once, not per class
+        lines.append(f"  every outcome change: unknown: {r.transitions[0].reason}")
+    else:
+        lines.extend(_transition(t) for t in r.transitions)
     if r.corpus is not None:
         c = r.corpus
         lines.append(f"on {c.records} records: {c.changed} changed")
@@ -166,7 +173,7 @@ def impact_html(r: ImpactReport) -> str:
         body.append(f"<h2>Outcome rates by {_e(a.name)}</h2>{_legend()}{_bars(r, a.name)}")
     th = r.thresholds
     body.append("<h2>Disparate-impact ratios (unexplained firings, 95% interval, log scale)</h2>"
-                f"<p>Flagged: ratio ≥ {th.high} or ≤ {th.low}, at least {th.min_count} records, interval excluding 1. "
+                f"<p>Flagged: ratio ≥ {th.high} or ≤ {th.low}, at least {th.min_count} records (and {th.min_hits} unexplained firings for higher), interval excluding 1. "
                 "Firings explained by a justified fact (a cited member with an admissible instrument in force) are "
                 "left out of the unexplained ratio.</p>" + _intervals(r))
     rows = "".join(
