@@ -423,7 +423,7 @@ def test_an_absent_protected_value_is_no_evidence_of_a_proxy() -> None:
 def test_a_handful_of_unexplained_firings_is_not_a_disparity() -> None:
     """One or two events give an interval excluding 1 only through the continuity correction."""
     records = population(3000, 4)
-    punt = sorted(float(r["value"]) for r in records if r["end_user"].get("region") == "Puntland")  # type: ignore[arg-type, union-attr]
+    punt = sorted(float(str(r["value"])) for r in records if "Puntland" in str(r["end_user"]))
     few = PROXY_POLICY.replace('end_user.region == "Puntland"', f'end_user.region == "Puntland" and value >= {punt[-3]}')
     assert ecrules.impact(ecrules.loads(few), records).rule_hits["REGION"] == 3
     report = ecrules.impact(ecrules.loads(few), records)
