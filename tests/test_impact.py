@@ -428,5 +428,20 @@ def test_a_handful_of_unexplained_firings_is_not_a_disparity() -> None:
     assert ecrules.impact(ecrules.loads(few), records).rule_hits["REGION"] == 3
     report = ecrules.impact(ecrules.loads(few), records)
     assert not [d for d in report.flagged if d.rule == "REGION"]
-    lenient = ecrules.impact(ecrules.loads(few), records, thresholds=Thresholds(min_hits=1))
+    lenient = ecrules.impact(ecrules.loads(few), records, thresholds=Thresholds(min_hits=1, confidence=0.5))
     assert [d for d in lenient.flagged if d.rule == "REGION"]
+
+
+def test_a_rule_blind_to_destination_raises_no_alarm_by_chance() -> None:
+    """`BIG` (here value > 185000) fires on 7.5% of records whatever the destination: with 8
+    destinations, a plain 95% interval per comparison flags one of them by chance in some
+    populations; the simultaneous intervals must flag none in any of ten."""
+    policy = ecrules.loads(PROXY_POLICY.replace("value > 100000", "value > 185000"))
+    for seed in range(10):
+        report = ecrules.impact(policy, population(2000, 100 + seed, puntland=0.0))
+        assert report.comparisons >= 8
+        assert not [d for d in report.flagged if d.rule == "BIG"], seed
+    naive = [seed for seed in range(10)
+             if [d for d in ecrules.impact(policy, population(2000, 100 + seed, puntland=0.0),
+                                           thresholds=Thresholds(confidence=1 - 0.05 * 8)).flagged if d.rule == "BIG"]]
+    assert naive  # the same populations do show chance disparities at a per-comparison 95%

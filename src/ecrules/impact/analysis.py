@@ -9,7 +9,9 @@ that matched, or listed in the scope of the rule's own basis: the justified fact
 one record pair at a time. Free-text (legacy) bases explain
 nothing. A rule is flagged when its unexplained ratio for a value is at least `high` (or at most
 `low`), the value has at least `min_count` records (and, for "higher", `min_hits` unexplained
-firings), and the ratio's 95% interval excludes 1. A firing that a waiver cancelled counted toward
+firings), and the ratio's interval excludes 1. Intervals are simultaneous at `confidence` (95%)
+over every (rule, attribute, value) comparison tested (Bonferroni), so that testing many rules
+against many countries raises no alarm by chance. A firing that a waiver cancelled counted toward
 no outcome and is left out.
 
 "Lower" also needs the value's rate to be at most `low` times the median rate of the other values
@@ -26,6 +28,7 @@ reported beside it.
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -53,6 +56,10 @@ class Thresholds:
     #: an interval that excludes 1 only through the continuity correction
     min_hits: int = 5
     proxy_share: float = 0.95
+    #: the intervals are simultaneous at this level over every comparison tested (Bonferroni):
+    #: a policy of 40 rules over 25 destinations makes 1,000 comparisons, and at a plain 95%
+    #: fifty of them would exclude 1 by chance
+    confidence: float = 0.95
 
 
 @attrs.frozen
@@ -147,6 +154,7 @@ class ImpactReport:
     disparities: tuple[Disparity, ...]
     proxies: tuple[Proxy, ...]
     thresholds: Thresholds
+    comparisons: int  # (rule, attribute, value) triples tested: the Bonferroni divisor
     decisions: Any = attrs.field(eq=False, repr=False)  # the per-record decisions, an Arrow table
 
     @property
@@ -167,7 +175,7 @@ class ImpactReport:
         return {
             "policy": self.policy, "version": self.version, "records": self.records,
             "outcomes": self.outcomes,
-            "thresholds": attrs.asdict(self.thresholds),
+            "thresholds": attrs.asdict(self.thresholds), "comparisons": self.comparisons,
             "attributes": [{"path": a.name, "category": a.category, "admissible": sorted(a.admissible),
                             "constraint": a.constraint} for a in self.attributes],
             "rates": [attrs.asdict(g) for g in self.rates],
@@ -307,6 +315,9 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
     columns = {a.path: corpus.column(a.path) for a in attributes}
     explained_by = {r.id: _explained(corpus, r.id, attributes, columns, c) & counted[r.id]
                     for r in c.rules if r.id in counted and counted[r.id].any()}
+    firing_rules = sum(1 for r in c.rules if r.id in explained_by)
+    tested = sum(int((np.bincount(codes(columns[a.path])) >= th.min_count).sum()) for a in attributes) * firing_rules
+    z = NormalDist().inv_cdf(1 - (1 - th.confidence) / (2 * max(1, tested)))
     for attr in attributes:
         values = corpus.column(attr.path)
         acodes = codes(values)
@@ -333,8 +344,8 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
                 nv = int(sizes[vi])
                 if nv < th.min_count and hits[vi] == 0:
                     continue
-                ratio = rate_ratio(int(hits[vi]), nv, total_h - int(hits[vi]), N - nv)
-                uratio = rate_ratio(int(unexp[vi]), nv, total_u - int(unexp[vi]), N - nv)
+                ratio = rate_ratio(int(hits[vi]), nv, total_h - int(hits[vi]), N - nv, z)
+                uratio = rate_ratio(int(unexp[vi]), nv, total_u - int(unexp[vi]), N - nv, z)
                 direction = None
                 if uratio is not None and nv >= th.min_count:
                     others = np.delete(urates, vi)[np.delete(big, vi)]
@@ -359,7 +370,7 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
                     proxies.append(Proxy(r.id, dotted(p), attr.name, _v(v_cache, corpus, p, attr.path, types),
                                          bool(evidence), evidence))
     return ImpactReport(policy.name, policy.version, N, outcome_counts, tuple(attributes), tuple(rates), rule_hits,
-                        tuple(disparities), tuple(proxies), th, corpus.decisions)
+                        tuple(disparities), tuple(proxies), th, tested, corpus.decisions)
 
 
 def _counted(c: Checked, corpus: Corpus) -> dict[str, np.ndarray]:

@@ -41,7 +41,8 @@ def impact_text(r: ImpactReport) -> str:
     flagged = r.flagged
     th = r.thresholds
     lines.append(f"disparities flagged (unexplained ratio >= {th.high} or <= {th.low}, at least {th.min_count} "
-                 f"records and {th.min_hits} unexplained firings for higher, 95% interval excluding 1): {len(flagged)}")
+                 f"records and {th.min_hits} unexplained firings for higher, "
+                 f"{th.confidence:.0%} interval over {r.comparisons} comparisons excluding 1): {len(flagged)}")
     for d in flagged:
         lines.append(f"  rule {d.rule}: {d.attribute} {d.value!r} {d.direction}: unexplained ratio {_ratio(d)}; "
                      f"{d.hits} of {d.n} records, {d.explained} explained by a justified fact")
@@ -172,7 +173,8 @@ def impact_html(r: ImpactReport) -> str:
     for a in r.attributes:
         body.append(f"<h2>Outcome rates by {_e(a.name)}</h2>{_legend()}{_bars(r, a.name)}")
     th = r.thresholds
-    body.append("<h2>Disparate-impact ratios (unexplained firings, 95% interval, log scale)</h2>"
+    body.append(f"<h2>Disparate-impact ratios (unexplained firings, simultaneous {th.confidence:.0%} interval "
+                f"over {r.comparisons} comparisons, log scale)</h2>"
                 f"<p>Flagged: ratio ≥ {th.high} or ≤ {th.low}, at least {th.min_count} records (and {th.min_hits} unexplained firings for higher), interval excluding 1. "
                 "Firings explained by a justified fact (a cited member with an admissible instrument in force) are "
                 "left out of the unexplained ratio.</p>" + _intervals(r))
