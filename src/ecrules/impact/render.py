@@ -24,6 +24,11 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
 
+def _label(value: Any) -> str:
+    """A protected value as a chart shows it: an absent one is named, not left blank."""
+    return "(absent)" if value is None else str(value)
+
+
 def _ratio(d: Disparity) -> str:
     u = d.unexplained
     return "—" if u is None else f"{u.ratio:.2f} [{u.low:.2f}, {u.high:.2f}]"
@@ -116,7 +121,7 @@ def _bars(r: ImpactReport, attribute: str) -> str:
              f"role=\"img\" aria-label=\"outcome rates by {_e(attribute)}\">"]
     for k, g in enumerate(groups):
         y = 10 + k * row
-        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_e(g.value)}</text>")
+        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_e(_label(g.value))}</text>")
         x = float(label)
         for o in ORDER:
             share = g.outcomes.get(o, 0) / g.n if g.n else 0.0
@@ -124,7 +129,7 @@ def _bars(r: ImpactReport, attribute: str) -> str:
                 continue
             w = share * width
             parts.append(f"<rect class=\"bar-seg\" data-outcome=\"{o}\" x=\"{x:.1f}\" y=\"{y}\" width=\"{w:.1f}\" "
-                         f"height=\"{row - 4}\" fill=\"{COLOURS[o]}\"><title>{_e(g.value)}: {o} "
+                         f"height=\"{row - 4}\" fill=\"{COLOURS[o]}\"><title>{_e(_label(g.value))}: {o} "
                          f"{g.outcomes.get(o, 0)} of {g.n} ({share:.1%})</title></rect>")
             x += w
         parts.append(f"<text x=\"{label + width + 6}\" y=\"{y + 12}\">{g.n}</text>")
@@ -157,11 +162,11 @@ def _intervals(r: ImpactReport) -> str:
         assert u is not None
         y = 10 + k * row
         colour = "#c62828" if d.flagged else "#455a64"
-        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 4}\" text-anchor=\"end\">{_e(d.rule)} · {_e(d.value)}</text>")
+        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 4}\" text-anchor=\"end\">{_e(d.rule)} · {_e(_label(d.value))}</text>")
         parts.append(f"<line class=\"di-ci\" x1=\"{x(u.low):.1f}\" x2=\"{x(u.high):.1f}\" y1=\"{y}\" y2=\"{y}\" "
                      f"stroke=\"{colour}\" stroke-width=\"2\"/>")
         parts.append(f"<circle class=\"di-point{' flagged' if d.flagged else ''}\" cx=\"{x(u.ratio):.1f}\" cy=\"{y}\" "
-                     f"r=\"4\" fill=\"{colour}\"><title>{_e(d.rule)}, {_e(d.attribute)} {_e(d.value)}: "
+                     f"r=\"4\" fill=\"{colour}\"><title>{_e(d.rule)}, {_e(d.attribute)} {_e(_label(d.value))}: "
                      f"{_ratio(d)}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
@@ -179,7 +184,7 @@ def impact_html(r: ImpactReport) -> str:
                 "Firings explained by a justified fact (a cited member with an admissible instrument in force) are "
                 "left out of the unexplained ratio.</p>" + _intervals(r))
     rows = "".join(
-        f"<tr class=\"flagged-row\"><td>{_e(d.rule)}</td><td>{_e(d.attribute)}</td><td>{_e(d.value)}</td>"
+        f"<tr class=\"flagged-row\"><td>{_e(d.rule)}</td><td>{_e(d.attribute)}</td><td>{_e(_label(d.value))}</td>"
         f"<td>{d.direction}</td><td class=\"n\">{d.hits}/{d.n}</td><td class=\"n\">{d.explained}</td>"
         f"<td class=\"n\">{_ratio(d)}</td><td>"
         + "; ".join(f"{_e(x.field)}: " + ", ".join(f"{_e(t.value)} ({t.share:.0%})" for t in x.top) for x in d.drivers)
