@@ -294,6 +294,17 @@ def test_hover_on_a_rule_gives_its_outcome_and_title(client: Client, embargo: tu
     assert rule.title is not None and rule.title in shown
 
 
+def test_positions_are_counted_in_utf16_code_units(client: Client, tree: Path) -> None:
+    """LSP counts UTF-16 units by default; the AST counts characters: an emoji is one, and two."""
+    text = 'policy "p"\nschema { record r { x: int } }\nrule R deny { title "\U0001F600\U0001F600" when x > 1 }\n'
+    uri = client.open(tree / "emoji.ecp", text)
+    line, character = find(text, "x > 1")
+    result = client.at("textDocument/hover", uri, line, character + 2)  # two astral characters before
+    assert result is not None and result["contents"]["value"] == "**field** `x` of `r`: `int`"
+    assert result["range"]["start"] == {"line": line, "character": character + 2}
+    assert client.at("textDocument/hover", uri, line, character) is None  # in UTF-16 units: the `n` of `when`
+
+
 def test_no_hover_on_blank_space(client: Client, embargo: tuple[str, str, ecrules.Policy]) -> None:
     uri, text, _ = embargo
     line, _ = find(text, "rule UN_TERR")

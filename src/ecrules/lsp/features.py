@@ -79,7 +79,9 @@ def _describe(sy: Symbols, occ: Occurrence) -> str | None:
         return f"**let** `{occ.name}`" + (f": `{let.type}`" if let is not None else "")
     if occ.kind == "type":
         decl = sy.types.get(occ.name)
-        return _struct(decl) if decl is not None else None
+        if decl is None:
+            return f"**type** `{occ.name}` (built-in)" if occ.name in t.PRIMITIVES else None
+        return _struct(decl)
     if occ.kind == "var":
         return _var(sy, occ)
     if occ.kind == "function":
