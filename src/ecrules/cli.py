@@ -440,6 +440,24 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
     raise SystemExit(1 if failed or (check and changed) else 0)
 
 
+@main.command(name="lsp")
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default and only transport).")
+def lsp_cmd(stdio: bool) -> None:
+    """Run the language server editors start for `.ecp` files (docs/editors.md).
+
+    Diagnostics as you type, hover, go to definition, completion and formatting. Needs the
+    optional `lsp` extra (pygls); exit 2 without it.
+    """
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        click.echo("error: `ecrules lsp` needs pygls: pip install 'ecrules[lsp]'", err=True)
+        raise SystemExit(2) from None
+    from .lsp.server import main as serve
+
+    serve()
+
+
 from .auditcli import bundle_cmd, log_group, replay_cmd  # noqa: E402  (they use _print_diagnostics)
 
 main.add_command(log_group)
