@@ -63,6 +63,13 @@ def mul(a: int | Decimal, b: int | Decimal) -> int | Decimal:
     return EXACT.multiply(a, b)
 
 
+def neg(a: int | Decimal) -> int | Decimal:
+    """`-a` exactly: `Decimal.__neg__` rounds to the thread's context (28 digits by default)."""
+    if type(a) is int:
+        return -a
+    return EXACT.minus(a)
+
+
 def to_decimal(v: float) -> Decimal:
     """A float is taken as the decimal it prints as: `0.1` is 0.1, not 0.1000000000000000055."""
     return Decimal(repr(v))
@@ -121,18 +128,22 @@ _WHITESPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u2
 
 
 def lower(s: str) -> str:
+    """Full Unicode lower-case mapping."""
     return s.lower()
 
 
 def upper(s: str) -> str:
+    """Full Unicode upper-case mapping (`upper("ß")` is `"SS"`)."""
     return s.upper()
 
 
 def starts_with(s: str, prefix: str) -> bool:
+    """Whether `s` begins with `prefix`, case-sensitively."""
     return s.startswith(prefix)
 
 
 def days_between(d1: datetime.date, d2: datetime.date) -> int:
+    """`d2` minus `d1` in days (negative when `d2` is earlier)."""
     return (d2 - d1).days
 
 
