@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -45,12 +46,18 @@ assert set(BUILTINS) == set(FUNCTIONS) | set(QUANTIFIERS), "a built-in without a
 MAX_MEMBERS = 30  # members a set's hover lists before it says how many more
 
 
+@lru_cache(maxsize=8)
+def symbols_of(analysis: Analysis) -> Symbols:
+    """The names of a document, found once per analysis (hovers come in bursts as the mouse moves)."""
+    return Symbols(analysis)
+
+
 # ---- hover -----------------------------------------------------------------------------------
 
 
 def hover(analysis: Analysis, line: int, column: int, symbols: Symbols | None = None) -> tuple[str, Span] | None:
     """Markdown describing the name under the cursor, and the span it describes."""
-    symbols = symbols or Symbols(analysis)
+    symbols = symbols or symbols_of(analysis)
     occ = symbols.at(line, column)
     if occ is None:
         return None
@@ -243,7 +250,7 @@ class Target:
 
 
 def definition(analysis: Analysis, line: int, column: int, symbols: Symbols | None = None) -> Target | None:
-    symbols = symbols or Symbols(analysis)
+    symbols = symbols or symbols_of(analysis)
     occ = symbols.at(line, column)
     if occ is None:
         return None
@@ -280,7 +287,7 @@ def completion(analysis: Analysis, before: str) -> list[Item]:
     `analysis` may be an earlier state of the document (the last one that checked): while a
     path is being typed the text does not parse, and the schema it completes has not changed.
     """
-    sy = Symbols(analysis)
+    sy = symbols_of(analysis)
     path = _PATH.search(before)
     if path is not None:
         return _path_items(sy, path.group(1).split("."))
