@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrules.formatter import format_source
 from ecrules.lsp.analysis import analyze, keywords
@@ -188,3 +190,19 @@ def test_keywords_come_from_the_grammar() -> None:
     words = keywords()
     assert {"rule", "when", "basis", "instrument", "deny", "expect", "waives", "invariant"} <= set(words)
     assert "party" not in words and "string" not in words  # names, not keywords
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(cut=st.tuples(st.integers(0, len(SMALL)), st.integers(0, 12)), where=st.tuples(st.integers(1, 45), st.integers(1, 60)))
+def test_any_edit_and_any_position_gets_an_answer_not_an_exception(cut: tuple[int, int], where: tuple[int, int]) -> None:
+    """Typing passes through every broken state: whatever is deleted, the server's functions answer
+    (possibly with nothing), and every diagnostic points into the document."""
+    start, length = cut
+    text = SMALL[:start] + SMALL[start + length:]
+    a = analyze(text, ROOT / "tests" / "edited.ecp")
+    assert all(d.span is not None and d.span.source.text == text for d in a.diagnostics)
+    line, column = where
+    hover(a, line, column)
+    definition(a, line, column)
+    lines = text.split("\n")
+    completion(a, lines[line - 1][: column - 1] if line <= len(lines) else "")
