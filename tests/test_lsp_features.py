@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecrules.checked import COMBINING, INSTRUMENT_KINDS, OUTCOMES, SCOPE_CATEGORIES
 from ecrules.formatter import format_source
 from ecrules.lsp.analysis import analyze, keywords
 from ecrules.types import PRIMITIVES
@@ -26,6 +27,7 @@ schema {
   }
   record r {
     id: string
+    day: date
     end_user: party
     items: list<item>
   }
@@ -158,6 +160,13 @@ def test_completion_contexts(small: tuple[str, Symbols]) -> None:
     assert basis[0].label == "WA" and basis[0].detail == "Wassenaar Arrangement"
     assert {i.kind for i in basis} == {"instrument", "keyword"}
     assert [(i.label, i.detail) for i in completion(a, "  waives R2, ")] == [("R1", "deny"), ("R2", "allow")]
+    assert [i.label for i in completion(a, "default ")] == list(OUTCOMES)
+    assert [i.label for i in completion(a, "rule R3 ")] == list(OUTCOMES)
+    assert [i.label for i in completion(a, "  expect d")] == [*OUTCOMES, "error"]
+    assert [i.label for i in completion(a, "combine ")] == list(COMBINING)
+    assert [i.label for i in completion(a, "  kind ")] == list(INSTRUMENT_KINDS)
+    assert [i.label for i in completion(a, "  scope ")] == list(SCOPE_CATEGORIES)
+    assert [i.label for i in completion(a, "as_of ")] == ["day"]  # the record's date fields
     everything = {(i.label, i.kind) for i in completion(a, "  when ")}
     assert {("embargoed", "set"), ("limit", "const"), ("big", "let"), ("WA", "instrument"), ("end_user", "field"),
             ("normalize", "function"), ("count", "function"), ("when", "keyword"), ("party", "type")} <= everything
