@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import records as r
 from .. import types as t
@@ -273,6 +274,8 @@ class ColumnarEngine:
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
                 raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})") from None
         del fields
+        #: the dates (days since 1970) where a basis or a set membership starts or ends
+        self._breaks = np.array(sorted(_epoch_days(d) for d in _break_dates(c)), dtype=np.float64)
 
     # -- the DuckDB connection of one run
     def connect(self) -> Any:
@@ -440,23 +443,49 @@ class ColumnarEngine:
     def _cite_rows(self, q: Query, res: pa.Table, ok_rows: np.ndarray, inverse: np.ndarray, groups: list[int],
                    matches: list[tuple[int, ...]], as_of_col: Any, index: np.ndarray, decisions: list[Decision]) -> None:
         """Decisions for rows whose counting rules cite set members: the members come from the
-        query's site columns; rows with the same matches, date and members share a decision."""
-        sites = [(k, name, res.column(col).to_pylist()) for k, name, col in q.site_columns]
-        dates = as_of_col.to_pylist() if as_of_col is not None else None  # one conversion, not one a row
-        cache: dict[Any, int] = {}
-        for u, matched in zip(groups, matches):
-            for row in ok_rows[inverse == u].tolist():
-                as_of = dates[row] if dates is not None else None
-                cites: dict[int, list[tuple[str, Any]]] = {}
-                for k, name, values in sites:
-                    if k in matched:
-                        cites.setdefault(k, []).extend((name, v) for v in values[row] or () if v is not None)
-                key = (u, as_of, tuple((k, tuple(v)) for k, v in cites.items()))
-                at = cache.get(key)
-                if at is None:
-                    at = cache[key] = len(decisions)
-                    decisions.append(self.combiner.decide(matched, None, as_of, cites))
-                index[row] = at
+        query's site columns. Rows with the same matches, date window and members share a
+        decision: the key is built with Arrow and numpy, one decision is built a distinct key
+        (from its first row) and the rest are indexes, so no Python runs a row."""
+        sel = np.isin(inverse, groups)
+        rows = ok_rows[sel]
+        if not len(rows):
+            return
+        group_of = inverse[sel]
+        gpos = np.full(int(inverse.max()) + 1, -1, dtype=np.int64)
+        gpos[np.asarray(groups, dtype=np.int64)] = np.arange(len(groups))
+        g = gpos[group_of]
+        parts = [g]
+        take = pa.array(rows)
+        if as_of_col is not None:
+            parts.append(self._date_window(as_of_col.take(take)))
+        for k, _name, col in q.site_columns:
+            # only the members of matching rules count: elsewhere the column is left out of the key
+            wanted = np.array([k in m for m in matches], dtype=bool)[g]
+            codes = _list_codes(res.column(col).take(take))
+            parts.append(np.where(wanted, codes, -1))
+        keys = np.stack(parts, axis=1)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = np.asarray(inv).reshape(-1)
+        base = len(decisions)
+        for f in first.tolist():
+            row = int(rows[f])
+            matched = matches[int(g[f])]
+            as_of = as_of_col[row].as_py() if as_of_col is not None else None
+            cites: dict[int, list[tuple[str, Any]]] = {}
+            for k, name, col in q.site_columns:
+                if k in matched:
+                    values = res.column(col)[row].as_py()
+                    cites.setdefault(k, []).extend((name, v) for v in values or () if v is not None)
+            decisions.append(self.combiner.decide(matched, None, as_of, cites))
+        index[rows] = base + inv
+
+    def _date_window(self, dates: Any) -> np.ndarray:
+        """Which window between the policy's basis and membership dates each date falls in: a
+        cited decision depends on the date only through those (`in_force`, `SetInfo.is_member`);
+        -1 for no date."""
+        days = np.asarray(pc.cast(dates, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        out = np.searchsorted(self._breaks, np.nan_to_num(days, nan=0.0), side="right").astype(np.int64)
+        return np.where(np.isnan(days), -1, out)
 
     def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:
         ds = [fallback(k) for k in range(n)]
@@ -562,6 +591,45 @@ class ColumnarEngine:
         if not parts:
             return DECISION_SCHEMA.empty_table()
         return pa.concat_tables(parts)
+
+
+def _break_dates(c: Any) -> set[datetime.date]:
+    out: set[datetime.date] = set()
+    for rule in c.rules:
+        for b in rule.bases:
+            out.update(d for d in (b.valid_from, b.until) if d is not None)
+    for info in c.sets.values():
+        for b in info.bases:
+            out.update(d for d in (b.valid_from, b.until) if d is not None)
+        for bs in info.member_bases.values():
+            for b in bs:
+                out.update(d for d in (b.valid_from, b.until) if d is not None)
+    return out
+
+
+def _epoch_days(d: datetime.date) -> int:
+    return (d - datetime.date(1970, 1, 1)).days
+
+
+def _list_codes(col: Any) -> np.ndarray:
+    """An int a row such that rows with equal lists (of scalars) get equal ints.
+
+    Each element is written as its length, `:`, its text (null: `-`), so the joined text of
+    a list is unambiguous; equal texts are then dictionary-encoded.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        col = pa.array([[x] for x in col.to_pylist()])
+    flat = col.values.slice(col.offsets[0].as_py(), col.offsets[-1].as_py() - col.offsets[0].as_py()) \
+        if len(col) else col.values.slice(0, 0)
+    text = pc.cast(flat, pa.string())
+    enc = pc.binary_join_element_wise(pc.cast(pc.utf8_length(text), pa.string()), text, ":")
+    enc = pc.fill_null(enc, "-")
+    offsets = pc.subtract(col.offsets, col.offsets[0])
+    lists = pa.ListArray.from_arrays(offsets, enc)
+    joined = pc.fill_null(pc.binary_join(lists, ","), "")
+    return np.asarray(pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _duplicate_names(names: list[str]) -> list[str]:
