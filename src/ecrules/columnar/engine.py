@@ -55,18 +55,58 @@ def _json_id(x: Any) -> str:
 
 
 class ChunkResult:
-    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`."""
+    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`.
 
-    __slots__ = ("ids", "index", "decisions", "fallback")
+    The ids may come as an Arrow string column (a `string` id field) plus the few rows whose id
+    differs (`overrides`: rows decided by the row engine, optional ids left out): the Arrow
+    output is then built without a Python object a row, and `ids` is made only when asked for.
+    """
 
-    def __init__(self, ids: list[Any], index: np.ndarray, decisions: list[Decision], fallback: int):
-        self.ids = ids
+    __slots__ = ("_ids", "_arrow_ids", "_over", "index", "decisions", "fallback")
+
+    def __init__(self, ids: list[Any] | pa.Array, index: np.ndarray, decisions: list[Decision], fallback: int,
+                 overrides: dict[int, Any] | None = None):
+        self._over = overrides or {}
+        if isinstance(ids, list):
+            for k, v in self._over.items():
+                ids[k] = v
+            self._ids: list[Any] | None = ids
+            self._arrow_ids: pa.Array | None = None
+            self._over = {}
+        else:
+            self._ids = None
+            self._arrow_ids = ids
         self.index = index
         self.decisions = decisions
         self.fallback = fallback  # rows decided by the row engine
 
+    @property
+    def ids(self) -> list[Any]:
+        if self._ids is None:
+            assert self._arrow_ids is not None
+            ids = self._arrow_ids.to_pylist()
+            for k, v in self._over.items():
+                ids[k] = v
+            self._ids = ids
+        return self._ids
+
+    def id_column(self) -> pa.Array:
+        """The ids as the output's string column (`decision.id_text`)."""
+        if self._arrow_ids is None:
+            ids = self.ids
+            if not all(x.__class__ is str for x in ids):
+                ids = [id_text(x) for x in ids]
+            return pa.array(ids, type=pa.string())
+        arr = self._arrow_ids
+        if not self._over:
+            return arr
+        rows = sorted(self._over)
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[rows] = True
+        return pc.replace_with_mask(arr, pa.array(mask), pa.array([id_text(self._over[k]) for k in rows], type=pa.string()))
+
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.index)
 
     def __iter__(self) -> Iterator[Decision]:
         ds = self.decisions
@@ -87,12 +127,9 @@ class ChunkResult:
         def col(values: list[Any], typ: pa.DataType) -> pa.Array:
             return pa.array(values, type=typ).take(idx)
 
-        ids = self.ids
-        if not all(x.__class__ is str for x in ids):
-            ids = [id_text(x) for x in ids]
         err = [d.error for d in ds]
         return pa.Table.from_arrays([
-            pa.array(ids, type=pa.string()),
+            self.id_column(),
             col([d.outcome for d in ds], pa.string()),
             col([list(d.fired) for d in ds], pa.list_(pa.string())),
             col([list(d.obligations) for d in ds], pa.list_(pa.string())),
@@ -423,13 +460,13 @@ class ColumnarEngine:
             if row_engine:
                 ok = ok.copy()
                 ok[ok_rows[np.isin(inverse, row_engine)]] = False
-        ids = self._ids(table, pos0, raw_ids)
+        ids, over = self._ids(table, pos0, raw_ids)
         fallbacks = np.flatnonzero(~ok)
         for k in fallbacks.tolist():
             d = fallback(k)
             index[k] = len(decisions)
             decisions.append(d)
-            ids[k] = d.id
+            over[k] = d.id
         if self._eventful:   # rows whose screened names hit: the row engine adds the matches
             holds = _rows_holding(table, self._eventful)
             for k in ok_rows.tolist():
@@ -437,8 +474,8 @@ class ColumnarEngine:
                     d = fallback(k)
                     index[k] = len(decisions)
                     decisions.append(d)
-                    ids[k] = d.id
-        return ChunkResult(ids, index, decisions, len(fallbacks))
+                    over[k] = d.id
+        return ChunkResult(ids, index, decisions, len(fallbacks), over)
 
     def _cite_rows(self, q: Query, res: pa.Table, ok_rows: np.ndarray, inverse: np.ndarray, groups: list[int],
                    matches: list[tuple[int, ...]], as_of_col: Any, index: np.ndarray, decisions: list[Decision]) -> None:
@@ -502,14 +539,23 @@ class ColumnarEngine:
                 k += 1
         return tuple(out)
 
-    def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> list[Any]:
+    def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> tuple[list[Any] | pa.Array, dict[int, Any]]:
         """The ids of decided rows, as the row engine makes them: the validated `id` field (read
-        from the raw values, so a number or a struct keeps its own digits), else the position."""
+        from the raw values, so a number or a struct keeps its own digits), else the position.
+        A `string` id stays an Arrow column; the rows whose id is their position are returned
+        apart."""
         f = self._id_field
         n = table.num_rows
         if f is None:
-            return list(range(pos0 + 1, pos0 + n + 1))
-        if f.type in (t.STRING, t.INT, t.COUNTRY, t.BOOL, t.DATE) or isinstance(f.type, t.EnumT):
+            return list(range(pos0 + 1, pos0 + n + 1)), {}
+        if f.type == t.STRING:
+            col = table.column("id")
+            arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            over: dict[int, Any] = {}
+            if f.optional and arr.null_count:
+                over = {int(k): pos0 + int(k) + 1 for k in np.flatnonzero(~canon._valid(arr))}
+            return arr, over
+        if f.type in (t.INT, t.COUNTRY, t.BOOL, t.DATE) or isinstance(f.type, t.EnumT):
             out = list(table.column("id").to_pylist())
         else:
             out = []
@@ -520,7 +566,7 @@ class ColumnarEngine:
                     out.append(v)
         if f.optional:
             out = [pos0 + k + 1 if v is None else v for k, v in enumerate(out)]
-        return out
+        return out, {}
 
     # -- whole inputs
     def run_arrow(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[ChunkResult]:
