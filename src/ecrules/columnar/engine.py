@@ -617,10 +617,12 @@ class ColumnarEngine:
                 with pf:
                     yield from pf.iter_batches(batch_size=self.batch_size)
 
-            return self.run_arrow(prefetch(batches()))
+            # three stages on their own threads: read the next chunk, decide this one, and the
+            # caller writes the last one (Parquet, Arrow and DuckDB release the GIL)
+            return prefetch(self.run_arrow(prefetch(batches())))
         if kind == "csv":
-            return self.run_rows(read_csv(p, self.checked))
-        return self.run_rows(read_jsonl(p))
+            return prefetch(self.run_rows(read_csv(p, self.checked)))
+        return prefetch(self.run_rows(read_jsonl(p)))
 
     def evaluate_table(self, data: Any) -> pa.Table:
         """Decisions of an Arrow table, a pandas or polars DataFrame, or a file path, as an Arrow table."""
@@ -715,8 +717,13 @@ def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
                     except queue.Full:
                         continue
                 if stop.is_set():
-                    return
-            q.put(("end", None))
+                    break
+            else:
+                q.put(("end", None))
+                return
+            close = getattr(items, "close", None)
+            if close is not None:  # the consumer stopped early: let the producer clean up (a connection)
+                close()
         except BaseException as exc:  # handed to the consumer
             q.put(("error", exc))
 
