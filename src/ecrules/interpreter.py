@@ -98,8 +98,7 @@ class Interpreter:
                 return v.divide(a, b, str(e.span))
             return {"+": v.add, "-": v.sub, "*": v.mul}[e.op](a, b)
         if isinstance(e, n.Neg):
-            operand = self.eval(e.operand, env)
-            return -operand if isinstance(operand, int) else v.EXACT.minus(operand)
+            return v.neg(self.eval(e.operand, env))
         if isinstance(e, n.Call):
             if e.func in ("screen", "matches"):
                 return self._screen(e, env)
@@ -279,7 +278,10 @@ def const_eval(e: n.Expr, checker: Checker) -> Any:
             return b.value
         raise _NotConstant
     if isinstance(e, n.Neg):
-        return -const_eval(e.operand, checker)
+        operand = const_eval(e.operand, checker)
+        if not isinstance(operand, (int, Decimal)) or isinstance(operand, bool):
+            raise _NotConstant
+        return v.neg(operand)
     if isinstance(e, n.Arith):
         a, b2 = const_eval(e.left, checker), const_eval(e.right, checker)
         if not isinstance(a, (int, Decimal)) or not isinstance(b2, (int, Decimal)):

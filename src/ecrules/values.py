@@ -63,6 +63,13 @@ def mul(a: int | Decimal, b: int | Decimal) -> int | Decimal:
     return EXACT.multiply(a, b)
 
 
+def neg(a: int | Decimal) -> int | Decimal:
+    """`-a` exactly: `Decimal.__neg__` rounds to the thread's context (28 digits by default)."""
+    if type(a) is int:
+        return -a
+    return EXACT.minus(a)
+
+
 def to_decimal(v: float) -> Decimal:
     """A float is taken as the decimal it prints as: `0.1` is 0.1, not 0.1000000000000000055."""
     return Decimal(repr(v))
