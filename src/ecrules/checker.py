@@ -415,7 +415,7 @@ class Checker(LawChecker, ExprChecker):
         path = self._inside_tree(ref, "set file")
         if path is None:
             return [], {}
-        text, problem = read_text(path, limit=files.MAX_LIST_BYTES)
+        text, problem = read_text(path, limit=files.MAX_LIST_BYTES, policy=False)
         if problem is not None:
             self.err(f"set file `{printable(ref.path)}` {problem}", ref.span,
                      f"looked for `{display_path(path)}`" if problem == "does not exist" else None)

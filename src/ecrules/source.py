@@ -70,13 +70,15 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def read_text(path: Path, *, limit: int | None = None, keep_bom: bool = False) -> tuple[str, str | None]:
+def read_text(path: Path, *, limit: int | None = None, keep_bom: bool = False,
+              policy: bool = True) -> tuple[str, str | None]:
     """A file's UTF-8 text, or why it could not be read (a phrase that follows the file's name).
 
     Only a regular file of at most `limit` bytes is read (by default `files.MAX_POLICY_BYTES`,
-    read when called, so that changing it takes effect), and only text: a file that is not UTF-8
-    or holds a NUL byte is refused with its line, never with its content. A leading byte-order
-    mark (as Windows editors write) is dropped unless `keep_bom`.
+    read when called, so that changing it takes effect), and only text: a file that is not UTF-8,
+    or a `policy` file that holds a NUL byte (binary, not a policy), is refused with its line,
+    never with its content. A list file (`policy=False`) may hold a NUL in an entry: entries are
+    data. A leading byte-order mark (as Windows editors write) is dropped unless `keep_bom`.
     """
     raw, problem = files.read_bytes(path, files.MAX_POLICY_BYTES if limit is None else limit)
     if problem is not None:
@@ -89,7 +91,7 @@ def read_text(path: Path, *, limit: int | None = None, keep_bom: bool = False) -
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return "", f"is not UTF-8 text (line {line})"
-    if "\x00" in text:
+    if policy and "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return "", f"is binary, not text: it holds a NUL byte (line {line})"
     return (text if keep_bom else strip_bom(text)), None
