@@ -63,8 +63,9 @@ def _shown(path: str) -> str:
     return STDIN if path == "-" else path
 
 
-def _load(path: str, fmt: str = "text") -> Policy:
-    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
+def _try_load(path: str, fmt: str = "text") -> Policy | list[Diagnostic]:
+    """Load a policy (`-`: from standard input), printing its diagnostics on standard error;
+    the diagnostics when it does not load."""
     try:
         policy = loads(sys.stdin.read(), STDIN) if path == "-" else load(path)
     except PolicyError as exc:
@@ -72,9 +73,17 @@ def _load(path: str, fmt: str = "text") -> Policy:
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
         if fmt == "text":
             click.echo(f"{_shown(path)}: {errors} error{'s' if errors != 1 else ''}", err=True)
-        raise SystemExit(1) from None
+        return list(exc.diagnostics)
     _print_diagnostics(policy.warnings, sys.stderr, fmt)
     return policy
+
+
+def _load(path: str, fmt: str = "text") -> Policy:
+    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
+    loaded = _try_load(path, fmt)
+    if not isinstance(loaded, Policy):
+        raise SystemExit(1)
+    return loaded
 
 
 @main.command()
@@ -101,28 +110,53 @@ def check(files: tuple[str, ...], fmt: str) -> None:
 @main.command(name="test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tests that pass.")
-def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
-    """Run the `test` blocks of policy FILES. Exit 1 when any test fails or a policy does not load."""
-    from .policytests import run_tests
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Also report what the tests exercised: rules fired, `and`/`or` operands that decided, "
+                   "set members found, waivers applied, instruments cited; and what they did not, with FILE:LINE:COL.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help="text for people; json (one document) or junit (JUnit XML, for CI) on standard output.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 when the coverage of all FILES together is under PCT percent (implies --coverage).")
+def test_cmd(files: tuple[str, ...], verbose: bool, with_coverage: bool, fmt: str, fail_under: float | None) -> None:
+    """Run the `test` blocks of policy FILES.
 
-    passed = failed = 0
-    load_failed = False
+    Exit 1 when a test fails, a policy does not load, or the coverage is under --fail-under.
+    """
+    from .policytests import run_policy_tests
+    from .testreport import FileRun, to_json, to_junit, total_coverage
+
+    measure = with_coverage or fail_under is not None
+    runs: list[FileRun] = []
     for path in files:
-        try:
-            policy = _load(path)
-        except SystemExit:
-            load_failed = True
+        loaded = _try_load(path, "json" if fmt == "json" else "text")
+        if not isinstance(loaded, Policy):
+            runs.append(FileRun(_shown(path), None, None, tuple(loaded)))
             continue
-        for result in run_tests(policy):
-            if result.passed:
-                passed += 1
-                if verbose:
+        run = run_policy_tests(loaded, measure)
+        runs.append(FileRun(_shown(path), loaded.name, run))
+        if fmt == "text":
+            for result in run.results:
+                if verbose or not result.passed:
                     click.echo(f"{_shown(path)}: {result.render()}")
-            else:
-                failed += 1
-                click.echo(f"{_shown(path)}: {result.render()}")
-    click.echo(f"{passed} passed, {failed} failed")
-    raise SystemExit(1 if failed or load_failed else 0)
+    total = total_coverage(runs)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(runs), ensure_ascii=False, indent=2, default=_json_default))
+    elif fmt == "junit":
+        click.echo(to_junit(runs), nl=False)
+    else:
+        for f in runs:
+            if f.run is not None and f.run.coverage is not None:
+                click.echo(f.run.coverage.render(f.path))
+        passed = sum(f.run.passed for f in runs if f.run is not None)
+        failed = sum(f.run.failed for f in runs if f.run is not None)
+        click.echo(f"{passed} passed, {failed} failed")
+        if total is not None and len([f for f in runs if f.run is not None]) > 1:
+            click.echo(f"total coverage: {total.text()} ({total.covered} of {total.total})")
+    bad = any(f.run is None or f.run.failed for f in runs)
+    if fail_under is not None and total is not None and total.covered * 100 < fail_under * total.total:
+        click.echo(f"error: coverage {total.text()} is under --fail-under {fail_under:g}%", err=True)
+        bad = True
+    raise SystemExit(1 if bad else 0)
 
 
 def _json_default(value: Any) -> Any:
@@ -413,6 +447,24 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
                 stream.write(out)
             click.echo(f"reformatted {path}", err=True)
     raise SystemExit(1 if failed or (check and changed) else 0)
+
+
+@main.command(name="lsp")
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default and only transport).")
+def lsp_cmd(stdio: bool) -> None:
+    """Run the language server editors start for `.ecp` files (docs/editors.md).
+
+    Diagnostics as you type, hover, go to definition, completion and formatting. Needs the
+    optional `lsp` extra (pygls); exit 2 without it.
+    """
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        click.echo("error: `ecrules lsp` needs pygls: pip install 'ecrules[lsp]'", err=True)
+        raise SystemExit(2) from None
+    from .lsp.server import main as serve
+
+    serve()
 
 
 from .auditcli import bundle_cmd, log_group, replay_cmd  # noqa: E402  (they use _print_diagnostics)

@@ -14,23 +14,37 @@ from .source import Source, display_path, read_text
 
 def check_source(source: Source, root: Path) -> tuple[Checked | None, list[Diagnostic]]:
     """Parse and check one policy and everything it imports."""
+    module, imports, diags = parse_with_imports(source, root)
+    if module is None or any(d.severity == "error" for d in diags):
+        return None, order_diagnostics(diags, module, imports)
+    checked, more = check(module, imports, root)
+    return checked, order_diagnostics(diags + more, module, imports)
+
+
+def parse_with_imports(source: Source, root: Path) -> tuple[n.Module | None, list[n.Module], list[Diagnostic]]:
+    """Parse one policy and, transitively, the files it imports (dependencies first), each held
+    to the policy's tree `root` (`files.tree_root`; docs/security.md).
+
+    Apart from `check_source` so that tools that keep what the checker learns (the language
+    server) load a policy exactly as `ecrules check` does.
+    """
     module, diags = parse(source)
     if module is None:
-        return None, diags
+        return None, [], diags
     imports: list[n.Module] = []
     _imports(module, Path(source.name), root, imports, diags, [_key(source.name)], set())
-    # dependencies before dependants: imported files in import order, the policy itself last
-    rank = {m.span.source.name: k for k, m in enumerate(imports + [module])}
+    return module, imports, diags
+
+
+def order_diagnostics(diags: list[Diagnostic], module: n.Module | None, imports: list[n.Module]) -> list[Diagnostic]:
+    """Dependencies before dependants: imported files in import order, the policy itself last."""
+    rank = {m.span.source.name: k for k, m in enumerate(imports + ([module] if module else []))}
 
     def order(d: Diagnostic) -> tuple[int, str, int, int]:
         file, line, col = sort_key(d)
         return (rank.get(file, -1), file, line, col)
 
-    if any(d.severity == "error" for d in diags):
-        return None, sorted(diags, key=order)
-    checked, more = check(module, imports, root)
-    diags += more
-    return checked, sorted(diags, key=order)
+    return sorted(diags, key=order)
 
 
 def _key(name: str) -> str:

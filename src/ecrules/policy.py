@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .checker import Checked, RuleInfo
 from .compiler import Decide, compile_policy
@@ -14,6 +14,9 @@ from .loader import check_source
 from .contenthash import PolicyFiles, policy_files
 from .files import printable, tree_root
 from .source import Source, Span, read_text, recording_reads, strip_bom
+
+if TYPE_CHECKING:
+    from .policytests import TestRun
 
 
 class Policy:
@@ -91,6 +94,13 @@ class Policy:
         if provenance:
             return (self.evaluate(r, position=k, provenance=True) for k, r in enumerate(records, 1))
         return map(self._decide, records, itertools.count(1))  # the loop runs in C
+
+    def run_tests(self, *, coverage: bool = False) -> TestRun:
+        """Run the policy's own `test` blocks (what `ecrules test` does); with `coverage=True`, also
+        measure what they exercised: rules, `and`/`or` operands, set members, waivers, instruments."""
+        from .policytests import run_policy_tests
+
+        return run_policy_tests(self, coverage)
 
     def evaluate_table(self, table: Any, *, batch_size: int = 100_000) -> Any:
         """Decide a whole table with the columnar engine (DuckDB): a `pyarrow.Table` of decisions.
