@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ecrules
 from ecrules.cli import main
@@ -31,7 +33,7 @@ def write(tmp_path: Path, body: str, name: str = "p.ecp") -> Path:
     return path
 
 
-def given(destination: str = "FR", value: int = 10, military: bool = False, parties: str = "[]") -> str:
+def record(destination: str = "FR", value: int = 10, military: bool = False, parties: str = "[]") -> str:
     return (f'given {{ destination: "{destination}", value: {value}, military: {str(military).lower()}, '
             f"parties: {parties} }}")
 
@@ -65,7 +67,7 @@ test "kp" {
   %s
   expect deny fired KP
 }
-""" % given("KP")
+""" % record("KP")
 
 
 def test_a_policy_whose_tests_miss_a_rule_fails_fail_under_100(tmp_path: Path) -> None:
@@ -78,7 +80,7 @@ def test_a_policy_whose_tests_miss_a_rule_fails_fail_under_100(tmp_path: Path) -
     assert "  rules         50.0%  (1 of 2)" in out
     # under the threshold it passes; and once a test fires BIG, 100 passes too
     assert run("test", "--fail-under", "50", str(path))[0] == 0
-    covered = write(tmp_path, MISSED_RULE + 'test "big" {\n  %s\n  expect license fired BIG\n}\n' % given(value=5000))
+    covered = write(tmp_path, MISSED_RULE + 'test "big" {\n  %s\n  expect license fired BIG\n}\n' % record(value=5000))
     code, out, err = run("test", "--fail-under", "100", str(covered))
     assert code == 0 and err == "" and "coverage of" in out and "100.0% (2 of 2)" in out
 
@@ -86,7 +88,7 @@ def test_a_policy_whose_tests_miss_a_rule_fails_fail_under_100(tmp_path: Path) -
 def test_fail_under_pools_every_file(tmp_path: Path) -> None:
     a = write(tmp_path, MISSED_RULE, "a.ecp")  # 1 of 2
     b = write(tmp_path, MISSED_RULE.replace('"kp"', '"kp2"') + 'test "big" {\n  %s\n  expect license fired BIG\n}\n'
-              % given(value=5000), "b.ecp")  # 2 of 2
+              % record(value=5000), "b.ecp")  # 2 of 2
     code, out, err = run("test", "--fail-under", "75", str(a), str(b))
     assert code == 0 and "total coverage: 75.0% (3 of 4)" in out
     code, _, err = run("test", "--fail-under", "75.1", str(a), str(b))
@@ -114,7 +116,7 @@ test "military but small" {
   %s
   expect allow fired
 }
-""" % (given("KP"), given(military=True, value=5))
+""" % (record("KP"), record(military=True, value=5))
 
 
 def test_an_or_operand_is_covered_when_it_is_the_true_one_and_an_and_operand_when_the_false_one(tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ def test_an_or_operand_is_covered_when_it_is_the_true_one_and_an_and_operand_whe
         ("branch", line, 32, "military"),
     ]
     more = write(tmp_path, BRANCHES + 'test "big military" {\n  %s\n  expect deny fired R\n}\n'
-                 'test "civil" {\n  %s\n  expect allow fired\n}\n' % (given(military=True, value=500), given()),
+                 'test "civil" {\n  %s\n  expect allow fired\n}\n' % (record(military=True, value=500), record()),
                  "more.ecp")
     assert uncovered(more) == []
 
@@ -144,7 +146,7 @@ test "kp" {
   %s
   expect deny fired R
 }
-""" % given("KP"))
+""" % record("KP"))
     cov = ecrules.load(path).run_tests(coverage=True).coverage
     assert cov is not None
     branches = [(i.what, i.covered) for i in cov.items if i.kind == "branch"]
@@ -170,7 +172,7 @@ test "fr" {
   %s
   expect hold fired W
 }
-""" % (given("KP"), given(parties='["GLOBEX"]'))
+""" % (record("KP"), record(parties='["GLOBEX"]'))
 
 
 def test_set_members_never_found_are_listed_with_their_spans(tmp_path: Path) -> None:
@@ -197,7 +199,7 @@ test "acme" {
   %s
   expect deny fired L
 }
-""" % given(parties='["ACME"]'))
+""" % record(parties='["ACME"]'))
     cov = ecrules.load(path).run_tests(coverage=True).coverage
     assert cov is not None and cov.ratio("member").total == 0 and cov.ratio().percent == 100.0
 
@@ -233,7 +235,7 @@ test "small to kp" {
   %s
   expect allow fired KP, SMALL_KP
 }
-""" % given("KP", value=5)
+""" % record("KP", value=5)
 
 
 def test_a_waiver_is_covered_when_a_test_fires_both_rules(tmp_path: Path) -> None:
@@ -251,7 +253,7 @@ def test_a_waiver_is_covered_when_a_test_fires_both_rules(tmp_path: Path) -> Non
 
 # ---- formats ------------------------------------------------------------------------------------
 
-FAILING = MISSED_RULE + 'test "wrong" {\n  %s\n  expect allow fired\n}\n' % given(value=5000)
+FAILING = MISSED_RULE + 'test "wrong" {\n  %s\n  expect allow fired\n}\n' % record(value=5000)
 
 
 def test_json_format_counts_tests_and_lists_what_is_not_covered(tmp_path: Path) -> None:
@@ -320,3 +322,23 @@ def test_bundled_policies_items_are_well_formed(path: Path) -> None:
     for item in cov.items:  # every item points into a policy file, at the text it names
         assert item.span.source.name.endswith(".ecp") and item.span.line >= 1
         assert all(t in {r.name for r in run_.results} for t in item.tests)
+
+
+# ---- the invariant: an item is covered by a set of tests when one of them covers it -------------
+
+_EXPORT = ecrules.load(ROOT / "policies" / "export_control.ecp")
+_RESULTS = list(_EXPORT.run_tests().results)
+
+
+def _covered(only: set[int]) -> set[tuple[str, str, str]]:
+    from ecrules.coverage import measure
+
+    cov = measure(_EXPORT, _RESULTS, only)
+    return {(i.kind, i.what, str(i.span)) for i in cov.items if i.covered}
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.sets(st.integers(0, len(_RESULTS) - 1), max_size=8), st.sets(st.integers(0, len(_RESULTS) - 1), max_size=8))
+def test_coverage_of_a_union_of_tests_is_the_union_of_their_coverage(a: set[int], b: set[int]) -> None:
+    assert _covered(a | b) == _covered(a) | _covered(b)
+    assert not _covered(set())  # no test covers nothing

@@ -19,7 +19,7 @@ Items, per policy (docs/cli.md, "Coverage"):
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import attrs
 
@@ -132,15 +132,24 @@ class _Watching(Interpreter):
                 pass
 
 
-def measure(policy: Policy, results: list[TestResult] | None = None) -> Coverage:
-    """Run the policy's tests through the watching interpreter and list every item."""
+def measure(policy: Policy, results: list[TestResult] | None = None,
+            only: Iterable[int] | None = None) -> Coverage:
+    """Run the policy's tests through the watching interpreter and list every item.
+
+    `results` are the tests' results if already run (in the policy's order); `only` counts just
+    the tests at these positions (the items stay those of the whole policy).
+    """
     from .policytests import run_tests
 
     c = policy.checked
     if results is None:
         results = run_tests(policy)
+    pairs = list(zip(c.tests, results))
+    if only is not None:
+        pairs = [pairs[k] for k in sorted(set(only))]
+    results = [r for _, r in pairs]
     watch = _Watching(c)
-    for test, result in zip(c.tests, results):
+    for test, result in pairs:
         watch.test = test.name
         try:
             watch.decide(given_record(test.given))
