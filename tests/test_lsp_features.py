@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ecrules.checked import COMBINING, INSTRUMENT_KINDS, OUTCOMES, SCOPE_CATEGORIES
 from ecrules.formatter import format_source
 from ecrules.lsp.analysis import analyze, keywords
 from ecrules.types import PRIMITIVES
@@ -24,6 +27,7 @@ schema {
   }
   record r {
     id: string
+    day: date
     end_user: party
     items: list<item>
   }
@@ -156,6 +160,13 @@ def test_completion_contexts(small: tuple[str, Symbols]) -> None:
     assert basis[0].label == "WA" and basis[0].detail == "Wassenaar Arrangement"
     assert {i.kind for i in basis} == {"instrument", "keyword"}
     assert [(i.label, i.detail) for i in completion(a, "  waives R2, ")] == [("R1", "deny"), ("R2", "allow")]
+    assert [i.label for i in completion(a, "default ")] == list(OUTCOMES)
+    assert [i.label for i in completion(a, "rule R3 ")] == list(OUTCOMES)
+    assert [i.label for i in completion(a, "  expect d")] == [*OUTCOMES, "error"]
+    assert [i.label for i in completion(a, "combine ")] == list(COMBINING)
+    assert [i.label for i in completion(a, "  kind ")] == list(INSTRUMENT_KINDS)
+    assert [i.label for i in completion(a, "  scope ")] == list(SCOPE_CATEGORIES)
+    assert [i.label for i in completion(a, "as_of ")] == ["day"]  # the record's date fields
     everything = {(i.label, i.kind) for i in completion(a, "  when ")}
     assert {("embargoed", "set"), ("limit", "const"), ("big", "let"), ("WA", "instrument"), ("end_user", "field"),
             ("normalize", "function"), ("count", "function"), ("when", "keyword"), ("party", "type")} <= everything
@@ -188,3 +199,19 @@ def test_keywords_come_from_the_grammar() -> None:
     words = keywords()
     assert {"rule", "when", "basis", "instrument", "deny", "expect", "waives", "invariant"} <= set(words)
     assert "party" not in words and "string" not in words  # names, not keywords
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(cut=st.tuples(st.integers(0, len(SMALL)), st.integers(0, 12)), where=st.tuples(st.integers(1, 45), st.integers(1, 60)))
+def test_any_edit_and_any_position_gets_an_answer_not_an_exception(cut: tuple[int, int], where: tuple[int, int]) -> None:
+    """Typing passes through every broken state: whatever is deleted, the server's functions answer
+    (possibly with nothing), and every diagnostic points into the document."""
+    start, length = cut
+    text = SMALL[:start] + SMALL[start + length:]
+    a = analyze(text, ROOT / "tests" / "edited.ecp")
+    assert all(d.span is not None and d.span.source.text == text for d in a.diagnostics)
+    line, column = where
+    hover(a, line, column)
+    definition(a, line, column)
+    lines = text.split("\n")
+    completion(a, lines[line - 1][: column - 1] if line <= len(lines) else "")

@@ -61,4 +61,5 @@ def analyze(text: str, path: str | Path | None) -> Analysis:
 @lru_cache(maxsize=1)
 def keywords() -> tuple[str, ...]:
     """The words the grammar spells out (`rule`, `when`, `basis`, ...), read from grammar/ecp.lark."""
-    return tuple(sorted(set(re.findall(r'"([a-z_]+)"', grammar_text()))))
+    rules = re.sub(r"(?m)(^|\s)//.*$", "", grammar_text())  # comments quote words that are not keywords
+    return tuple(sorted(set(re.findall(r'"([a-z_]+)"', rules))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import re
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Literal
 
@@ -17,7 +18,10 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checked import FUNCTIONS, LEGACY_KINDS, QUANTIFIERS, BasisInfo, SetInfo, Value
+from ..checked import (
+    COMBINING, FUNCTIONS, INSTRUMENT_KINDS, LEGACY_KINDS, OUTCOMES, QUANTIFIERS, SCOPE_CATEGORIES, BasisInfo,
+    SetInfo, Value,
+)
 from ..diagnostics import PolicyError
 from ..source import Span
 from .analysis import Analysis, keywords
@@ -45,12 +49,18 @@ assert set(BUILTINS) == set(FUNCTIONS) | set(QUANTIFIERS), "a built-in without a
 MAX_MEMBERS = 30  # members a set's hover lists before it says how many more
 
 
+@lru_cache(maxsize=8)
+def symbols_of(analysis: Analysis) -> Symbols:
+    """The names of a document, found once per analysis (hovers come in bursts as the mouse moves)."""
+    return Symbols(analysis)
+
+
 # ---- hover -----------------------------------------------------------------------------------
 
 
 def hover(analysis: Analysis, line: int, column: int, symbols: Symbols | None = None) -> tuple[str, Span] | None:
     """Markdown describing the name under the cursor, and the span it describes."""
-    symbols = symbols or Symbols(analysis)
+    symbols = symbols or symbols_of(analysis)
     occ = symbols.at(line, column)
     if occ is None:
         return None
@@ -243,7 +253,7 @@ class Target:
 
 
 def definition(analysis: Analysis, line: int, column: int, symbols: Symbols | None = None) -> Target | None:
-    symbols = symbols or Symbols(analysis)
+    symbols = symbols or symbols_of(analysis)
     occ = symbols.at(line, column)
     if occ is None:
         return None
@@ -272,6 +282,8 @@ class Item:
 _PATH = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\.(\w*)$")
 _BASIS = re.compile(r"\b(?:basis|unless\s+basis(?:\s+\w+\s*,)*)\s+\w*$")
 _RULE_REFS = re.compile(r"\b(?:waives|fired)\s+(?:\w+\s*,\s*)*\w*$")
+#: a word after which only a few words may follow: `default ` an outcome, `combine ` an algorithm, ...
+_AFTER = re.compile(r"(?:^|[\s{])(default|expect|never|always|combine|kind|scope|format|as_of|rule\s+\w+)\s+\w*$")
 
 
 def completion(analysis: Analysis, before: str) -> list[Item]:
@@ -280,7 +292,7 @@ def completion(analysis: Analysis, before: str) -> list[Item]:
     `analysis` may be an earlier state of the document (the last one that checked): while a
     path is being typed the text does not parse, and the schema it completes has not changed.
     """
-    sy = Symbols(analysis)
+    sy = symbols_of(analysis)
     path = _PATH.search(before)
     if path is not None:
         return _path_items(sy, path.group(1).split("."))
@@ -288,6 +300,9 @@ def completion(analysis: Analysis, before: str) -> list[Item]:
         return _instrument_items(sy) + [Item(k, "keyword", "free-text basis kind") for k in LEGACY_KINDS]
     if _RULE_REFS.search(before):
         return [Item(r, "rule", sy.rules[r].outcome) for r in sy.rules]
+    after = _AFTER.search(before)
+    if after is not None:
+        return _after_word(sy, after.group(1).split()[0])
     items: list[Item] = [Item(k, "keyword") for k in keywords()]
     ck = sy.checker
     if ck is not None and ck.record is not None:
@@ -300,6 +315,28 @@ def completion(analysis: Analysis, before: str) -> list[Item]:
     items += [Item(p, "type", "built-in type") for p in t.PRIMITIVES]
     items += [Item(r, "rule", sy.rules[r].outcome) for r in sy.rules]
     return _unique(items)
+
+
+def _after_word(sy: Symbols, word: str) -> list[Item]:
+    """The closed set of words that may follow `word`."""
+    if word in ("default", "never", "always", "rule"):
+        return [Item(o, "keyword", "outcome") for o in OUTCOMES]
+    if word == "expect":
+        return [Item(o, "keyword", "outcome") for o in (*OUTCOMES, "error")]
+    if word == "combine":
+        return [Item(c, "keyword", "combining algorithm") for c in COMBINING]
+    if word == "kind":
+        return [Item(k, "keyword", "instrument kind") for k in INSTRUMENT_KINDS]
+    if word == "scope":
+        return [Item(c, "keyword", "scope category") for c in SCOPE_CATEGORIES]
+    if word == "format":
+        from ..screening.loaders import FORMATS
+
+        return [Item(f, "keyword", "screening list format") for f in FORMATS]
+    ck = sy.checker  # `as_of`: a date field of the record
+    record = ck.record if ck is not None else None
+    fields = record.fields.values() if record is not None else ()
+    return [Item(f.name, "field", _field_type(f)) for f in fields if f.type == t.DATE]
 
 
 def _instrument_items(sy: Symbols) -> list[Item]:

@@ -61,7 +61,9 @@ def category(path: tuple[str, ...]) -> str:
     return "nationality" if path and path[-1] == "nationality" else "destination"
 
 
-def _covers(inst: Any, cat: str, value: str, listed_only: bool) -> bool:
+def covers(inst: Any, cat: str, value: str, listed_only: bool) -> bool:
+    """`inst`'s scope covers `value` in category `cat` (listed by value, or the whole category
+    unless `listed_only`: a rule's own basis justifies only the values its scope lists)."""
     for sc in inst.scopes:
         if sc.category != cat:
             continue
@@ -102,7 +104,7 @@ class Facts:
             return
         inst = instrument_of(b)
         for cat in COUNTRY_CATEGORIES:
-            if _covers(inst, cat, value, listed_only):
+            if covers(inst, cat, value, listed_only):
                 self.by_fact.setdefault((cat, value), []).append(Justification(cat, value, b, where))
 
     def values(self, cat: str) -> list[str]:
