@@ -243,6 +243,13 @@ def test_the_policy_argument_must_be_a_regular_file(tmp_path: Path, command: lis
                           "is a named pipe, not a regular file\n")
 
 
+def test_fmt_refuses_a_fifo_too(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.ecp")
+    code, out, err = process("fmt", "--check", str(tmp_path / "pipe.ecp"))
+    assert (code, out) == (1, b"")
+    assert err == f"error: `{tmp_path}/pipe.ecp` is a named pipe, not a regular file\n"
+
+
 @pytest.mark.parametrize("make,problem", [
     (lambda p: p.symlink_to("/dev/zero"), "is a character device, not a regular file"),
     (lambda p: p.open("wb").truncate(files.MAX_POLICY_BYTES + 1), "is too large: 10,485,761 bytes, over the limit of 10,485,760"),
