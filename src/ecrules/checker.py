@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path as FsPath
 from typing import Any, Iterable
 
+from . import files
 from . import nodes as n
 from . import types as t
 from .checked import (  # re-exported: the back-ends import them from here
@@ -25,6 +26,7 @@ from .checked import (  # re-exported: the back-ends import them from here
 from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .diagnostics import Diagnostic, error, warning
+from .files import inside_tree, printable
 from .source import Source, Span, display_path, read_text
 from .law import LawChecker
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
@@ -346,11 +348,14 @@ class Checker(LawChecker, ExprChecker):
 
     def _inside_tree(self, ref: n.FileRef, what: str) -> FsPath | None:
         """The file a declaration names, if it sits in the policy's folder or below it."""
+        shown = printable(ref.path)
+        if "\x00" in ref.path:
+            self.err(f"{what} path `{shown}` holds a NUL character", ref.span)
+            return None
         here = FsPath(ref.span.source.name).resolve().parent
         path = (here / ref.path).resolve()
-        root = self.root.resolve() if self.root else here
-        if root != path and root not in path.parents:
-            self.err(f"{what} `{ref.path}` is outside the policy's folder", ref.span,
+        if not inside_tree(self.root or here, path):
+            self.err(f"{what} `{shown}` is outside the policy's folder", ref.span,
                      "list files must sit in the policy's folder or below it")
             return None
         return path
@@ -403,20 +408,33 @@ class Checker(LawChecker, ExprChecker):
             self.err(f"screening list `{d.source.path}` cannot be read: {exc.strerror}", d.source.span)
             return
         self.screenings[d.name] = ScreeningInfo(d.name, display_path(path), lst.format, matcher.threshold,
-                                                lst, matcher, cleared, cleared_path)
+                                                lst, matcher, cleared, cleared_path, self._regimes(d, lst))
+
+    def _regimes(self, d: n.ScreeningDecl, lst: Any) -> dict[str, BasisInfo]:
+        """`regime "R" basis ID` clauses: the instrument a hit on an entry of regime R cites."""
+        listed = sorted({e.regime for e in lst.entries if e.regime})
+        out: dict[str, BasisInfo] = {}
+        for r in d.regimes:
+            if r.name in out:
+                self.err(f"regime `{r.name}` is mapped twice on `{d.name}`", r.span)
+                continue
+            if r.name not in listed:
+                self.warn(f"no entry of `{d.name}` is listed under regime `{r.name}`", r.span,
+                          _suggest(r.name, listed) or
+                          ("regimes on the list: " + ", ".join(f"`{x}`" for x in listed) if listed else None))
+            got = self._bases([r.basis])
+            if got:
+                out[r.name] = got[0]
+        return out
 
     def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> tuple[list[Value], dict[Value, tuple[BasisInfo, ...]]]:
         """A list file: one value a line (`.txt`), or a table of values with bases (`.csv`, `.jsonl`)."""
-        here = FsPath(ref.span.source.name).resolve().parent
-        path = (here / ref.path).resolve()
-        root = self.root.resolve() if self.root else here
-        if root != path and root not in path.parents:
-            self.err(f"set file `{ref.path}` is outside the policy's folder", ref.span,
-                     "list files must sit in the policy's folder or below it")
+        path = self._inside_tree(ref, "set file")
+        if path is None:
             return [], {}
-        text, problem = read_text(path)
+        text, problem = read_text(path, limit=files.MAX_LIST_BYTES, policy=False)
         if problem is not None:
-            self.err(f"set file `{ref.path}` {problem}", ref.span,
+            self.err(f"set file `{printable(ref.path)}` {problem}", ref.span,
                      f"looked for `{display_path(path)}`" if problem == "does not exist" else None)
             return [], {}
         src = Source(display_path(path), text)

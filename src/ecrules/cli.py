@@ -328,8 +328,9 @@ def _seconds(name: str) -> Callable[[click.Context, click.Parameter, float | Non
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
 @click.option("--allow-unknown", is_flag=True, help="Exit 0, not 2, when a constraint is unknown (and none is violated).")
 @click.option("--strict", is_flag=True, hidden=True, help="Accepted for compatibility: unknown now exits 2 by default.")
-@click.option("--fuzz", type=int, default=0, metavar="N",
-              help="Then also try N Hypothesis examples per constraint (needs hypothesis).")
+@click.option("--fuzz", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Then also try N Hypothesis examples per constraint (needs the `fuzz` extra: "
+                   "pip install 'ecrules[fuzz]').")
 @click.option("--timeout", type=float, default=10.0, metavar="S", callback=_seconds("--timeout"),
               help="Wall-time limit per check (terms and solving), in seconds. Default 10.")
 @click.option("--deadline", type=float, default=None, metavar="S", callback=_seconds("--deadline"),
@@ -345,8 +346,16 @@ def verify(files: tuple[str, ...], fmt: str, allow_unknown: bool, strict: bool, 
     out). Also warns about dead and redundant rules and first_match order conflicts.
 
     verify is a gate. Exit 0: every constraint proved. 1: a constraint is violated or a policy
-    does not load. 2: a constraint is unknown and none violated (0 with --allow-unknown).
+    does not load. 2: a constraint is unknown and none violated (0 with --allow-unknown), or
+    --fuzz without Hypothesis installed.
     """
+    if fuzz > 0:
+        try:
+            import hypothesis  # noqa: F401  (only --fuzz needs it: the `fuzz` extra)
+        except ImportError:
+            click.echo("error: --fuzz needs Hypothesis, which is not installed: "
+                       "pip install 'ecrules[fuzz]' (or pip install hypothesis)", err=True)
+            raise SystemExit(2) from None
     from .verify import verify_policy
     from .verify.deadline import Deadline
     from .verify.report import dumps
@@ -403,7 +412,7 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
         if path == "-":
             text = sys.stdin.read()
         else:
-            text, problem = read_text(Path(path))
+            text, problem = read_text(Path(path), keep_bom=True)  # so that a BOM is a change
             if problem is not None:
                 click.echo(f"error: `{path}` {problem}", err=True)
                 failed = True

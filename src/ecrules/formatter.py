@@ -34,7 +34,7 @@ from typing import Iterable, Sequence
 from . import nodes as n
 from .diagnostics import PolicyError
 from .parser import parse_with_comments
-from .source import Source, Span
+from .source import Source, Span, strip_bom
 
 WIDTH = 100
 # `f(x in xs ...)` reads as a quantifier: a first call argument that starts so is parenthesized
@@ -51,7 +51,11 @@ _PREC_OF_OP = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL}
 
 
 def format_source(text: str, name: str = "<string>") -> str:
-    """The canonical layout of the policy `text`; raises `PolicyError` when it does not parse."""
+    """The canonical layout of the policy `text`; raises `PolicyError` when it does not parse.
+
+    A leading byte-order mark is dropped: the layout is UTF-8 without one, so `fmt` removes it.
+    """
+    text = strip_bom(text)
     source = Source(name, text)
     module, diags, comments = parse_with_comments(source)
     if module is None or any(d.severity == "error" for d in diags):
@@ -513,6 +517,8 @@ class _Gen:
             self._item(_Frag(INDENT, f"threshold {d.threshold}"), None, None, None)
         if d.cleared is not None:
             self._item(_Frag(INDENT, f"cleared file {_string(d.cleared.path)}"), None, None, d.cleared)
+        for r in d.regimes:
+            self._item(_Frag(INDENT, f"regime {_string(r.name)} {self.basis_text(r.basis)}"), None, None, r)
 
     def rule(self, r: n.Rule) -> None:
         self._header(0, f"rule {r.id} {r.outcome} {{", self._start_of(r))

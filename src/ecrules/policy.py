@@ -12,7 +12,8 @@ from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
 from .contenthash import PolicyFiles, policy_files
-from .source import Source, Span, read_text, recording_reads
+from .files import printable, tree_root
+from .source import Source, Span, read_text, recording_reads, strip_bom
 
 if TYPE_CHECKING:
     from .policytests import TestRun
@@ -27,7 +28,7 @@ class Policy:
         decide, source = compile_policy(checked)
         if checked.screenings:
             from .screening.runtime import with_matches
-            decide = with_matches(decide)
+            decide = with_matches(decide, checked)
         for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
                             ("_files", files), ("warnings", tuple(warnings))):
             object.__setattr__(self, name, value)
@@ -119,25 +120,31 @@ class Policy:
 
 
 def loads(text: str, path: str | Path | None = None) -> Policy:
-    """Load a policy from text; `path` names it in diagnostics and anchors imports and list files."""
+    """Load a policy from text; `path` names it in diagnostics and anchors imports and list files.
+
+    Imports and list files must lie in the policy's tree: its folder (the current folder without
+    `path`) or below it, or below the nearest folder above marked with a `.ecrules-root` file
+    (`ecrules.files.tree_root`, docs/security.md). A leading byte-order mark is dropped.
+    """
     name = str(path) if path is not None else "<string>"
     if "\x00" in name:
-        where = Span(Source(repr(name), ""), 1, 1, 1, 1)
+        where = Span(Source(printable(name), ""), 1, 1, 1, 1)
         raise PolicyError([error("the policy's path holds a NUL character", where)])
-    root = Path(path).resolve().parent if path is not None else Path.cwd()
+    text = strip_bom(text)
+    folder = Path(path).resolve().parent if path is not None else Path.cwd()
     with recording_reads() as reads:
-        checked, diags = check_source(Source(name, text), root)
+        checked, diags = check_source(Source(name, text), tree_root(folder))
     if checked is None:
         raise PolicyError(diags)
-    files = policy_files(Path(path) if path is not None else root / name, text, reads)
+    files = policy_files(Path(path) if path is not None else folder / name, text, reads)
     return Policy(checked, [d for d in diags if d.severity == "warning"], files)
 
 
 def load(path: str | Path) -> Policy:
-    """Load a policy file."""
+    """Load a policy file: a regular UTF-8 text file of at most `ecrules.files.MAX_POLICY_BYTES`."""
     p = Path(path)
     text, problem = read_text(p)
     if problem is not None:
-        where = Span(Source(str(p), ""), 1, 1, 1, 1)
-        raise PolicyError([error(f"policy file `{p}` {problem}", where)])
+        where = Span(Source(printable(str(p)), ""), 1, 1, 1, 1)
+        raise PolicyError([error(f"policy file `{printable(str(p))}` {problem}", where)])
     return loads(text, p)

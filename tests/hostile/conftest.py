@@ -7,12 +7,15 @@ covers, and asserts the exact exit code, the decision counts, and that no traceb
 the user:
 
 - `test_hostile_codegen.py`: no text from a policy becomes Python or SQL code (item 1);
-- `test_hostile_imports.py`: `import` stays in the policy's tree, reads regular UTF-8 files
-  of bounded size, never echoes a file that is not a policy (item 2);
+- `test_policy_imports.py`: `import` stays in the policy's tree (one containment rule with
+  list files; `.ecrules-root`), reads regular UTF-8 files of bounded size, never echoes a file
+  that is not a policy; the policy argument of every command gets the same reader (item 2);
 - `test_hostile_policy.py`: a loaded Policy is read-only (3); `like` is linear (9); deep
-  policies (11); huge integer literals (12); a BOM (13); `verify --fuzz` without Hypothesis
-  (14); exact constants (issue 8);
-- `test_hostile_fuzz.py`: bounded Hypothesis fuzzing of the bundled policies at the token level.
+  policies (11); exact constants (issue 8);
+- `test_policy_text.py`: huge number literals (12); a BOM in a policy, an import, a list file (13);
+- `test_verify_fuzz_extra.py`: `verify --fuzz` without Hypothesis (14);
+- `test_policy_fuzz.py`: bounded Hypothesis fuzzing of the bundled and conformance policies at
+  the token level.
 
 Helpers live in `hostile_util.py`.
 """

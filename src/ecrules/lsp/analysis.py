@@ -18,6 +18,7 @@ from .. import nodes as n
 from ..checked import Checked
 from ..checker import Checker
 from ..diagnostics import Diagnostic
+from ..files import tree_root
 from ..loader import order_diagnostics, parse_with_imports
 from ..parser import grammar_text
 from ..source import Source
@@ -43,9 +44,10 @@ class Analysis:
 def analyze(text: str, path: str | Path | None) -> Analysis:
     """Check `text` as the policy at `path` (None: an unsaved buffer, imports relative to the cwd)."""
     name = str(path) if path is not None else UNTITLED
-    root = Path(name).resolve().parent if path is not None else Path.cwd()
+    # the policy's tree, as `ecrules.loads` finds it: imports and list files are held to it
+    root = tree_root(Path(name).resolve().parent if path is not None else Path.cwd())
     source = Source(name, text)
-    module, imports, diags = parse_with_imports(source)
+    module, imports, diags = parse_with_imports(source, root)
     checker: Checker | None = None
     checked: Checked | None = None
     if module is not None and not any(d.severity == "error" for d in diags):

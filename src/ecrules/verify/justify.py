@@ -82,6 +82,7 @@ class Facts:
         self.c = c
         self.unless = unless
         self.by_fact: dict[tuple[str, str], list[Justification]] = {}
+        self._holds: dict[tuple[str, str, datetime.date | None], bool] = {}
         for info in c.sets.values():
             bases_of = getattr(info, "bases_of", None)
             for value in sorted(info.values, key=str):
@@ -114,8 +115,12 @@ class Facts:
         return [(j.valid_from, j.until) for j in self.by_fact.get((cat, value), [])]
 
     def holds(self, cat: str, value: Any, day: datetime.date | None) -> bool:
-        """`value` is a justified fact of `cat` on `day`."""
-        return any(in_force(f, u, day) for f, u in self.windows(cat, str(value)))
+        """`value` is a justified fact of `cat` on `day` (memoised: sampling asks it per leaf)."""
+        key = (cat, str(value), day)
+        known = self._holds.get(key)
+        if known is None:
+            known = self._holds[key] = any(in_force(f, u, day) for f, u in self.windows(cat, str(value)))
+        return known
 
     def boundaries(self, values: set[str] | None = None) -> set[datetime.date]:
         """The days on which a justified fact (about one of `values`, or any) starts or stops
