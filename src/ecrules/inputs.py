@@ -95,33 +95,35 @@ def read_jsonl(path: str) -> Iterator[Any]:
     stream = _open_binary(path)
     try:
         for lineno, raw in enumerate(_lines(stream), 1):
-            if raw is None:
-                yield BadLine(lineno, f"line {lineno} is longer than {MAX_LINE_BYTES} bytes")
-                continue
-            if lineno == 1 and raw.startswith(_BOM):
-                raw = raw[3:]
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield BadLine(lineno, f"line {lineno} is not valid UTF-8 (byte {exc.start + 1})")
-                continue
-            if not line.strip():
-                continue
-            try:
-                value = loads_record(line)
-            except json.JSONDecodeError as exc:
-                yield BadLine(lineno, f"line {lineno} is not valid JSON: {exc.msg} (column {exc.colno})")
-                continue
-            except BadRecord as exc:
-                yield BadLine(lineno, f"line {lineno}: {exc.message}", exc.field)
-                continue
-            if not isinstance(value, dict):
-                yield BadLine(lineno, f"line {lineno} is not a JSON object")
-                continue
-            yield value
+            item = parse_line(raw, lineno)
+            if item is not None:
+                yield item
     finally:
         if path != "-":
             stream.close()
+
+
+def parse_line(raw: bytes | None, lineno: int) -> Any:
+    """One JSON Lines line (`None`: too long) as a record or a `BadLine`; None when blank."""
+    if raw is None:
+        return BadLine(lineno, f"line {lineno} is longer than {MAX_LINE_BYTES} bytes")
+    if lineno == 1 and raw.startswith(_BOM):
+        raw = raw[3:]
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return BadLine(lineno, f"line {lineno} is not valid UTF-8 (byte {exc.start + 1})")
+    if not line.strip():
+        return None
+    try:
+        value = loads_record(line)
+    except json.JSONDecodeError as exc:
+        return BadLine(lineno, f"line {lineno} is not valid JSON: {exc.msg} (column {exc.colno})")
+    except BadRecord as exc:
+        return BadLine(lineno, f"line {lineno}: {exc.message}", exc.field)
+    if not isinstance(value, dict):
+        return BadLine(lineno, f"line {lineno} is not a JSON object")
+    return value
 
 
 def _duplicates(names: Iterable[str]) -> list[str]:

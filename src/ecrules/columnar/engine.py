@@ -312,6 +312,7 @@ class ColumnarEngine:
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
                 raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})") from None
         del fields
+        self._lines: Any = None  # the JSON Lines reader, made when first needed
         #: the dates (days since 1970) where a basis or a set membership starts or ends
         self._breaks = np.array(sorted(_epoch_days(d) for d in _break_dates(c)), dtype=np.float64)
 
@@ -385,6 +386,58 @@ class ColumnarEngine:
             return [row.get("id") if isinstance(row, dict) else None for row in rows]
 
         return self._decide(con, table, bad, fallback, pos0, raw_ids)
+
+    def decide_lines(self, con: Any, items: list[Any], pos0: int) -> ChunkResult:
+        """Decide a chunk of `jsonl.LineReader.lines`, whose first record has position `pos0 + 1`."""
+        from ..inputs import BadLine, parse_line
+
+        reader = self._line_reader()
+        raw, bad = reader.table(items)
+        table, cbad = canon.canon_table(raw, self.record, self.schema)
+        parsed: dict[int, Any] = {}
+
+        def item(k: int) -> Any:
+            x = items[k]
+            if type(x) is not tuple:
+                return x
+            got = parsed.get(k)
+            if got is None:
+                got = parsed[k] = parse_line(x[1], x[0])
+            return got
+
+        def fallback(k: int) -> Decision:
+            row = item(k)
+            if isinstance(row, BadLine):
+                return self._bad_line(row, pos0 + k + 1)
+            return self.policy.evaluate(row, position=pos0 + k + 1)
+
+        def raw_ids() -> list[Any]:
+            return [x.get("id") if isinstance(x, dict) else None for x in map(item, range(len(items)))]
+
+        return self._decide(con, table, bad | cbad, fallback, pos0, raw_ids)
+
+    def _line_reader(self) -> Any:
+        from .jsonl import LineReader
+
+        if self._lines is None:
+            self._lines = LineReader(self.record)
+        return self._lines
+
+    def run_jsonl(self, path: str) -> Iterator[ChunkResult]:
+        """Decide a JSON Lines file (`-`: standard input) read by the vectorised reader."""
+        from ..inputs import _open_binary
+
+        stream = _open_binary(path)
+        con = self.connect()
+        pos = 0
+        try:
+            for items in self._line_reader().lines(stream, self.batch_size):
+                yield self.decide_lines(con, items, pos)
+                pos += len(items)
+        finally:
+            con.close()
+            if path != "-":
+                stream.close()
 
     def _decide(self, con: Any, table: pa.Table, bad: np.ndarray, fallback: Callable[[int], Decision],
                 pos0: int, raw_ids: Callable[[], list[Any]]) -> ChunkResult:
@@ -601,7 +654,7 @@ class ColumnarEngine:
 
     def run_path(self, path: str | Path, fmt: str | None = None) -> Iterator[ChunkResult]:
         """Decide a JSON Lines, CSV or Parquet file in chunks of `batch_size` records."""
-        from ..inputs import _kind, read_csv, read_jsonl
+        from ..inputs import _kind, read_csv
 
         p = str(path)
         kind = fmt or _kind(p)
@@ -623,7 +676,7 @@ class ColumnarEngine:
             return prefetch(self.run_arrow(prefetch(batches())))
         if kind == "csv":
             return prefetch(self.run_rows(read_csv(p, self.checked)))
-        return prefetch(self.run_rows(read_jsonl(p)))
+        return prefetch(self.run_jsonl(p))
 
     def evaluate_table(self, data: Any) -> pa.Table:
         """Decisions of an Arrow table, a pandas or polars DataFrame, or a file path, as an Arrow table."""
