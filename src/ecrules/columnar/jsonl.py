@@ -74,7 +74,7 @@ class LineReader:
 
     def __init__(self, record: t.StructT):
         self.schema = pa.schema([(f.name, json_type(f.type)) for f in record.fields.values()])
-        self.options = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="ignore")
+        self.options = pj.ParseOptions(explicit_schema=self.schema, unexpected_field_behavior="infer")
         names = sorted(_numeric_names(record, set()))
         # a number field given text: Arrow would convert "1" to 1, the row engine says error
         self._text_number = re.compile(b'"(?:' + b"|".join(re.escape(n.encode()) for n in names) + b')"\\s*:\\s*"') \
@@ -124,7 +124,13 @@ class LineReader:
     def _read(self, lines: list[bytes], blocks: int) -> pa.Table:
         data = b"\n".join(lines) + b"\n"
         size = max(1 << 16, len(data) // blocks + 1) if blocks > 1 else len(data) + 1
-        return pj.read_json(io.BytesIO(data), parse_options=self.options, read_options=pj.ReadOptions(block_size=size))
+        table = pj.read_json(io.BytesIO(data), parse_options=self.options, read_options=pj.ReadOptions(block_size=size))
+        if table.schema == self.schema:
+            return table
+        # fields the record does not declare are parsed too (so that a duplicate key in them is
+        # rejected, as the row engine rejects it), then left out
+        return pa.Table.from_arrays([_project(table.column(f.name).combine_chunks(), f.type) for f in self.schema],
+                                    schema=self.schema)
 
     def _parse(self, lines: list[bytes]) -> tuple[pa.Table, np.ndarray]:
         """Parse `lines` (two blocks: both cores); on failure, take the rejected line out by the
@@ -199,7 +205,20 @@ class LineReader:
 
     @property
     def _empty(self) -> pa.Table:
-        return pj.read_json(io.BytesIO(_EMPTY + b"\n"), parse_options=self.options)
+        return self._read([_EMPTY], 1)
+
+
+def _project(arr: pa.Array, typ: pa.DataType) -> pa.Array:
+    """`arr` with the struct fields that `typ` does not have left out, at any depth."""
+    if arr.type == typ:
+        return arr
+    mask = arr.is_null() if arr.null_count else None
+    if pa.types.is_struct(typ):
+        children = [_project(arr.field(f.name), f.type) for f in typ]
+        return pa.StructArray.from_arrays(children, fields=list(typ), mask=mask)
+    if pa.types.is_list(typ):
+        return pa.ListArray.from_arrays(arr.offsets, _project(arr.values, typ.value_type), type=typ, mask=mask)
+    return arr.cast(typ)
 
 
 _PIECE = 1024
