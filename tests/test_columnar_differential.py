@@ -392,7 +392,7 @@ _HOSTILE_LINES = [
     b"[" * 150 + b"]" * 150, b'{"total_value": 1' + b"0" * 40 + b"}", b'{"total_value": 1e999999999999999999}',
     b'{"total_value": "12.5"}', b'{"total_value": 1e3}', b'{"total_value": 0.0000000001}', b'{"id": "x"} {"id": "y"}',
     b'{"total_value": NaN}', b"", b"   ", b"\t", b"\xc2\xa0", b'{"id": "\\ud800"}', b"[1]", b"nul", b'{"id": 5',
-    b'{"id": "q", "items": [{"quantity": 1.0}]}', b'{"id": "caf\xc3\xa9"}', b'{"extra": 12345678901234567890123}',
+    b'{"id": "q", "items": [{"quantity": 1.0}]}', b'{"total_value": 1.5e30}', b'{"total_value": 0e-99}', b'{"id": "caf\xc3\xa9"}', b'{"extra": 12345678901234567890123}',
 ]
 
 
@@ -438,7 +438,7 @@ def test_jsonl_reader_decides_clean_lines_itself(tmp_path: Path) -> None:
     policy = CASES[-1][1]
     line = ('{"id": "T%d", "date": "2026-03-01", "destination": "FR", "end_user": {"name": "acme", '
             '"country": "FR", "type": "commercial"}, "end_use": "civilian", "items": [{"code": "ML1", '
-            '"kind": "goods", "value": 0.1, "quantity": 1}, {"code": "1A001", "kind": "goods", "value": 1e3, '
+            '"kind": "goods", "value": 0.1, "quantity": 1}, {"code": "1A001", "kind": "goods", "value": 1000, '
             '"quantity": 2}], "total_value": 1000.1}')
     lines = [line % k for k in range(50)]
     lines[20] = lines[20].replace('"total_value": 1000.1', '"total_value": 1000.10000000001')

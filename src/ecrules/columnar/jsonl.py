@@ -2,15 +2,15 @@
 
 `pyarrow.json` parses a chunk of lines against an explicit schema derived from the policy's
 record: `number` fields as decimal128(38, 9) (parsed from the number's own digits, so `0.1` is
-0.1 and `1e3` is 1000; more than 9 places is an error, never a rounding), `int` as int64, dates
+0.1; more than 9 places is an error, never a rounding), `int` as int64, dates
 as text (`canon.py` checks them as it does for any text column). The row engine's reader
 (`inputs.parse_line`) stays the judge of every line the fast parser might read differently:
 
 - lines screened out before parsing (any byte outside printable ASCII, so a BOM, a bare CR, a
   tab, non-UTF-8 and non-ASCII text; a backslash escape; a run of 19 digits, which could exceed
-  the column or `Decimal`'s exponent; `NaN`/`Infinity`; deep nesting; a text value given to a
-  number field, which Arrow would convert) are read by `parse_line` and decided by the row
-  engine;
+  the column; a number with an exponent (`1e3`), which Arrow's decimal parser mishandles;
+  `NaN`/`Infinity`; deep nesting; a text value given to a number field, which Arrow would
+  convert) are read by `parse_line` and decided by the row engine;
 - a chunk that Arrow rejects (a duplicate key, a type mismatch, a syntax error, two objects on a
   line) is split in halves until the rejected lines are alone; each of those is decided by the
   row engine from its own text, so it gets the same `error` decision as on the row engine.
@@ -36,10 +36,20 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_RUN = b"0" * 19
 
 
+#: a number with an exponent: Arrow's decimal parser gets some wrong (`1.5e30`, `0e-99`) and
+#: crashes on others (`1e999999999`), so the row engine reads those lines
+_EXPONENT = re.compile(rb"[:,\[]\s*-?[0-9][0-9.]*[eE]")
+
+
 def _suspect(raw: bytes) -> bool:
     """Whether the fast parser might read `raw` otherwise than the row engine's reader."""
-    return bool(raw.translate(None, _PRINTABLE)) or b"\\" in raw or b"NaN" in raw or b"Infinity" in raw \
-        or _LONG_RUN in raw.translate(_DIGITS_TO_ZERO) or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+    if raw.translate(None, _PRINTABLE) or b"\\" in raw or b"NaN" in raw or b"Infinity" in raw \
+            or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        return True
+    digits = raw.translate(_DIGITS_TO_ZERO)
+    if _LONG_RUN in digits:
+        return True
+    return (b"0e" in digits or b"0E" in digits) and _EXPONENT.search(raw) is not None
 
 
 #: placeholder for a line decided by the row engine: a row of nulls
