@@ -253,8 +253,8 @@ def test_an_altered_bundle_is_refused(tmp_path: Path) -> None:
             data = src.extractfile(member)
             assert data is not None
             content = data.read()
-            if member.name.endswith(".txt"):
-                content += b"someone new\n"
+            if member.name.endswith(".xml"):
+                content += LIST_EDIT.encode()
                 member.size = len(content)
             import io
 
