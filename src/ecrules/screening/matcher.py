@@ -88,7 +88,7 @@ def _class_weight(token: str, idf: float) -> tuple[float, str]:
 class _Name:
     """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
 
-    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes")
+    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "keys", "full", "firsts")
 
     def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
         self.entry = entry
@@ -98,6 +98,9 @@ class _Name:
         self.classes: list[str] = []
         self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         self.total = 0.0
+        self.keys: tuple[tuple[int, int], ...] = ()   # (token bitmask, vocab id) of each unit
+        self.full = 0                                   # the bitmask of every token
+        self.firsts: tuple[tuple[int, str], ...] = ()  # (token, first letter) an initial may stand for
 
 
 class Matcher:
@@ -192,11 +195,15 @@ class Matcher:
             name.weights.append(w)
             name.classes.append(cls)
         name.total = sum(name.weights)
+        name.full = (1 << len(toks)) - 1
+        name.firsts = tuple((j, t[0]) for j, t in enumerate(toks)
+                            if len(t) > 1 and name.classes[j] in ("middle", "word"))
         for i, tok in enumerate(toks):
             name.units.append((1 << i, tok, self._vid(tok)))
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
                 name.units.append((3 << i, joined, self._vid(joined, pair=True)))
+        name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
         for _, _, vid in name.units:
             posting = self.postings[vid]
             if not posting or posting[-1] != nid:
@@ -325,8 +332,19 @@ class Matcher:
         for u in words:
             gain_w = q.unit_weight[u]
             rest -= gain_w
+            found = q.found[u]
+            get = bound.get
+            if len(found) == 1:     # the common case, one listed word: no per-name maximum to keep
+                ((vid, (sim, _)),) = found.items()
+                add = sim * gain_w
+                # proposing: new names enter `bound` in posting order, as in the general case below
+                for nid in (postings[vid] if proposing else bound.keys() & postings[vid]):
+                    bound[nid] = get(nid, 0.0) + add
+                if proposing and rest < floor_weight:
+                    proposing = False
+                continue
             best: dict[int, float] = {}
-            for vid, (sim, _) in q.found[u].items():
+            for vid, (sim, _) in found.items():
                 if proposing:
                     for nid in postings[vid]:
                         if best.get(nid, 0.0) < sim:
@@ -336,14 +354,42 @@ class Matcher:
                         if nid in bound and best.get(nid, 0.0) < sim:
                             best[nid] = sim
             for nid, sim in best.items():
-                bound[nid] = bound.get(nid, 0.0) + sim * gain_w
+                bound[nid] = get(nid, 0.0) + sim * gain_w
             if proposing and rest < floor_weight:
                 proposing = False
         need = (floor ** 2) * q.total - q.allowance
+        floor2 = floor ** 2
+        qtotal = q.total
+        by_vid = q.by_vid
+        initials = {q.tokens[i] for i in q.initials}
+        names = self.names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
         for nid, ub in bound.items():
             if ub < need:
                 continue
+            # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
+            # weight that some query unit (or initial) could cover; most candidates stop here
+            listed = names[nid]
+            covered = 0
+            for nmask, vid in listed.keys:
+                if vid in by_vid:
+                    covered |= nmask
+            if initials:
+                for j, first in listed.firsts:
+                    if first in initials:
+                        covered |= 1 << j
+            if covered != listed.full:
+                got_n = 0.0
+                weights = listed.weights
+                j = 0
+                while covered:
+                    if covered & 1:
+                        got_n += weights[j]
+                    covered >>= 1
+                    j += 1
+                ub_q = min(1.0, (ub + q.allowance) / qtotal) if qtotal else 0.0
+                if listed.total and ub_q * (got_n / listed.total) < floor2 and q.tokens != listed.norm.tokens:
+                    continue
             got = self._score(nid, q, type)
             if got is None or got[0] < floor:
                 continue
