@@ -16,9 +16,10 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..decision import Decision
+from ..frozen import readonly
 
 from .loaders import load_list
 from .matcher import FLOOR, Hit, Matcher
@@ -102,7 +103,7 @@ def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     return tuple(out)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class ScreeningInfo:
     """A `screening` declaration, loaded: the list, its matcher, threshold and clearances."""
 
@@ -114,11 +115,13 @@ class ScreeningInfo:
     matcher: Matcher
     cleared: tuple[Clearance, ...] = ()
     cleared_path: str | None = None
-    _by_ref: dict[str, list[Clearance]] = field(default_factory=dict)
+    _by_ref: Mapping[str, tuple[Clearance, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        by_ref: dict[str, tuple[Clearance, ...]] = {}
         for c in self.cleared:
-            self._by_ref.setdefault(c.ref, []).append(c)
+            by_ref[c.ref] = by_ref.get(c.ref, ()) + (c,)
+        object.__setattr__(self, "_by_ref", readonly(by_ref))  # frozen: a loaded Policy is read-only
 
     def clearance(self, hit: Hit, as_of: dt.date | None) -> Clearance | None:
         """The clearance in force on `as_of` (today when the record has no date) for this hit."""
