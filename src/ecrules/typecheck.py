@@ -20,7 +20,7 @@ from .checked import (
 from .countries import COUNTRIES, country_help
 from .diagnostics import Diagnostic
 from .source import Span
-from .values import PatternError, pattern_regex
+from .values import PatternError, compile_pattern
 
 Guards = frozenset[tuple[object, ...]]
 _NO_GUARDS: Guards = frozenset()
@@ -298,7 +298,7 @@ class ExprChecker:
             return
         for p in (patterns,) if isinstance(patterns, str) else patterns:
             try:
-                pattern_regex(p)
+                compile_pattern(p)
             except PatternError as exc:
                 self.err(f"invalid `like` pattern `{p}`: {exc}", right.span)
         self.patterns[id(e)] = patterns
