@@ -24,6 +24,7 @@ from .checked import (  # re-exported: the back-ends import them from here
 )
 from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
+from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
 from .source import Source, Span, display_path, read_text
 from .law import LawChecker
@@ -717,6 +718,10 @@ def _parse_entry(entry: str, elem: t.Type) -> Value:
 
 
 def check(module: n.Module, imports: Iterable[n.Module] = (), root: FsPath | None = None) -> tuple[Checked | None, list[Diagnostic]]:
+    imports = list(imports)
+    too_deep = check_depth([*imports, module])  # before anything below recurses into the tree
+    if too_deep:
+        return None, too_deep
     checker = Checker(module, imports, root)
     result = checker.run()
     return result, checker.diags
