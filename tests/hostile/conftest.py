@@ -9,9 +9,12 @@ the user:
 - `test_hostile_codegen.py`: no text from a policy becomes Python or SQL code (item 1);
 - `test_hostile_imports.py`: `import` stays in the policy's tree, reads regular UTF-8 files
   of bounded size, never echoes a file that is not a policy (item 2);
-- `test_hostile_policy.py`: a loaded Policy is read-only (3); `like` is linear (9); deep
-  policies (11); huge integer literals (12); a BOM (13); `verify --fuzz` without Hypothesis
-  (14); exact constants (issue 8);
+- `test_policy_immutable.py`: a loaded Policy is read-only, all the way down (3);
+- `test_like_linear.py`: `like` matches in linear time, with the same meaning (9);
+- `test_policy_depth.py`: deep policies are refused at check time or work everywhere (11);
+- `test_const_exact.py`: constant arithmetic is exact (issue 8's drift);
+- `test_hostile_policy.py`: huge integer literals (12); a BOM (13); `verify --fuzz` without
+  Hypothesis (14);
 - `test_hostile_fuzz.py`: bounded Hypothesis fuzzing of the bundled policies at the token level.
 
 Helpers live in `hostile_util.py`.
