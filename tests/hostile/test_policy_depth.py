@@ -160,3 +160,14 @@ def test_columnar_engine_leaves_deeply_nested_quantifiers_to_the_row_engine(tmp_
     path.write_text(SHAPES["quantifiers"](QUANT_NESTING_LIMIT + 1), encoding="utf-8")
     run = run_cli("eval", "-q", "--engine=auto", str(path), str(_table(tmp_path)))
     assert run.code == 0 and [json.loads(line)["outcome"] for line in run.out.splitlines()] == ["deny"]
+
+
+def test_verify_holds_its_deadline_on_quantifiers_nested_to_the_limit(tmp_path: Path) -> None:
+    """Nested quantifiers multiply verify's witness counts: 40 levels made integers so large that
+    the run never reached a deadline check. The counts saturate now; the deadline holds."""
+    k = _deepest(SHAPES["quantifiers"])
+    path = tmp_path / "deep.ecp"
+    path.write_text(SHAPES["quantifiers"](k) + "constraint c {\n  never deny when x < 0\n}\n", encoding="utf-8")
+    run = run_cli("verify", "--deadline", "2", str(path), timeout=60)
+    assert run.code in (1, 2), run.text  # violated, or unknown (deadline): either is an answer
+    assert "Traceback" not in run.text
