@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ecrules
+from ecrules.impact import Thresholds
 from ecrules.impact.stats import cramers_v, rate_ratio
 
 SCHEMA = """
@@ -321,3 +322,126 @@ def test_a_disparity_explained_by_justified_members_is_not_flagged() -> None:
     # an item-control regime singles out no destination: its member explains nothing
     watch = [d for d in report.flagged if d.rule == "WATCH"]
     assert [(d.value, d.explained) for d in watch] == [("SO", 0)]
+
+
+# ---- what counts as singling out ------------------------------------------------------------------
+
+FAIR_SCHEMA = """
+schema {
+  type party {
+    name: string
+    country: country
+    type: enum { commercial, government, individual }
+    nationality: country?
+  }
+  record transaction {
+    id: string
+    destination: country
+    end_user: party
+    military: bool
+  }
+}
+"""
+
+FAIR_POLICY = f"""policy "fair-demo" version "1"
+combine deny_overrides
+default allow
+{FAIR_SCHEMA}
+instrument UNSCR_1970 {{
+  kind UNSC
+  citation "S/RES/1970 (2011)"
+  adopted 2011-02-26
+  scope destination "LY"
+}}
+
+instrument UNSCR_2095 {{
+  kind UNSC
+  citation "S/RES/2095 (2013)"
+  adopted 2013-03-14
+  scope destination "LY"
+}}
+
+set embargo: country = {{ "LY" basis UNSCR_1970 "para. 9" }}
+
+rule EMB deny {{
+  when military and destination in embargo
+}}
+
+rule LY_GOV allow {{
+  basis UNSCR_2095 "para. 9"
+  waives EMB
+  when destination == "LY" and end_user.type == "government"
+}}
+
+constraint nondiscrimination {{
+  protect destination, end_user.country, end_user.nationality unless basis UNSC
+}}
+"""
+
+
+def fair_population(n: int, seed: int) -> list[dict[str, object]]:
+    """Mostly trade at home; shipments to LY sometimes go through a consignee in AE."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        d = rng.choice(["DE", "FR", "US", "JP", "LY", "BR"])
+        kind = rng.choice(["commercial"] * 8 + ["government", "individual"])
+        eu: dict[str, object] = {"name": f"Co {i}", "country": "AE" if d == "LY" and rng.random() < 0.3 else d,
+                                 "type": kind}
+        if kind == "individual":
+            eu["nationality"] = eu["country"]
+        out.append({"id": f"F{i}", "destination": d, "end_user": eu, "military": rng.random() < 0.3})
+    return out
+
+
+def test_justified_rules_and_waived_firings_raise_no_alarm() -> None:
+    """The bundled UN policy's shapes: a rule-level basis whose scope lists the value explains its
+    firings, a waived firing counts toward nothing, and a consignee country that only comes with an
+    embargoed destination is not singled out (the firing is justified by the destination)."""
+    report = ecrules.impact(ecrules.loads(FAIR_POLICY), fair_population(4000, 3))
+    assert not report.flagged and not report.flagged_proxies
+    gov = [d for d in report.disparities if d.rule == "LY_GOV" and d.attribute == "destination" and d.value == "LY"]
+    assert gov and gov[0].hits == gov[0].explained > 0
+    emb_ae = [d for d in report.disparities if d.rule == "EMB" and d.attribute == "end_user.country" and d.value == "AE"]
+    assert emb_ae and emb_ae[0].hits == emb_ae[0].explained > 0
+    # EMB fired on LY government records too, but the waiver cancelled those: they are not counted
+    emb_ly = [d for d in report.disparities if d.rule == "EMB" and d.attribute == "destination" and d.value == "LY"][0]
+    decided = [ecrules.loads(FAIR_POLICY).evaluate(r) for r in fair_population(4000, 3)]
+    fired = sum("EMB" in d.fired for d in decided)
+    waived = sum("EMB" in d.fired and "LY_GOV" in d.fired for d in decided)
+    assert waived > 0 and emb_ly.hits == fired - waived
+
+
+def test_an_absent_protected_value_is_no_evidence_of_a_proxy() -> None:
+    """`nationality` is only given for individuals: a field's value that only occurs where the
+    nationality is absent (`type = commercial`) is not a proxy for a nationality."""
+    report = ecrules.impact(ecrules.loads(FAIR_POLICY), fair_population(4000, 5))
+    for p in report.proxies:
+        assert all(ev.attribute_value is not None for ev in p.evidence), p
+
+
+def test_a_handful_of_unexplained_firings_is_not_a_disparity() -> None:
+    """One or two events give an interval excluding 1 only through the continuity correction."""
+    records = population(3000, 4)
+    punt = sorted(float(str(r["value"])) for r in records if "Puntland" in str(r["end_user"]))
+    few = PROXY_POLICY.replace('end_user.region == "Puntland"', f'end_user.region == "Puntland" and value >= {punt[-3]}')
+    assert ecrules.impact(ecrules.loads(few), records).rule_hits["REGION"] == 3
+    report = ecrules.impact(ecrules.loads(few), records)
+    assert not [d for d in report.flagged if d.rule == "REGION"]
+    lenient = ecrules.impact(ecrules.loads(few), records, thresholds=Thresholds(min_hits=1, confidence=0.5))
+    assert [d for d in lenient.flagged if d.rule == "REGION"]
+
+
+def test_a_rule_blind_to_destination_raises_no_alarm_by_chance() -> None:
+    """`BIG` (here value > 185000) fires on 7.5% of records whatever the destination: with 8
+    destinations, a plain 95% interval per comparison flags one of them by chance in some
+    populations; the simultaneous intervals must flag none in any of ten."""
+    policy = ecrules.loads(PROXY_POLICY.replace("value > 100000", "value > 185000"))
+    for seed in range(10):
+        report = ecrules.impact(policy, population(2000, 100 + seed, puntland=0.0))
+        assert report.comparisons >= 8
+        assert not [d for d in report.flagged if d.rule == "BIG"], seed
+    naive = [seed for seed in range(10)
+             if [d for d in ecrules.impact(policy, population(2000, 100 + seed, puntland=0.0),
+                                           thresholds=Thresholds(confidence=1 - 0.05 * 8)).flagged if d.rule == "BIG"]]
+    assert naive  # the same populations do show chance disparities at a per-comparison 95%

@@ -206,6 +206,6 @@ def test_proofs_are_not_vacuous(path: Path) -> None:
     matches = [zbool(enc.match(r, env)) for r in c.rules]
     for rule, m in zip(c.rules, matches):
         solver = z3.Solver()
-        solver.set("timeout", 20000)
+        solver.set("timeout", 120000)  # generous: CI machines are shared; `unknown` here says nothing about the policy
         solver.add(valid, m, *enc.domain)
         assert solver.check() == z3.sat, rule.id

@@ -5,6 +5,7 @@
     decision.outcome, decision.fired, decision.to_dict()
     for d in policy.evaluate_many(records): ...
     table = policy.evaluate_table("orders.parquet")   # columnar engine (DuckDB): a pyarrow.Table
+    run = policy.run_tests(coverage=True)              # the policy's own `test` blocks, and coverage
 
 A policy that does not load raises `PolicyError`, whose `diagnostics` list every problem found.
 

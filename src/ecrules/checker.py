@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path as FsPath
 from typing import Any, Iterable
 
+from . import files
 from . import nodes as n
 from . import types as t
 from .checked import (  # re-exported: the back-ends import them from here
@@ -26,6 +27,7 @@ from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
+from .files import inside_tree, printable
 from .source import Source, Span, display_path, read_text
 from .law import LawChecker
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
@@ -348,11 +350,14 @@ class Checker(LawChecker, ExprChecker):
 
     def _inside_tree(self, ref: n.FileRef, what: str) -> FsPath | None:
         """The file a declaration names, if it sits in the policy's folder or below it."""
+        shown = printable(ref.path)
+        if "\x00" in ref.path:
+            self.err(f"{what} path `{shown}` holds a NUL character", ref.span)
+            return None
         here = FsPath(ref.span.source.name).resolve().parent
         path = (here / ref.path).resolve()
-        root = self.root.resolve() if self.root else here
-        if root != path and root not in path.parents:
-            self.err(f"{what} `{ref.path}` is outside the policy's folder", ref.span,
+        if not inside_tree(self.root or here, path):
+            self.err(f"{what} `{shown}` is outside the policy's folder", ref.span,
                      "list files must sit in the policy's folder or below it")
             return None
         return path
@@ -409,16 +414,12 @@ class Checker(LawChecker, ExprChecker):
 
     def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> tuple[list[Value], dict[Value, tuple[BasisInfo, ...]]]:
         """A list file: one value a line (`.txt`), or a table of values with bases (`.csv`, `.jsonl`)."""
-        here = FsPath(ref.span.source.name).resolve().parent
-        path = (here / ref.path).resolve()
-        root = self.root.resolve() if self.root else here
-        if root != path and root not in path.parents:
-            self.err(f"set file `{ref.path}` is outside the policy's folder", ref.span,
-                     "list files must sit in the policy's folder or below it")
+        path = self._inside_tree(ref, "set file")
+        if path is None:
             return [], {}
-        text, problem = read_text(path)
+        text, problem = read_text(path, limit=files.MAX_LIST_BYTES, policy=False)
         if problem is not None:
-            self.err(f"set file `{ref.path}` {problem}", ref.span,
+            self.err(f"set file `{printable(ref.path)}` {problem}", ref.span,
                      f"looked for `{display_path(path)}`" if problem == "does not exist" else None)
             return [], {}
         src = Source(display_path(path), text)

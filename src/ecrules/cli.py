@@ -63,8 +63,9 @@ def _shown(path: str) -> str:
     return STDIN if path == "-" else path
 
 
-def _load(path: str, fmt: str = "text") -> Policy:
-    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
+def _try_load(path: str, fmt: str = "text") -> Policy | list[Diagnostic]:
+    """Load a policy (`-`: from standard input), printing its diagnostics on standard error;
+    the diagnostics when it does not load."""
     try:
         policy = loads(sys.stdin.read(), STDIN) if path == "-" else load(path)
     except PolicyError as exc:
@@ -72,9 +73,17 @@ def _load(path: str, fmt: str = "text") -> Policy:
         errors = sum(1 for d in exc.diagnostics if d.severity == "error")
         if fmt == "text":
             click.echo(f"{_shown(path)}: {errors} error{'s' if errors != 1 else ''}", err=True)
-        raise SystemExit(1) from None
+        return list(exc.diagnostics)
     _print_diagnostics(policy.warnings, sys.stderr, fmt)
     return policy
+
+
+def _load(path: str, fmt: str = "text") -> Policy:
+    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
+    loaded = _try_load(path, fmt)
+    if not isinstance(loaded, Policy):
+        raise SystemExit(1)
+    return loaded
 
 
 @main.command()
@@ -101,28 +110,53 @@ def check(files: tuple[str, ...], fmt: str) -> None:
 @main.command(name="test")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tests that pass.")
-def test_cmd(files: tuple[str, ...], verbose: bool) -> None:
-    """Run the `test` blocks of policy FILES. Exit 1 when any test fails or a policy does not load."""
-    from .policytests import run_tests
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Also report what the tests exercised: rules fired, `and`/`or` operands that decided, "
+                   "set members found, waivers applied, instruments cited; and what they did not, with FILE:LINE:COL.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True,
+              help="text for people; json (one document) or junit (JUnit XML, for CI) on standard output.")
+@click.option("--fail-under", type=click.FloatRange(0, 100), default=None, metavar="PCT",
+              help="Exit 1 when the coverage of all FILES together is under PCT percent (implies --coverage).")
+def test_cmd(files: tuple[str, ...], verbose: bool, with_coverage: bool, fmt: str, fail_under: float | None) -> None:
+    """Run the `test` blocks of policy FILES.
 
-    passed = failed = 0
-    load_failed = False
+    Exit 1 when a test fails, a policy does not load, or the coverage is under --fail-under.
+    """
+    from .policytests import run_policy_tests
+    from .testreport import FileRun, to_json, to_junit, total_coverage
+
+    measure = with_coverage or fail_under is not None
+    runs: list[FileRun] = []
     for path in files:
-        try:
-            policy = _load(path)
-        except SystemExit:
-            load_failed = True
+        loaded = _try_load(path, "json" if fmt == "json" else "text")
+        if not isinstance(loaded, Policy):
+            runs.append(FileRun(_shown(path), None, None, tuple(loaded)))
             continue
-        for result in run_tests(policy):
-            if result.passed:
-                passed += 1
-                if verbose:
+        run = run_policy_tests(loaded, measure)
+        runs.append(FileRun(_shown(path), loaded.name, run))
+        if fmt == "text":
+            for result in run.results:
+                if verbose or not result.passed:
                     click.echo(f"{_shown(path)}: {result.render()}")
-            else:
-                failed += 1
-                click.echo(f"{_shown(path)}: {result.render()}")
-    click.echo(f"{passed} passed, {failed} failed")
-    raise SystemExit(1 if failed or load_failed else 0)
+    total = total_coverage(runs)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(runs), ensure_ascii=False, indent=2, default=_json_default))
+    elif fmt == "junit":
+        click.echo(to_junit(runs), nl=False)
+    else:
+        for f in runs:
+            if f.run is not None and f.run.coverage is not None:
+                click.echo(f.run.coverage.render(f.path))
+        passed = sum(f.run.passed for f in runs if f.run is not None)
+        failed = sum(f.run.failed for f in runs if f.run is not None)
+        click.echo(f"{passed} passed, {failed} failed")
+        if total is not None and len([f for f in runs if f.run is not None]) > 1:
+            click.echo(f"total coverage: {total.text()} ({total.covered} of {total.total})")
+    bad = any(f.run is None or f.run.failed for f in runs)
+    if fail_under is not None and total is not None and total.covered * 100 < fail_under * total.total:
+        click.echo(f"error: coverage {total.text()} is under --fail-under {fail_under:g}%", err=True)
+        bad = True
+    raise SystemExit(1 if bad else 0)
 
 
 def _json_default(value: Any) -> Any:
@@ -294,8 +328,9 @@ def _seconds(name: str) -> Callable[[click.Context, click.Parameter, float | Non
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="Human output or JSON.")
 @click.option("--allow-unknown", is_flag=True, help="Exit 0, not 2, when a constraint is unknown (and none is violated).")
 @click.option("--strict", is_flag=True, hidden=True, help="Accepted for compatibility: unknown now exits 2 by default.")
-@click.option("--fuzz", type=int, default=0, metavar="N",
-              help="Then also try N Hypothesis examples per constraint (needs hypothesis).")
+@click.option("--fuzz", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Then also try N Hypothesis examples per constraint (needs the `fuzz` extra: "
+                   "pip install 'ecrules[fuzz]').")
 @click.option("--timeout", type=float, default=10.0, metavar="S", callback=_seconds("--timeout"),
               help="Wall-time limit per check (terms and solving), in seconds. Default 10.")
 @click.option("--deadline", type=float, default=None, metavar="S", callback=_seconds("--deadline"),
@@ -311,8 +346,16 @@ def verify(files: tuple[str, ...], fmt: str, allow_unknown: bool, strict: bool, 
     out). Also warns about dead and redundant rules and first_match order conflicts.
 
     verify is a gate. Exit 0: every constraint proved. 1: a constraint is violated or a policy
-    does not load. 2: a constraint is unknown and none violated (0 with --allow-unknown).
+    does not load. 2: a constraint is unknown and none violated (0 with --allow-unknown), or
+    --fuzz without Hypothesis installed.
     """
+    if fuzz > 0:
+        try:
+            import hypothesis  # noqa: F401  (only --fuzz needs it: the `fuzz` extra)
+        except ImportError:
+            click.echo("error: --fuzz needs Hypothesis, which is not installed: "
+                       "pip install 'ecrules[fuzz]' (or pip install hypothesis)", err=True)
+            raise SystemExit(2) from None
     from .verify import verify_policy
     from .verify.deadline import Deadline
     from .verify.report import dumps
@@ -369,7 +412,7 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
         if path == "-":
             text = sys.stdin.read()
         else:
-            text, problem = read_text(Path(path))
+            text, problem = read_text(Path(path), keep_bom=True)  # so that a BOM is a change
             if problem is not None:
                 click.echo(f"error: `{path}` {problem}", err=True)
                 failed = True
@@ -404,6 +447,24 @@ def fmt_cmd(files: tuple[str, ...], check: bool, show_diff: bool) -> None:
                 stream.write(out)
             click.echo(f"reformatted {path}", err=True)
     raise SystemExit(1 if failed or (check and changed) else 0)
+
+
+@main.command(name="lsp")
+@click.option("--stdio", is_flag=True, help="Talk over standard input and output (the default and only transport).")
+def lsp_cmd(stdio: bool) -> None:
+    """Run the language server editors start for `.ecp` files (docs/editors.md).
+
+    Diagnostics as you type, hover, go to definition, completion and formatting. Needs the
+    optional `lsp` extra (pygls); exit 2 without it.
+    """
+    try:
+        import pygls  # noqa: F401
+    except ImportError:
+        click.echo("error: `ecrules lsp` needs pygls: pip install 'ecrules[lsp]'", err=True)
+        raise SystemExit(2) from None
+    from .lsp.server import main as serve
+
+    serve()
 
 
 from .auditcli import bundle_cmd, log_group, replay_cmd  # noqa: E402  (they use _print_diagnostics)

@@ -35,7 +35,7 @@ from . import nodes as n
 from .depth import check_depth
 from .diagnostics import PolicyError
 from .parser import parse_with_comments
-from .source import Source, Span
+from .source import Source, Span, strip_bom
 
 WIDTH = 100
 # `f(x in xs ...)` reads as a quantifier: a first call argument that starts so is parenthesized
@@ -52,7 +52,11 @@ _PREC_OF_OP = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL}
 
 
 def format_source(text: str, name: str = "<string>") -> str:
-    """The canonical layout of the policy `text`; raises `PolicyError` when it does not parse."""
+    """The canonical layout of the policy `text`; raises `PolicyError` when it does not parse.
+
+    A leading byte-order mark is dropped: the layout is UTF-8 without one, so `fmt` removes it.
+    """
+    text = strip_bom(text)
     source = Source(name, text)
     module, diags, comments = parse_with_comments(source)
     if module is None or any(d.severity == "error" for d in diags):

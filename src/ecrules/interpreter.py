@@ -87,9 +87,7 @@ class Interpreter:
         if isinstance(e, n.Not):
             return not self.eval(e.operand, env)
         if isinstance(e, n.BoolOp):
-            if e.op == "and":
-                return all(self.eval(o, env) for o in e.operands)
-            return any(self.eval(o, env) for o in e.operands)
+            return self._bool(e, env)
         if isinstance(e, n.Compare):
             return self._compare(e, env)
         if isinstance(e, n.Arith):
@@ -110,6 +108,22 @@ class Interpreter:
         if isinstance(e, n.ListLit):
             return tuple(self.eval(x, env) for x in e.elements)
         raise AssertionError(f"cannot evaluate {e!r}")
+
+    def _bool(self, e: n.BoolOp, env: Env) -> bool:
+        """`and` stops at its first false operand, `or` at its first true one: that operand decides."""
+        stop = e.op == "or"
+        for k, operand in enumerate(e.operands):
+            if bool(self.eval(operand, env)) == stop:
+                self.decided(e, k)
+                return stop
+        return not stop
+
+    # hooks for coverage (`ecrules test --coverage`, coverage.py); the reference run ignores them
+    def decided(self, e: n.BoolOp, k: int) -> None:
+        """Operand `k` of `e` decided it: false for `and`, true for `or`, those before it not."""
+
+    def found(self, source: n.Expr, value: Any) -> None:
+        """`value` of `source` (a set) was found: `value in source`, or `any(x in source: ...)` held on it."""
 
     def _has(self, path: n.Expr, env: Env) -> bool:
         if isinstance(path, n.Attr):
@@ -137,9 +151,10 @@ class Interpreter:
             return bool(left > right)
         if op == ">=":
             return bool(left >= right)
-        if op == "in":
-            return left in right
-        return left not in right
+        found = left in right
+        if found:
+            self.found(e.right, left)
+        return found if op == "in" else not found
 
     def _quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
@@ -149,12 +164,14 @@ class Interpreter:
                 continue
             if e.kind == "any":
                 if self.eval(e.body, env):  # type: ignore[arg-type]
+                    self.found(e.source, item)
                     return True
             elif e.kind == "all":
                 if not self.eval(e.body, env):  # type: ignore[arg-type]
                     return False
             elif e.kind == "count":
                 if e.body is None or self.eval(e.body, env):
+                    self.found(e.source, item)
                     results.append(1)
             else:
                 results.append(self.eval(e.body, env))  # type: ignore[arg-type]

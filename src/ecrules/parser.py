@@ -21,6 +21,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import nodes as n
 from .diagnostics import Diagnostic, error
+from .literals import MAX_EXPONENT, NUMBER_RANGE, decimal_in_range
 from .source import Source, Span
 
 _local = threading.local()
@@ -154,9 +155,20 @@ def _values(children: list[Any]) -> tuple[Any, ...]:
     return tuple(x for x in children if x is not None and not isinstance(x, Token))
 
 
-def _number(text: str) -> int | Decimal:
-    clean = text.replace("_", "")
-    return Decimal(clean) if "." in clean else int(clean)
+def _number(tok: Token) -> int | Decimal:
+    """A number literal's value. Its exponent is held to the range records are held to
+    (`literals.MAX_EXPONENT`): at most 1,001 digits before the point, so that no literal reaches
+    Python's 4,300-digit limit on `int` text nor makes arithmetic on it unbounded."""
+    clean = str(tok).replace("_", "")
+    value = Decimal(clean)  # exact, whatever the length: Decimal has no digit limit
+    if not decimal_in_range(value):
+        shown = clean if len(clean) <= 24 else f"{clean[:12]}...{clean[-6:]}"
+        _local.diagnostics.append(error(
+            f"the number `{shown}` ({len(clean):,} characters) is out of range: {NUMBER_RANGE}", _tspan(tok),
+            f"a number's leading digit lies at most {MAX_EXPONENT:,} places from its point: "
+            f"at most {MAX_EXPONENT + 1:,} digits before it"))
+        return 0
+    return value if "." in clean else int(value)
 
 
 _CONTENT = frozenset({"NAME", "STRING", "DATE", "NUMBER", "OPTIONAL"})
@@ -266,7 +278,7 @@ class _Builder(Transformer[Token, Any]):
 
     @_keywords
     def screening_threshold(self, c: list[Any], span: Span) -> Decimal:
-        return Decimal(str(_number(str(c[0]))))
+        return Decimal(str(_number(c[0])))
 
     @_keywords
     def screening_cleared(self, c: list[Any], span: Span) -> n.FileRef:
@@ -443,7 +455,7 @@ class _Builder(Transformer[Token, Any]):
         return n.Literal(unescape(c[0]), _span_of(c))
 
     def number(self, c: list[Any]) -> n.Literal:
-        return n.Literal(_number(str(c[0])), _span_of(c))
+        return n.Literal(_number(c[0]), _span_of(c))
 
     def date(self, c: list[Any]) -> n.Literal:
         return n.Literal(_date(c[0]), _span_of(c))

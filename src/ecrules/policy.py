@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .checker import Checked, RuleInfo
 from .compiler import Decide, compile_policy
@@ -12,7 +12,11 @@ from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
 from .contenthash import PolicyFiles, policy_files
-from .source import Source, Span, read_text, recording_reads
+from .files import printable, tree_root
+from .source import Source, Span, read_text, recording_reads, strip_bom
+
+if TYPE_CHECKING:
+    from .policytests import TestRun
 
 
 class Policy:
@@ -91,6 +95,13 @@ class Policy:
             return (self.evaluate(r, position=k, provenance=True) for k, r in enumerate(records, 1))
         return map(self._decide, records, itertools.count(1))  # the loop runs in C
 
+    def run_tests(self, *, coverage: bool = False) -> TestRun:
+        """Run the policy's own `test` blocks (what `ecrules test` does); with `coverage=True`, also
+        measure what they exercised: rules, `and`/`or` operands, set members, waivers, instruments."""
+        from .policytests import run_policy_tests
+
+        return run_policy_tests(self, coverage)
+
     def evaluate_table(self, table: Any, *, batch_size: int = 100_000) -> Any:
         """Decide a whole table with the columnar engine (DuckDB): a `pyarrow.Table` of decisions.
 
@@ -109,25 +120,31 @@ class Policy:
 
 
 def loads(text: str, path: str | Path | None = None) -> Policy:
-    """Load a policy from text; `path` names it in diagnostics and anchors imports and list files."""
+    """Load a policy from text; `path` names it in diagnostics and anchors imports and list files.
+
+    Imports and list files must lie in the policy's tree: its folder (the current folder without
+    `path`) or below it, or below the nearest folder above marked with a `.ecrules-root` file
+    (`ecrules.files.tree_root`, docs/security.md). A leading byte-order mark is dropped.
+    """
     name = str(path) if path is not None else "<string>"
     if "\x00" in name:
-        where = Span(Source(repr(name), ""), 1, 1, 1, 1)
+        where = Span(Source(printable(name), ""), 1, 1, 1, 1)
         raise PolicyError([error("the policy's path holds a NUL character", where)])
-    root = Path(path).resolve().parent if path is not None else Path.cwd()
+    text = strip_bom(text)
+    folder = Path(path).resolve().parent if path is not None else Path.cwd()
     with recording_reads() as reads:
-        checked, diags = check_source(Source(name, text), root)
+        checked, diags = check_source(Source(name, text), tree_root(folder))
     if checked is None:
         raise PolicyError(diags)
-    files = policy_files(Path(path) if path is not None else root / name, text, reads)
+    files = policy_files(Path(path) if path is not None else folder / name, text, reads)
     return Policy(checked, [d for d in diags if d.severity == "warning"], files)
 
 
 def load(path: str | Path) -> Policy:
-    """Load a policy file."""
+    """Load a policy file: a regular UTF-8 text file of at most `ecrules.files.MAX_POLICY_BYTES`."""
     p = Path(path)
     text, problem = read_text(p)
     if problem is not None:
-        where = Span(Source(str(p), ""), 1, 1, 1, 1)
-        raise PolicyError([error(f"policy file `{p}` {problem}", where)])
+        where = Span(Source(printable(str(p)), ""), 1, 1, 1, 1)
+        raise PolicyError([error(f"policy file `{printable(str(p))}` {problem}", where)])
     return loads(text, p)

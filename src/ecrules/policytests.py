@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -11,14 +11,25 @@ from .decision import Decision
 from .policy import Policy
 from .source import Span
 
+if TYPE_CHECKING:
+    from .coverage import Coverage
+
 
 @attrs.frozen
 class TestResult:
+    __test__ = False  # not a pytest test class
     name: str
     passed: bool
     message: str
     span: Span
     decision: Decision
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.span
+        return {"name": self.name, "passed": self.passed, "message": self.message,
+                "span": {"file": s.source.name, "line": s.line, "column": s.column,
+                         "end_line": s.end_line, "end_column": s.end_column},
+                "decision": self.decision.to_dict()}
 
     def render(self) -> str:
         status = "PASS" if self.passed else "FAIL"
@@ -47,6 +58,37 @@ def run_tests(policy: Policy) -> list[TestResult]:
     return results
 
 
+@attrs.frozen
+class TestRun:
+    """A policy's test results and, when asked for, what they exercised (`Policy.run_tests`)."""
+
+    __test__ = False
+
+    results: tuple[TestResult, ...]
+    coverage: Coverage | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for r in self.results if r.passed)
+
+    @property
+    def failed(self) -> int:
+        return len(self.results) - self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tests": [r.to_dict() for r in self.results], "passed": self.passed, "failed": self.failed,
+                "coverage": None if self.coverage is None else self.coverage.to_dict()}
+
+
+def run_policy_tests(policy: Policy, coverage: bool = False) -> TestRun:
+    results = run_tests(policy)
+    if not coverage:
+        return TestRun(tuple(results))
+    from .coverage import measure
+
+    return TestRun(tuple(results), measure(policy, results))
+
+
 def _judge(test: n.Test, d: Decision) -> TestResult:
     problems: list[str] = []
     if d.outcome != test.expect:
@@ -71,4 +113,4 @@ def _error_text(d: Decision) -> str:
     return f"{where}: {d.error.message}" if where else d.error.message
 
 
-__all__ = ["TestResult", "given_record", "run_tests"]
+__all__ = ["TestResult", "TestRun", "given_record", "run_policy_tests", "run_tests"]

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .records import render_path
+from .source import strip_bom  # one definition for records, policies and list files
 
 #: Objects and arrays may nest this deep in a record line (the schema is far shallower).
 MAX_DEPTH = 100
@@ -126,11 +127,6 @@ def check_surrogates(value: Any) -> None:
                 stack.append((child, path + (key,)))
         elif isinstance(node, list):
             stack.extend((child, path + (k,)) for k, child in enumerate(node))
-
-
-def strip_bom(text: str) -> str:
-    """Text without a leading UTF-8 byte-order mark (Excel and some exporters write one)."""
-    return text[1:] if text[:1] == "\ufeff" else text
 
 
 __all__ = ["BadRecord", "MAX_DEPTH", "check_depth", "check_surrogates", "loads_record", "strip_bom"]

@@ -14,6 +14,8 @@ from typing import Iterator
 
 import attrs
 
+from . import files
+
 # Files read while a policy loads, when someone records them (provenance: the policy's hash
 # covers every import, list file and catalogue it read, so that a list update changes it).
 _READS: ContextVar[list[tuple[Path, bytes]] | None] = ContextVar("ecrules_reads", default=None)
@@ -68,21 +70,34 @@ def display_path(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def read_text(path: Path) -> tuple[str, str | None]:
-    """A file's UTF-8 text, or why it could not be read (a phrase that follows the file's name)."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return "", "does not exist"
-    except IsADirectoryError:
-        return "", "is a folder, not a file"
-    except OSError as exc:
-        return "", f"cannot be read: {(exc.strerror or str(exc)).lower()}"
+def read_text(path: Path, *, limit: int | None = None, keep_bom: bool = False,
+              policy: bool = True) -> tuple[str, str | None]:
+    """A file's UTF-8 text, or why it could not be read (a phrase that follows the file's name).
+
+    Only a regular file of at most `limit` bytes is read (by default `files.MAX_POLICY_BYTES`,
+    read when called, so that changing it takes effect), and only text: a file that is not UTF-8,
+    or a `policy` file that holds a NUL byte (binary, not a policy), is refused with its line,
+    never with its content. A list file (`policy=False`) may hold a NUL in an entry: entries are
+    data. A leading byte-order mark (as Windows editors write) is dropped unless `keep_bom`.
+    """
+    raw, problem = files.read_bytes(path, files.MAX_POLICY_BYTES if limit is None else limit)
+    if problem is not None:
+        return "", problem
     reads = _READS.get()
     if reads is not None:
         reads.append((path.resolve(), raw))
     try:
-        return raw.decode("utf-8"), None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         return "", f"is not UTF-8 text (line {line})"
+    if policy and "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        return "", f"is binary, not text: it holds a NUL byte (line {line})"
+    return (text if keep_bom else strip_bom(text)), None
+
+
+def strip_bom(text: str) -> str:
+    """Text without a leading UTF-8 byte-order mark (Excel, Notepad and some exporters write one):
+    it marks the encoding, it is not content."""
+    return text[1:] if text[:1] == "\ufeff" else text

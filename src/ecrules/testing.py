@@ -41,6 +41,12 @@ class _Pools:
         self.ints: set[int] = set()
         self.dates: set[datetime.date] = set()
         self.countries: set[str] = set()
+        #: per field name, the strings an invariant on that field accepts (its literals and the
+        #: codes its `like` patterns match): a list element whose code must match a pattern is
+        #: drawn mostly from these, or nearly every list would hold one invalid element
+        self.by_field: dict[str, set[str]] = {}
+        for inv in c.invariants:
+            self._field_pool(c, inv.expr)
         exprs: list[n.Expr] = [r.when for r in c.rules] + [i.expr for i in c.invariants]
         exprs += [let.expr for let in c.lets.values()]
         for rule in c.rules:
@@ -78,6 +84,18 @@ class _Pools:
                 hits, misses = pattern_examples(p)
                 self.strings.update(hits)
                 self.near.update(misses)
+
+    def _field_pool(self, c: Checked, expr: n.Expr) -> None:
+        for sub in n.walk(expr):
+            if not (isinstance(sub, n.Compare) and isinstance(sub.left, (n.Attr, n.Name))):
+                continue
+            field = sub.left.name
+            if sub.op == "like" and id(sub) in c.patterns:
+                pattern = c.patterns[id(sub)]
+                for p in (pattern,) if isinstance(pattern, str) else pattern:
+                    self.by_field.setdefault(field, set()).update(pattern_examples(p)[0])
+            elif sub.op == "==" and isinstance(sub.right, n.Literal) and isinstance(sub.right.value, str) and sub.right.value:
+                self.by_field.setdefault(field, set()).add(sub.right.value)
 
     def _date(self, d: datetime.date) -> None:
         self.dates.update(d + datetime.timedelta(days=k) for k in (-1, 0, 1))
@@ -165,6 +183,15 @@ def pattern_examples(pattern: str) -> tuple[list[str], list[str]]:
     return [h for h in dict.fromkeys(hits) if h], misses
 
 
+def _field(typ: t.Type, pools: _Pools, name: str) -> st.SearchStrategy[Any]:
+    """A struct field: a string field an invariant constrains draws mostly what the invariant accepts."""
+    general = _strategy(typ, pools, name)
+    accepted = pools.by_field.get(name)
+    if typ == t.STRING and accepted:
+        return st.one_of(*[st.sampled_from(sorted(accepted))] * 6, general)
+    return general
+
+
 def _strategy(typ: t.Type, pools: _Pools, name: str) -> st.SearchStrategy[Any]:
     if isinstance(typ, t.EnumT):
         return st.sampled_from(typ.members)
@@ -194,8 +221,8 @@ def _strategy(typ: t.Type, pools: _Pools, name: str) -> st.SearchStrategy[Any]:
     if isinstance(typ, t.SetT):
         return st.lists(_strategy(typ.elem, pools, name), max_size=3)
     if isinstance(typ, t.StructT):
-        required = {f.name: _strategy(f.type, pools, f.name) for f in typ.fields.values() if not f.optional}
-        optional = {f.name: st.one_of(st.none(), _strategy(f.type, pools, f.name))
+        required = {f.name: _field(f.type, pools, f.name) for f in typ.fields.values() if not f.optional}
+        optional = {f.name: st.one_of(st.none(), _field(f.type, pools, f.name))
                     for f in typ.fields.values() if f.optional}
         return st.fixed_dictionaries(required, optional=optional)
     return st.nothing()

@@ -22,6 +22,17 @@ from .diagnostics import Diagnostic
 from .source import Span
 from .values import PatternError, compile_pattern
 
+#: the plain functions' parameter kinds and result type (`screen` and `matches`, which read a
+#: screening list, are checked apart); docs/reference.md is generated from this table
+SIGNATURES: dict[str, tuple[tuple[str, ...], t.Type]] = {
+    "normalize": (("text",), t.STRING),
+    "lower": (("text",), t.STRING),
+    "upper": (("text",), t.STRING),
+    "starts_with": (("text", "text"), t.BOOL),
+    "len": (("collection",), t.INT),
+    "days_between": (("date", "date"), t.INT),
+}
+
 Guards = frozenset[tuple[object, ...]]
 _NO_GUARDS: Guards = frozenset()
 
@@ -360,14 +371,7 @@ class ExprChecker:
         if e.func in QUANTIFIERS:
             self.err(f"`{e.func}` is a quantifier: write `{e.func}(x in LIST: ...)`", e.span)
             return t.ANY
-        sig: dict[str, tuple[tuple[str, ...], t.Type]] = {
-            "normalize": (("text",), t.STRING),
-            "lower": (("text",), t.STRING),
-            "upper": (("text",), t.STRING),
-            "starts_with": (("text", "text"), t.BOOL),
-            "len": (("collection",), t.INT),
-            "days_between": (("date", "date"), t.INT),
-        }
+        sig = SIGNATURES
         if e.func not in sig:
             self.err(f"unknown function `{e.func}`", e.span,
                      _suggest(e.func, FUNCTIONS) or "functions: " + ", ".join(f"`{f}`" for f in FUNCTIONS))

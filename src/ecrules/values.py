@@ -129,18 +129,22 @@ _WHITESPACE = re.compile("[\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u2
 
 
 def lower(s: str) -> str:
+    """Full Unicode lower-case mapping."""
     return s.lower()
 
 
 def upper(s: str) -> str:
+    """Full Unicode upper-case mapping (`upper("ß")` is `"SS"`)."""
     return s.upper()
 
 
 def starts_with(s: str, prefix: str) -> bool:
+    """Whether `s` begins with `prefix`, case-sensitively."""
     return s.startswith(prefix)
 
 
 def days_between(d1: datetime.date, d2: datetime.date) -> int:
+    """`d2` minus `d1` in days (negative when `d2` is earlier)."""
     return (d2 - d1).days
 
 

@@ -442,10 +442,11 @@ class ColumnarEngine:
         """Decisions for rows whose counting rules cite set members: the members come from the
         query's site columns; rows with the same matches, date and members share a decision."""
         sites = [(k, name, res.column(col).to_pylist()) for k, name, col in q.site_columns]
+        dates = as_of_col.to_pylist() if as_of_col is not None else None  # one conversion, not one a row
         cache: dict[Any, int] = {}
         for u, matched in zip(groups, matches):
             for row in ok_rows[inverse == u].tolist():
-                as_of = as_of_col[row].as_py() if as_of_col is not None else None
+                as_of = dates[row] if dates is not None else None
                 cites: dict[int, list[tuple[str, Any]]] = {}
                 for k, name, values in sites:
                     if k in matched:

@@ -3,11 +3,16 @@
 For each protected attribute (what the policy's `protect` constraints name), the outcome rates per
 value; for each rule and value, the disparate-impact ratio (the rule's rate for that value against
 its rate for all other values), split into the firings explained by a justified fact and the rest.
-A firing is *explained* when the decision cites, for that rule, a member equal to the record's
-value carrying an instrument of an admissible kind (in force: decisions cite only bases in force)
-— the same test `verify` applies one record pair at a time. Free-text (legacy) bases explain
+A firing is *explained* when the decision cites, for that rule, an instrument of an admissible kind
+(in force: decisions cite only bases in force) that justifies the record's value — as the member
+that matched, or listed in the scope of the rule's own basis: the justified facts `verify` uses
+one record pair at a time. Free-text (legacy) bases explain
 nothing. A rule is flagged when its unexplained ratio for a value is at least `high` (or at most
-`low`), the value has at least `min_count` records, and the ratio's 95% interval excludes 1.
+`low`), the value has at least `min_count` records (and, for "higher", `min_hits` unexplained
+firings), and the ratio's interval excludes 1. Intervals are simultaneous at `confidence` (95%)
+over every (rule, attribute, value) comparison tested (Bonferroni), so that testing many rules
+against many countries raises no alarm by chance. A firing that a waiver cancelled counted toward
+no outcome and is left out.
 
 "Lower" also needs the value's rate to be at most `low` times the median rate of the other values
 (of at least `min_count` records), so that a rule aimed at one country does not flag every other
@@ -23,6 +28,7 @@ reported beside it.
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any
 
 import attrs
@@ -32,6 +38,7 @@ from .. import nodes as n
 from .. import types as t
 from ..checked import Checked
 from ..policy import Policy
+from ..verify.justify import covers
 from .corpus import Corpus, FieldPath, dotted, load_corpus, scalar_paths
 from .stats import RateRatio, codes, cramers_v, rate_ratio
 
@@ -45,7 +52,14 @@ class Thresholds:
     high: float = 1.25
     low: float = 0.8
     min_count: int = 30
+    #: unexplained firings a value needs before it can be flagged "higher": one or two events give
+    #: an interval that excludes 1 only through the continuity correction
+    min_hits: int = 5
     proxy_share: float = 0.95
+    #: the intervals are simultaneous at this level over every comparison tested (Bonferroni):
+    #: a policy of 40 rules over 25 destinations makes 1,000 comparisons, and at a plain 95%
+    #: fifty of them would exclude 1 by chance
+    confidence: float = 0.95
 
 
 @attrs.frozen
@@ -140,6 +154,7 @@ class ImpactReport:
     disparities: tuple[Disparity, ...]
     proxies: tuple[Proxy, ...]
     thresholds: Thresholds
+    comparisons: int  # (rule, attribute, value) triples tested: the Bonferroni divisor
     decisions: Any = attrs.field(eq=False, repr=False)  # the per-record decisions, an Arrow table
 
     @property
@@ -160,7 +175,7 @@ class ImpactReport:
         return {
             "policy": self.policy, "version": self.version, "records": self.records,
             "outcomes": self.outcomes,
-            "thresholds": attrs.asdict(self.thresholds),
+            "thresholds": attrs.asdict(self.thresholds), "comparisons": self.comparisons,
             "attributes": [{"path": a.name, "category": a.category, "admissible": sorted(a.admissible),
                             "constraint": a.constraint} for a in self.attributes],
             "rates": [attrs.asdict(g) for g in self.rates],
@@ -231,9 +246,13 @@ def _float(v: Any) -> float:
         return float("nan")
 
 
-def _explained(corpus: Corpus, rule: str, attr: Attribute, values: np.ndarray, c: Checked) -> np.ndarray:
-    """Rows where the decision cites, for `rule`, the record's own value of `attr` as a member
-    carrying an admissible instrument whose scope covers the attribute and that value."""
+def _explained(corpus: Corpus, rule: str, attributes: list[Attribute], columns: dict[FieldPath, np.ndarray],
+               c: Checked) -> np.ndarray:
+    """Rows where the decision cites, for `rule`, an admissible instrument that justifies the
+    record's own value of a protected attribute: as the member that matched, or listed in the scope
+    of the rule's own basis — the justified facts `verify` uses (verify/justify.py). A firing
+    justified by the destination is explained for every attribute: a consignee's country that
+    comes with an embargoed destination is not singled out by the rule."""
     b = corpus.basis
     mask = np.zeros(corpus.n, dtype=bool)
     if not len(b["row"]):
@@ -241,20 +260,23 @@ def _explained(corpus: Corpus, rule: str, attr: Attribute, values: np.ndarray, c
     sel = np.flatnonzero((b["rule"] == rule) & np.array([i is not None for i in b["instrument"]], dtype=bool))
     for k in sel:
         row, member = int(b["row"][k]), b["member"][k]
-        if member is not None and member == values[row] and _admissible(c, attr, b["kind"][k], b["instrument"][k], member):
-            mask[row] = True
+        for attr in attributes:
+            value = columns[attr.path][row]
+            if member is not None and member != value:
+                continue
+            if _admissible(c, attr, b["kind"][k], b["instrument"][k], value, listed_only=member is None):
+                mask[row] = True
+                break
     return mask
 
 
-def _admissible(c: Checked, attr: Attribute, kind: Any, instrument: Any, value: Any) -> bool:
+def _admissible(c: Checked, attr: Attribute, kind: Any, instrument: Any, value: Any, listed_only: bool) -> bool:
     """An instrument of an admissible kind (or named itself) whose scope singles out `value` in the
     attribute's category: an item-control regime justifies no destination difference."""
     if kind not in attr.admissible and instrument not in attr.admissible:
         return False
     info = c.instruments.get(instrument)
-    if info is None:
-        return False
-    return any(s.category == attr.category and (not s.values or value in s.values) for s in info.scopes)
+    return info is not None and isinstance(value, str) and covers(info, attr.category, value, listed_only)
 
 
 def _top(values: np.ndarray, k: int = 3) -> tuple[TopValue, ...]:
@@ -289,6 +311,13 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
     protected_paths = {a.path for a in attributes}
     ocodes = codes(list(corpus.outcome))
     onames = list(dict.fromkeys(corpus.outcome.tolist()))
+    counted = _counted(c, corpus)
+    columns = {a.path: corpus.column(a.path) for a in attributes}
+    explained_by = {r.id: _explained(corpus, r.id, attributes, columns, c) & counted[r.id]
+                    for r in c.rules if r.id in counted and counted[r.id].any()}
+    firing_rules = sum(1 for r in c.rules if r.id in explained_by)
+    tested = sum(int((np.bincount(codes(columns[a.path])) >= th.min_count).sum()) for a in attributes) * firing_rules
+    z = NormalDist().inv_cdf(1 - (1 - th.confidence) / (2 * max(1, tested)))
     for attr in attributes:
         values = corpus.column(attr.path)
         acodes = codes(values)
@@ -300,10 +329,10 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
             counts = {o: int(table[vi, onames.index(o)]) if o in onames else 0 for o in OUTCOMES}
             rates.append(GroupRates(attr.name, value, int(sizes[vi]), counts))
         for r in c.rules:
-            fired = corpus.fired.get(r.id)
+            fired = counted.get(r.id)
             if fired is None or not fired.any():
                 continue
-            explained = _explained(corpus, r.id, attr, values, c) & fired
+            explained = explained_by[r.id]
             unexplained = fired & ~explained
             hits = np.bincount(acodes[fired], minlength=k)
             exp = np.bincount(acodes[explained], minlength=k)
@@ -315,12 +344,14 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
                 nv = int(sizes[vi])
                 if nv < th.min_count and hits[vi] == 0:
                     continue
-                ratio = rate_ratio(int(hits[vi]), nv, total_h - int(hits[vi]), N - nv)
-                uratio = rate_ratio(int(unexp[vi]), nv, total_u - int(unexp[vi]), N - nv)
+                ratio = rate_ratio(int(hits[vi]), nv, total_h - int(hits[vi]), N - nv, z)
+                uratio = rate_ratio(int(unexp[vi]), nv, total_u - int(unexp[vi]), N - nv, z)
                 direction = None
                 if uratio is not None and nv >= th.min_count:
                     others = np.delete(urates, vi)[np.delete(big, vi)]
-                    if uratio.ratio >= th.high and uratio.low > 1.0:
+                    # a value with no unexplained firing is never singled out, whatever the
+                    # continuity correction makes of a small count elsewhere
+                    if unexp[vi] >= th.min_hits and uratio.ratio >= th.high and uratio.low > 1.0:
                         direction = "higher"
                     elif (uratio.ratio <= th.low and uratio.high < 1.0 and len(others)
                           and urates[vi] <= th.low * float(np.median(others)) and np.median(others) > 0):
@@ -339,7 +370,24 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
                     proxies.append(Proxy(r.id, dotted(p), attr.name, _v(v_cache, corpus, p, attr.path, types),
                                          bool(evidence), evidence))
     return ImpactReport(policy.name, policy.version, N, outcome_counts, tuple(attributes), tuple(rates), rule_hits,
-                        tuple(disparities), tuple(proxies), th, corpus.decisions)
+                        tuple(disparities), tuple(proxies), th, tested, corpus.decisions)
+
+
+def _counted(c: Checked, corpus: Corpus) -> dict[str, np.ndarray]:
+    """Per rule, the records on which its firing counted toward the outcome: a rule waived by
+    another rule that fired on the record still fires, but treats nobody differently."""
+    waived_by: dict[str, list[str]] = {}
+    for r in c.rules:
+        for w in r.waives:
+            waived_by.setdefault(w, []).append(r.id)
+    out: dict[str, np.ndarray] = {}
+    for rid, fired in corpus.fired.items():
+        mask = fired
+        for w in waived_by.get(rid, ()):
+            if w in corpus.fired:
+                mask = mask & ~corpus.fired[w]
+        out[rid] = mask
+    return out
 
 
 def _v(cache: dict[tuple[FieldPath, FieldPath], float], corpus: Corpus, field: FieldPath, attr: FieldPath,
@@ -354,6 +402,10 @@ def _evidence(field: np.ndarray, attr: np.ndarray, firing: np.ndarray, th: Thres
               k: int = 5) -> tuple[Evidence, ...]:
     """Values of `field` among the `firing` rows, seen at least `min_count` times in the whole
     population, whose records (almost) all share one value of `attr`."""
+    if not firing.any():
+        return ()
+    present = np.array([v is not None for v in attr.tolist()], dtype=bool)  # no value is no protected value
+    field, attr, firing = field[present], attr[present], firing[present]
     if not firing.any():
         return ()
     fcodes = codes(field)

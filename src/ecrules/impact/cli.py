@@ -52,11 +52,13 @@ def _records_arg(records: str) -> None:
               help="Flag an unexplained ratio at or below this.")
 @click.option("--min-count", type=click.IntRange(min=1), default=30, show_default=True,
               help="Records a value needs before its ratio can be flagged.")
+@click.option("--min-hits", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Unexplained firings a value needs before it can be flagged higher.")
 @click.option("--engine", type=click.Choice(["auto", "row"]), default="auto", show_default=True,
               help="auto: the columnar engine for Parquet and Arrow input.")
 @click.option("--strict", is_flag=True, help="Exit 3 when a disparity or a proxy is flagged.")
 def impact_cmd(policy_file: str, records: str, fmt: str, output: str | None, high: float, low: float,
-               min_count: int, engine: str, strict: bool) -> None:
+               min_count: int, min_hits: int, engine: str, strict: bool) -> None:
     """Outcome rates, disparate impact and proxies of POLICY on the records in RECORDS.
 
     RECORDS is JSON Lines, CSV or Parquet. Exit 0, or 3 with --strict when anything is flagged;
@@ -68,7 +70,7 @@ def impact_cmd(policy_file: str, records: str, fmt: str, output: str | None, hig
 
     policy = _load(policy_file)
     _records_arg(records)
-    report = impact(policy, records, thresholds=Thresholds(high=high, low=low, min_count=min_count), engine=engine)
+    report = impact(policy, records, thresholds=Thresholds(high=high, low=low, min_count=min_count, min_hits=min_hits), engine=engine)
     if fmt == "json":
         _write(_json(report.to_dict()), output)
     elif fmt == "html":

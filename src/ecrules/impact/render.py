@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterable
 
 from .analysis import Disparity, ImpactReport
-from .diff import DiffReport
+from .diff import DiffReport, Transition
 
 COLOURS = {"allow": "#2e7d32", "license": "#f9a825", "hold": "#6a1b9a", "deny": "#c62828", "error": "#616161"}
 ORDER = ("allow", "license", "hold", "deny", "error")
@@ -22,6 +22,11 @@ MAX_POINTS = 40
 
 def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
+
+
+def _label(value: Any) -> str:
+    """A protected value as a chart shows it: an absent one is named, not left blank."""
+    return "(absent)" if value is None else str(value)
 
 
 def _ratio(d: Disparity) -> str:
@@ -41,7 +46,8 @@ def impact_text(r: ImpactReport) -> str:
     flagged = r.flagged
     th = r.thresholds
     lines.append(f"disparities flagged (unexplained ratio >= {th.high} or <= {th.low}, at least {th.min_count} "
-                 f"records, 95% interval excluding 1): {len(flagged)}")
+                 f"records and {th.min_hits} unexplained firings for higher, "
+                 f"{th.confidence:.0%} interval over {r.comparisons} comparisons excluding 1): {len(flagged)}")
     for d in flagged:
         lines.append(f"  rule {d.rule}: {d.attribute} {d.value!r} {d.direction}: unexplained ratio {_ratio(d)}; "
                      f"{d.hits} of {d.n} records, {d.explained} explained by a justified fact")
@@ -57,14 +63,21 @@ def impact_text(r: ImpactReport) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _transition(t: Transition) -> str:
+    extra = f" (rules {', '.join(t.rules)})" if t.rules else ""
+    why = f": {t.reason}" if t.reason and t.status == "unknown" else ""
+    return f"  {t.old} -> {t.new}: {t.status}{extra}{why}"
+
+
 def diff_text(r: DiffReport) -> str:
     lines = [f"diff `{r.old}` -> `{r.new}`"]
     if r.rules_added or r.rules_removed:
         lines.append(f"rules added: {', '.join(r.rules_added) or 'none'}; removed: {', '.join(r.rules_removed) or 'none'}")
-    for t in r.transitions:
-        extra = f" (rules {', '.join(t.rules)})" if t.rules else ""
-        why = f": {t.reason}" if t.reason and t.status == "unknown" else ""
-        lines.append(f"  {t.old} -> {t.new}: {t.status}{extra}{why}")
+    one_reason = {(t.status, t.reason) for t in r.transitions}
+    if len(one_reason) == 1 and r.transitions[0].status == "unknown":  # said once, not per class
+        lines.append(f"  every outcome change: unknown: {r.transitions[0].reason}")
+    else:
+        lines.extend(_transition(t) for t in r.transitions)
     if r.corpus is not None:
         c = r.corpus
         lines.append(f"on {c.records} records: {c.changed} changed")
@@ -108,7 +121,7 @@ def _bars(r: ImpactReport, attribute: str) -> str:
              f"role=\"img\" aria-label=\"outcome rates by {_e(attribute)}\">"]
     for k, g in enumerate(groups):
         y = 10 + k * row
-        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_e(g.value)}</text>")
+        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 12}\" text-anchor=\"end\">{_e(_label(g.value))}</text>")
         x = float(label)
         for o in ORDER:
             share = g.outcomes.get(o, 0) / g.n if g.n else 0.0
@@ -116,7 +129,7 @@ def _bars(r: ImpactReport, attribute: str) -> str:
                 continue
             w = share * width
             parts.append(f"<rect class=\"bar-seg\" data-outcome=\"{o}\" x=\"{x:.1f}\" y=\"{y}\" width=\"{w:.1f}\" "
-                         f"height=\"{row - 4}\" fill=\"{COLOURS[o]}\"><title>{_e(g.value)}: {o} "
+                         f"height=\"{row - 4}\" fill=\"{COLOURS[o]}\"><title>{_e(_label(g.value))}: {o} "
                          f"{g.outcomes.get(o, 0)} of {g.n} ({share:.1%})</title></rect>")
             x += w
         parts.append(f"<text x=\"{label + width + 6}\" y=\"{y + 12}\">{g.n}</text>")
@@ -149,11 +162,11 @@ def _intervals(r: ImpactReport) -> str:
         assert u is not None
         y = 10 + k * row
         colour = "#c62828" if d.flagged else "#455a64"
-        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 4}\" text-anchor=\"end\">{_e(d.rule)} · {_e(d.value)}</text>")
+        parts.append(f"<text x=\"{label - 6}\" y=\"{y + 4}\" text-anchor=\"end\">{_e(d.rule)} · {_e(_label(d.value))}</text>")
         parts.append(f"<line class=\"di-ci\" x1=\"{x(u.low):.1f}\" x2=\"{x(u.high):.1f}\" y1=\"{y}\" y2=\"{y}\" "
                      f"stroke=\"{colour}\" stroke-width=\"2\"/>")
         parts.append(f"<circle class=\"di-point{' flagged' if d.flagged else ''}\" cx=\"{x(u.ratio):.1f}\" cy=\"{y}\" "
-                     f"r=\"4\" fill=\"{colour}\"><title>{_e(d.rule)}, {_e(d.attribute)} {_e(d.value)}: "
+                     f"r=\"4\" fill=\"{colour}\"><title>{_e(d.rule)}, {_e(d.attribute)} {_e(_label(d.value))}: "
                      f"{_ratio(d)}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
@@ -165,12 +178,13 @@ def impact_html(r: ImpactReport) -> str:
     for a in r.attributes:
         body.append(f"<h2>Outcome rates by {_e(a.name)}</h2>{_legend()}{_bars(r, a.name)}")
     th = r.thresholds
-    body.append("<h2>Disparate-impact ratios (unexplained firings, 95% interval, log scale)</h2>"
-                f"<p>Flagged: ratio ≥ {th.high} or ≤ {th.low}, at least {th.min_count} records, interval excluding 1. "
+    body.append(f"<h2>Disparate-impact ratios (unexplained firings, simultaneous {th.confidence:.0%} interval "
+                f"over {r.comparisons} comparisons, log scale)</h2>"
+                f"<p>Flagged: ratio ≥ {th.high} or ≤ {th.low}, at least {th.min_count} records (and {th.min_hits} unexplained firings for higher), interval excluding 1. "
                 "Firings explained by a justified fact (a cited member with an admissible instrument in force) are "
                 "left out of the unexplained ratio.</p>" + _intervals(r))
     rows = "".join(
-        f"<tr class=\"flagged-row\"><td>{_e(d.rule)}</td><td>{_e(d.attribute)}</td><td>{_e(d.value)}</td>"
+        f"<tr class=\"flagged-row\"><td>{_e(d.rule)}</td><td>{_e(d.attribute)}</td><td>{_e(_label(d.value))}</td>"
         f"<td>{d.direction}</td><td class=\"n\">{d.hits}/{d.n}</td><td class=\"n\">{d.explained}</td>"
         f"<td class=\"n\">{_ratio(d)}</td><td>"
         + "; ".join(f"{_e(x.field)}: " + ", ".join(f"{_e(t.value)} ({t.share:.0%})" for t in x.top) for x in d.drivers)

@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from .. import files
 from .model import Entry, ListError, ListedName, ScreeningList
 from .text import script_of
 
@@ -38,12 +39,9 @@ def load_list(path: str | Path, fmt: str | None = None, display: str | None = No
     fmt = fmt or sniff_format(p)
     if fmt not in FORMATS:
         raise ListError(shown, None, f"unknown list format `{fmt}` (one of {', '.join(FORMATS)})")
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise ListError(shown, None, "does not exist") from None
-    except OSError as exc:
-        raise ListError(shown, None, f"cannot be read: {exc.strerror}") from None
+    data, problem = files.read_bytes(p, files.MAX_LIST_BYTES)  # a regular file, bounded (docs/security.md)
+    if problem is not None:
+        raise ListError(shown, None, problem)
     if fmt == "un_xml":
         entries, generated = _un_xml(data, shown)
     else:

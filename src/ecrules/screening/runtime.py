@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .. import files
 from ..decision import Decision
 from ..frozen import readonly
 
@@ -73,12 +74,13 @@ CLEARED_HEADER = ("ref", "name", "cleared_by", "cleared_on", "expires", "reason"
 def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     """A cleared-parties CSV: header `ref,name,cleared_by,cleared_on,expires,reason`; every
     clearance names who cleared it and when it expires."""
+    data, problem = files.read_bytes(path, files.MAX_LIST_BYTES)  # a regular file, bounded (docs/security.md)
+    if problem is not None:
+        raise ListError(display, None, problem)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ListError(display, None, "does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ListError(display, None, f"cannot be read: {exc}") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ListError(display, str(data[:exc.start].count(b"\n") + 1), "is not UTF-8") from None
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != CLEARED_HEADER:

@@ -9,12 +9,15 @@ See docs/constraints.md.
 from __future__ import annotations
 
 import time
+from functools import partial
+from typing import Any, Callable
 
 from .. import nodes as n
 from ..policy import Policy
 from .deadline import Deadline, DeadlineExceeded
 from .encode import Bounds, Unsupported
 from .outcome import check_outcome, merge_bounds
+from .parallel import run_all
 from .protect import Pairs, ProtectSpec, RuleResult, check_rule
 from .report import PolicyReport, Verdict, Warning_, dumps
 
@@ -85,12 +88,16 @@ def verify_policy(policy: Policy, file: str = "<policy>", timeout: float = 10.0,
     elif deadline is not None:
         run = run.sub(deadline, f"deadline: the run's {deadline:g} s deadline passed")
     report = PolicyReport(file, policy.name)
-    for con in policy.checked.constraints:
-        report.verdicts.append(check_constraint(policy, con, timeout, run))
+    jobs: list[Callable[[], Any]] = [partial(check_constraint, policy, con, timeout, run)
+                                     for con in policy.checked.constraints]
     if warnings:
         from .checks import rule_checks
 
-        report.warnings.extend(rule_checks(policy, timeout, run=run))
+        jobs.append(partial(rule_checks, policy, timeout, run=run))
+    results = run_all(jobs)  # on every core: the jobs are independent
+    report.verdicts.extend(results[: len(policy.checked.constraints)])
+    for found in results[len(policy.checked.constraints):]:
+        report.warnings.extend(found)
     report.seconds = time.perf_counter() - start
     return report
 

@@ -61,7 +61,9 @@ def category(path: tuple[str, ...]) -> str:
     return "nationality" if path and path[-1] == "nationality" else "destination"
 
 
-def _covers(inst: Any, cat: str, value: str, listed_only: bool) -> bool:
+def covers(inst: Any, cat: str, value: str, listed_only: bool) -> bool:
+    """`inst`'s scope covers `value` in category `cat` (listed by value, or the whole category
+    unless `listed_only`: a rule's own basis justifies only the values its scope lists)."""
     for sc in inst.scopes:
         if sc.category != cat:
             continue
@@ -80,6 +82,7 @@ class Facts:
         self.c = c
         self.unless = unless
         self.by_fact: dict[tuple[str, str], list[Justification]] = {}
+        self._holds: dict[tuple[str, str, datetime.date | None], bool] = {}
         for info in c.sets.values():
             bases_of = getattr(info, "bases_of", None)
             for value in sorted(info.values, key=str):
@@ -102,7 +105,7 @@ class Facts:
             return
         inst = instrument_of(b)
         for cat in COUNTRY_CATEGORIES:
-            if _covers(inst, cat, value, listed_only):
+            if covers(inst, cat, value, listed_only):
                 self.by_fact.setdefault((cat, value), []).append(Justification(cat, value, b, where))
 
     def values(self, cat: str) -> list[str]:
@@ -112,8 +115,12 @@ class Facts:
         return [(j.valid_from, j.until) for j in self.by_fact.get((cat, value), [])]
 
     def holds(self, cat: str, value: Any, day: datetime.date | None) -> bool:
-        """`value` is a justified fact of `cat` on `day`."""
-        return any(in_force(f, u, day) for f, u in self.windows(cat, str(value)))
+        """`value` is a justified fact of `cat` on `day` (memoised: sampling asks it per leaf)."""
+        key = (cat, str(value), day)
+        known = self._holds.get(key)
+        if known is None:
+            known = self._holds[key] = any(in_force(f, u, day) for f, u in self.windows(cat, str(value)))
+        return known
 
     def boundaries(self, values: set[str] | None = None) -> set[datetime.date]:
         """The days on which a justified fact (about one of `values`, or any) starts or stops

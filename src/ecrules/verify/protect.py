@@ -262,6 +262,16 @@ class Pairs:
         self.facts = Facts(c, spec.unless)
         self.cap = cap
         self._built: tuple[Encoder, SStruct, SStruct, Any] | None = None
+        self._tests: list[dict[str, Any]] | None = None
+        #: validated values of the test records and their one-leaf changes, shared by every rule
+        #: the sampling tries them on (None: not a valid record)
+        self.validated: dict[Any, Any] = {}
+
+    def tests(self) -> list[dict[str, Any]]:
+        """The policy's own valid test records, read once for all its rules."""
+        if self._tests is None:
+            self._tests = test_records(self.policy)
+        return self._tests
 
     def get(self, dl: Deadline) -> tuple[Encoder, SStruct, SStruct, Any]:
         """(encoder, record A, record B, solver); `Unsupported` or `DeadlineExceeded` if it
@@ -293,7 +303,7 @@ def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Dead
     dl = deadline if deadline is not None else Deadline.never()
     interp = Interpreter(c)
     # 1. the policy's own test records, each protected value changed in turn (the evaluator only)
-    found = sample_pair(policy, interp, rule, spec, prot, facts, test_records(policy), dl, 0.25)
+    found = sample_pair(policy, interp, rule, spec, prot, facts, pairs.tests(), dl, 0.25, pairs.validated)
     if found is not None:
         return _violation(interp, rule, found, names)
     bounds: Bounds | None = None
@@ -462,15 +472,15 @@ def _put(record: Any, where: tuple[Any, ...], value: Any) -> Any:
 
 
 def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
-                facts: Facts, seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5
-                ) -> tuple[dict[str, Any], dict[str, Any]] | None:
+                facts: Facts, seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5,
+                cache: dict[Any, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A confirmed violating pair found without the solver: from each seed record, on each date
     where a justified fact starts or stops (and the seed's own), every other value of each
     protected leaf (countries, enums, booleans), one leaf at a time, run through the evaluator;
     a change between two values that are not justified facts on that date must not matter."""
     try:
         return _sample_pair(policy, interp, rule, prot, facts, seeds,
-                            dl.sub(min(dl.remaining() / 4, share), "sampling"))
+                            dl.sub(min(dl.remaining() / 4, share), "sampling"), {} if cache is None else cache)
     except DeadlineExceeded:
         if dl.expired:
             raise
@@ -478,25 +488,37 @@ def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prote
 
 
 def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
-                 seeds: list[dict[str, Any]], dl: Deadline) -> tuple[dict[str, Any], dict[str, Any]] | None:
+                 seeds: list[dict[str, Any]], dl: Deadline, cache: dict[Any, Any]
+                 ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     c = policy.checked
+
+    def validated(key: Any, record: dict[str, Any]) -> Any:
+        if key not in cache:
+            try:
+                cache[key] = interp.validate(record)
+            except RecordError:
+                cache[key] = None
+        return cache[key]
+
     assert c.record is not None
     countries = rule_countries(c, rule, facts)
     read = set(protected_reads(c, rule, prot))
     days = facts.boundaries(set(countries)) | {d for d in (rule.effective, rule.expires) if d is not None}
-    for seed in seeds:
+    for k, seed in enumerate(seeds):
         dates: list[Any] = [None]
         if c.as_of is not None and c.as_of in seed:
             dates += [d.isoformat() for d in sorted(days)]
         for day in dates:
             base: dict[str, Any] = dict(seed) if day is None or c.as_of is None else {**seed, c.as_of: day}
-            try:
-                base_values = interp.validate(base)
-            except RecordError:
+            base_values = validated((k, day), base)
+            if base_values is None:
                 continue
             day_of = base_values[c.as_of] if c.as_of is not None else None
             base_match = interp.matches(rule, IEnv(base_values))
-            for path, where, typ in _leaves(c.record, base, (), ()):
+            leaves = cache.get(("leaves", k, day))
+            if leaves is None:
+                leaves = cache[("leaves", k, day)] = list(_leaves(c.record, base, (), ()))
+            for path, where, typ in leaves:
                 if not prot.covers(path) or not any(path[:k] in read for k in range(1, len(path) + 1)):
                     continue
                 cat = category(path)
@@ -512,7 +534,8 @@ def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Prot
                     if interp.matches(rule, IEnv(_put_values(base_values, where, alt))) == base_match:
                         continue
                     other = _put(base, where, alt)
-                    m = _matches(interp, rule, other)
+                    other_values = validated((k, day, where, alt), other)
+                    m = interp.matches(rule, IEnv(other_values)) if other_values is not None else None
                     if m is None or m == base_match:
                         continue
                     pair = (base, other)
