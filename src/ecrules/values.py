@@ -279,6 +279,30 @@ class _Linear:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class _Segments:
+    """A glob of literal runs between two or more `*` (`*re-export*KP*`), matched with string
+    searches: the first run is a prefix, the last a suffix, each run between is found leftmost
+    after the previous one (leftmost is always safe for fixed runs between `*`). Linear in the
+    text, and cheaper per call than RE2 on short texts."""
+
+    __slots__ = ("_first", "_middle", "_last", "_size")
+
+    def __init__(self, runs: list[str]) -> None:
+        self._first, self._middle, self._last = runs[0], tuple(runs[1:-1]), runs[-1]
+        self._size = sum(map(len, runs))
+
+    def fullmatch(self, s: str) -> bool | None:
+        if len(s) < self._size or not s.startswith(self._first) or not s.endswith(self._last):
+            return None
+        pos, end = len(self._first), len(s) - len(self._last)
+        for run in self._middle:
+            found = s.find(run, pos, end)
+            if found < 0:
+                return None
+            pos = found + len(run)
+        return True
+
+
 @lru_cache(maxsize=4096)
 def compile_pattern(pattern: str) -> GlobMatcher:
     """The one matcher of a `like` glob, for every engine that matches in Python (compiled
@@ -286,12 +310,17 @@ def compile_pattern(pattern: str) -> GlobMatcher:
 
     With at most one `*` Python's `re` is linear too (one unbounded run, the rest fixed
     width: O(text x pattern) at worst) and cheaper per call, so it keeps those; two or more `*`
-    go to RE2. Both are built from the same parse, so they mean the same (a property test
-    holds them to `pattern_regex`).
+    between literal characters are string searches (`_Segments`), and the rest (classes too) go
+    to RE2. All are built from the same parse, so they mean the same (a property test holds
+    them to `pattern_regex`).
     """
     globs = parse_pattern(pattern)
     if sum(1 for g in globs if g.kind == "any") <= 1:
         return re.compile(_regex(globs, re.escape, "[^"), re.DOTALL)
+    if all(g.kind != "class" for g in globs):
+        runs = "".join("\x00" if g.kind == "any" else g.char for g in globs)
+        if runs.count("\x00") == sum(1 for g in globs if g.kind == "any"):  # no NUL in the text
+            return _Segments(runs.split("\x00"))
     return _Linear("(?s)" + _regex(globs, _re2_escape, "[^"))
 
 

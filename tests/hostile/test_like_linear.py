@@ -80,8 +80,10 @@ def test_the_interpreter_behind_explain_is_linear_too(tmp_path: Path) -> None:
 
 
 def test_engine_choice_is_the_documented_one() -> None:
-    """Two or more `*` go to RE2; one `*` or none stays on `re`, which is linear for them."""
-    assert isinstance(v.compile_pattern("*a*b"), v._Linear)
+    """Two or more `*` between literal characters are string searches, with a class they go to
+    RE2; one `*` or none stays on `re`, which is linear for them."""
+    assert isinstance(v.compile_pattern("*re-export*KP*"), v._Segments)
+    assert isinstance(v.compile_pattern("*[ab]*b"), v._Linear)
     assert isinstance(v.compile_pattern("ML*"), re.Pattern)
     assert isinstance(v.compile_pattern("[0-9][A-E]*"), re.Pattern)
     assert isinstance(v.compile_pattern("a**b"), re.Pattern)  # `**` is one `*`
