@@ -66,7 +66,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
-    names = tuple(a.name for a in attrs.fields(cls) if not a.name.endswith("span") and a.name != "span")
+    names = tuple(a.name for a in attrs.fields(cls) if "span" not in a.name)
     _FIELD_NAMES[cls] = names
     return names
 
