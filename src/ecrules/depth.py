@@ -73,10 +73,12 @@ def _field_names(cls: type) -> tuple[str, ...]:
 
 def _too_deep(decl: Any, let_depth: dict[str, int]) -> tuple[Span, str] | None:
     """The first node (in source order) below `decl` deeper than the limit, if any."""
-    stack: list[tuple[Any, int]] = [(decl, 0)]
+    stack: list[tuple[Any, int, bool]] = [(decl, 0, False)]
     while stack:
-        node, depth = stack.pop()
+        node, depth, inside = stack.pop()
         if isinstance(node, _EXPR):
+            if not inside and depth + _expr_depth(node, let_depth) <= MAX_DEPTH:
+                continue  # the whole expression is within the limit: the common case, one pass
             depth += 1
             if isinstance(node, n.Name) and node.name in let_depth:
                 if let_depth[node.name] > MAX_DEPTH:
@@ -86,25 +88,26 @@ def _too_deep(decl: Any, let_depth: dict[str, int]) -> tuple[Span, str] | None:
                 if isinstance(node, n.Name) and let_depth.get(node.name, 0) > 1:
                     return node.span, f"`{node.name}` reads `let`s and `const`s"
                 return node.span, "this expression is"
-        elif isinstance(node, (n.ListType, n.SetType)):
+            stack.extend((c, depth, True) for c in reversed(n.children(node)))
+            continue
+        if isinstance(node, (n.ListType, n.SetType)):
             depth += 1
             if depth > MAX_DEPTH:
                 return node.span, "this type is"
-        stack.extend((c, depth) for c in reversed(list(_fields(node))))
+        stack.extend((c, depth, False) for c in reversed(list(_fields(node))))
     return None
 
 
 def _expr_depth(e: n.Expr, let_depth: dict[str, int]) -> int:
     deepest = 0
-    stack: list[tuple[Any, int]] = [(e, 0)]
+    stack: list[tuple[n.Expr, int]] = [(e, 1)]
     while stack:
         node, depth = stack.pop()
-        if isinstance(node, _EXPR):
-            depth += 1
-            if isinstance(node, n.Name) and node.name in let_depth:
-                depth += let_depth[node.name] - 1
-        deepest = max(deepest, depth)
-        stack.extend((c, depth) for c in _fields(node))
+        if isinstance(node, n.Name) and node.name in let_depth:
+            depth += let_depth[node.name] - 1
+        if depth > deepest:
+            deepest = depth
+        stack.extend((c, depth + 1) for c in n.children(node))
     return deepest
 
 
