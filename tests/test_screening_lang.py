@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ecrules
+from ecrules.decision import BasisRef
 from ecrules.diagnostics import PolicyError
 from ecrules.interpreter import Interpreter
 from ecrules.screening.runtime import CLEARED_HEADER
@@ -36,9 +37,22 @@ schema {
   }
 }
 
+instrument UNSCR_1718 {
+  kind UNSC
+  citation "S/RES/1718 (2006)"
+  scope party
+}
+instrument UNSCR_1533 {
+  kind UNSC
+  citation "S/RES/1533 (2004)"
+  scope party
+}
+
 screening un = file "lists/un.xml" format un_xml
   threshold 0.86
   cleared file "lists/cleared.csv"
+  regime "DPRK" basis UNSCR_1718
+  regime "DRC" basis UNSCR_1533 "para. 15"
 
 rule LISTED deny {
   when matches(end_user, un, kind, country)
@@ -95,7 +109,7 @@ def test_a_list_outside_the_policy_tree_is_refused(tree: Path) -> None:
 def test_a_malformed_list_names_file_and_line(tree: Path) -> None:
     (tree / "lists" / "broken.jsonl").write_text('{"ref": "A", "type": "entity", "names": ["Acme"]}\n{"ref": "B"}\n', encoding="utf-8")
     text = diagnostics(tree, POLICY.replace('"lists/un.xml" format un_xml', '"lists/broken.jsonl" format jsonl'))
-    assert "bad.ecp:17:11: error: screening list `un`:" in text and "1 error" in text and "broken.jsonl:2: field `type`" in text
+    assert "bad.ecp:28:11: error: screening list `un`:" in text and "1 error" in text and "broken.jsonl:2: field `type`" in text
 
 
 @pytest.mark.parametrize(("old", "new", "message"), [
@@ -104,6 +118,10 @@ def test_a_malformed_list_names_file_and_line(tree: Path) -> None:
     ("matches(end_user, un, kind, country)", "matches(end_user, uno)", "the second argument of `matches` must name a `screening` list"),
     ("matches(end_user, un, kind, country)", "matches(end_user)", "`matches` takes a name, a screening list"),
     ("screen(end_user, un, kind, country) >= 0.75", "screen(date, un) >= 0.75", "`screen` needs text for the name, not `date`"),
+    ('regime "DPRK" basis UNSCR_1718', 'regime "DPRK" basis UNSCR_1781', "unknown instrument `UNSCR_1781`"),
+    ('regime "DPRK" basis UNSCR_1718', 'regime "DPRK" basis UNSCR_1781', "did you mean `UNSCR_1718`?"),
+    ('regime "DPRK" basis UNSCR_1718', 'regime "DPRK" basis UNSCR_1718\n  regime "DPRK" basis UNSCR_1533',
+     "regime `DPRK` is mapped twice on `un`"),
 ])
 def test_declaration_and_call_errors(tree: Path, old: str, new: str, message: str) -> None:
     assert message in diagnostics(tree, POLICY.replace(old, new))
@@ -122,7 +140,14 @@ def test_cleared_file_errors(tree: Path) -> None:
 def test_the_declaration_formats_canonically() -> None:
     from ecrules.formatter import format_source
     out = format_source(POLICY.replace("  threshold 0.86\n  cleared", " threshold 0.86 cleared"))
-    assert 'screening un = file "lists/un.xml" format un_xml\n  threshold 0.86\n  cleared file "lists/cleared.csv"\n' in out
+    assert 'screening un = file "lists/un.xml" format un_xml\n  threshold 0.86\n  cleared file "lists/cleared.csv"\n' \
+        '  regime "DPRK" basis UNSCR_1718\n  regime "DRC" basis UNSCR_1533 "para. 15"\n' in out
+
+
+def test_a_regime_not_on_the_list_is_a_warning_with_a_suggestion(tree: Path) -> None:
+    (tree / "w.ecp").write_text(POLICY.replace('regime "DPRK"', 'regime "DPKR"'), encoding="utf-8")
+    warnings = [str(w) for w in ecrules.load(tree / "w.ecp").warnings]
+    assert any("no entry of `un` is listed under regime `DPKR`" in w and "`DPRK`" in w for w in warnings)
 
 
 # --- decisions ------------------------------------------------------------------------------------
@@ -134,8 +159,29 @@ def test_a_hit_is_carried_on_the_decision_with_its_basis(policy: ecrules.Policy)
     assert m["rule"] == "LISTED" and m["ref"] == "KPe.002" and m["listed_name"] == "KOREA RYONBONG GENERAL CORPORATION"
     assert m["screened"] == "Korea Ryonbong General Corp." and m["score"] >= 0.86 and m["cleared"] is None
     assert "legal form `corp` = `corporation`" in m["steps"]
-    assert m["basis"] == {"regime": "DPRK", "instrument": "UNSCR_1718", "citation": "S/RES/1718 (2006)", "from": "2009-04-24"}
+    assert m["basis"] == {"regime": "DPRK", "instrument": "UNSCR_1718", "kind": "UNSC", "citation": "S/RES/1718 (2006)",
+                          "pinpoint": None, "from": "2009-04-24", "until": None}
     assert d.to_dict()["matches"][0]["ref"] == "KPe.002"
+    # the decision cites the instrument, naming the entry as the member, for each rule the hit decided
+    assert d.basis == (BasisRef("LISTED", "UNSCR_1718", "UNSC", "S/RES/1718 (2006)", None, "KPe.002"),
+                       BasisRef("CLOSE", "UNSCR_1718", "UNSC", "S/RES/1718 (2006)", None, "KPe.002"))
+
+
+def test_a_hit_cites_the_mapped_pinpoint_only_from_the_listing_date(policy: ecrules.Policy) -> None:
+    d = policy.evaluate(rec("Thomas Lubanga", date="2024-06-01", kind="individual", country="CD"))
+    assert d.matches[0]["basis"]["pinpoint"] == "para. 15"
+    assert BasisRef("LISTED", "UNSCR_1533", "UNSC", "S/RES/1533 (2004)", "para. 15", "CDi.007") in d.basis
+    # before the entry was listed (2005-11-01) the name still matches, but no instrument applies
+    early = policy.evaluate(rec("Thomas Lubanga", date="2005-10-31", kind="individual", country="CD"))
+    assert early.outcome == "deny" and early.matches[0]["basis"]["from"] == "2005-11-01" and early.basis == ()
+
+
+def test_an_unmapped_regime_is_cited_by_name_and_justifies_nothing(policy: ecrules.Policy) -> None:
+    d = policy.evaluate(rec("Mujahidin Al-Shabaab Movement", kind="entity", country="SO"))
+    assert d.outcome == "deny"
+    m = d.matches[0]
+    assert m["basis"]["regime"] == "Somalia" and m["basis"]["citation"] == "Somalia" and m["basis"]["instrument"] is None
+    assert d.basis == ()
 
 
 def test_no_hit_no_matches(policy: ecrules.Policy) -> None:
@@ -167,6 +213,7 @@ def test_explain_shows_the_match(policy: ecrules.Policy) -> None:
     text = explain(policy, rec("THOMAS LUBNAGA", kind="individual", country="CD")).render()
     assert "screening LISTED: `THOMAS LUBNAGA` ~ CDi.007 `THOMAS LUBANGA` (primary) on `un`" in text
     assert "listed under DRC (S/RES/1533 (2004)) from 2005-11-01" in text and "- typo: `lubnaga` ~ `lubanga`" in text
+    assert 'basis UNSCR_1533 "S/RES/1533 (2004)", para. 15, for member "CDi.007"' in text
 
 
 # --- engines agree ----------------------------------------------------------------------------------
@@ -211,8 +258,11 @@ def test_columnar_scores_equal_row_scores(policy: ecrules.Policy) -> None:
 
 
 def _arrow(records: list[dict[str, Any]]) -> Any:
+    """Records as an Arrow table with every field any of them has (`from_pylist` takes the
+    first record's keys only)."""
     import pyarrow as pa
-    return pa.Table.from_pylist(records)
+    keys = list(dict.fromkeys(k for r in records for k in r))
+    return pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in records])
 
 
 # --- verify -------------------------------------------------------------------------------------------
@@ -231,3 +281,43 @@ constraint nobody_listed {
     report = verify_policy(ecrules.load(tree / "v.ecp"))
     status = {v.constraint: v.status for v in report.verdicts}
     assert status == {"listed_denied": "proved", "nobody_listed": "violated"}
+
+
+# --- Arrow and Parquet output -------------------------------------------------------------------------
+
+def test_parquet_decisions_carry_the_matches_alike_on_both_engines(tree: Path, tmp_path: Path) -> None:
+    """`ecrules eval -o out.parquet` writes a `matches` column; the row and the columnar engine
+    write equal files for hits (with their bases), a clearance, a near match and misses."""
+    import json
+
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from ecrules.cli import main
+    records = [rec("Korea Ryonbong General Corp.", country="KP"),
+               rec("Thomas Lubnaga", date="2025-06-01", kind="individual", country="CD"),   # cleared
+               rec("Thomas Lubanga", date="2024-06-01", kind="individual", country="CD"),
+               rec("Hartmann Logistics GmbH", country="DE"),
+               rec("Example Plantation Bhd", country="MY", parties=["Acme", "Koryo Credit Development Bank"]),
+               rec("Mujahidin Al-Shabaab Movement", country="SO"),
+               rec("Acme Widgets", country="FR") | {"id": "miss-2"}]
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    tables = {}
+    for engine in ("row", "columnar"):
+        out = tmp_path / f"{engine}.parquet"
+        res = CliRunner().invoke(main, ["eval", "-q", "--engine", engine, str(tree / "p.ecp"), str(src), "-o", str(out)])
+        assert res.exit_code in (0, 1), res.output
+        tables[engine] = pq.read_table(out)
+    row, col = tables["row"], tables["columnar"]
+    assert row.equals(col)
+    got = {r["id"]: r for r in row.to_pylist()}
+    want = {d.id: d for d in ecrules.load(tree / "p.ecp").evaluate_many(records)}
+    for rid, d in want.items():
+        assert got[rid]["matches"] == list(d.matches)      # the JSON form, field for field
+    assert got["Korea Ryonbong General Corp."]["matches"][0]["basis"]["instrument"] == "UNSCR_1718"
+    assert got["Thomas Lubnaga"]["matches"][0]["cleared"]["cleared_by"] == "A. Officer"
+    assert got["Hartmann Logistics GmbH"]["matches"] == [] and got["miss-2"]["matches"] == []
+    # and `Policy.evaluate_table` (the columnar engine in memory) gives the same column
+    assert ecrules.load(tree / "p.ecp").evaluate_table(_arrow(records)).column("matches").to_pylist() == \
+        row.column("matches").to_pylist()

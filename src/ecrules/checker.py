@@ -410,7 +410,24 @@ class Checker(LawChecker, ExprChecker):
             self.err(f"screening list `{d.source.path}` cannot be read: {exc.strerror}", d.source.span)
             return
         self.screenings[d.name] = ScreeningInfo(d.name, display_path(path), lst.format, matcher.threshold,
-                                                lst, matcher, cleared, cleared_path)
+                                                lst, matcher, cleared, cleared_path, self._regimes(d, lst))
+
+    def _regimes(self, d: n.ScreeningDecl, lst: Any) -> dict[str, BasisInfo]:
+        """`regime "R" basis ID` clauses: the instrument a hit on an entry of regime R cites."""
+        listed = sorted({e.regime for e in lst.entries if e.regime})
+        out: dict[str, BasisInfo] = {}
+        for r in d.regimes:
+            if r.name in out:
+                self.err(f"regime `{r.name}` is mapped twice on `{d.name}`", r.span)
+                continue
+            if r.name not in listed:
+                self.warn(f"no entry of `{d.name}` is listed under regime `{r.name}`", r.span,
+                          _suggest(r.name, listed) or
+                          ("regimes on the list: " + ", ".join(f"`{x}`" for x in listed) if listed else None))
+            got = self._bases([r.basis])
+            if got:
+                out[r.name] = got[0]
+        return out
 
     def _set_file(self, d: n.SetDecl, ref: n.FileRef, elem: t.Type) -> tuple[list[Value], dict[Value, tuple[BasisInfo, ...]]]:
         """A list file: one value a line (`.txt`), or a table of values with bases (`.csv`, `.jsonl`)."""

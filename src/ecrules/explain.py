@@ -82,7 +82,7 @@ def render_match(m: dict[str, Any]) -> list[str]:
     """A screening hit (or a cleared one) as `explain` prints it."""
     kind = m["name_kind"].replace("_", " ") + (f", {m['quality']}" if m.get("quality") else "")
     basis = m["basis"]
-    cites = basis["citation"] or "no instrument known for this regime"
+    cites = basis["citation"] if basis.get("instrument") else "no instrument mapped for this regime"
     head = ("cleared " if m.get("cleared") else "screening") + \
         f" {m['rule'] or '(a let)'}: `{m['screened']}` ~ {m['ref']} `{m['listed_name']}` ({kind}) on `{m['list']}`"
     lines = [head,

@@ -521,6 +521,8 @@ class _Gen:
             self._item(_Frag(INDENT, f"threshold {d.threshold}"), None, None, None)
         if d.cleared is not None:
             self._item(_Frag(INDENT, f"cleared file {_string(d.cleared.path)}"), None, None, d.cleared)
+        for r in d.regimes:
+            self._item(_Frag(INDENT, f"regime {_string(r.name)} {self.basis_text(r.basis)}"), None, None, r)
 
     def rule(self, r: n.Rule) -> None:
         self._header(0, f"rule {r.id} {r.outcome} {{", self._start_of(r))

@@ -50,7 +50,7 @@ class Interpreter:
         self._rule: str | None = None     # the rule being evaluated (screening hits name it)
         if checked.screenings:
             from .screening.runtime import with_matches
-            self.decide = with_matches(self._decide)  # type: ignore[method-assign,assignment]
+            self.decide = with_matches(self._decide, checked)  # type: ignore[method-assign,assignment]
 
     def decide(self, record: Any, position: int = 1) -> Decision:
         return self._decide(record, position)

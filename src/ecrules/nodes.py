@@ -309,8 +309,17 @@ class SetDecl:
 
 
 @attrs.frozen
+class ScreeningRegime:
+    """`regime "NAME" basis ID`: a hit on an entry listed under regime NAME cites instrument ID."""
+
+    name: str
+    basis: Basis
+    span: Span = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
 class ScreeningDecl:
-    """`screening NAME = file "PATH" [format F] [threshold T] [cleared file "PATH"]`."""
+    """`screening NAME = file "PATH" [format F] [threshold T] [cleared file "PATH"] [regime "R" basis ID]*`."""
 
     name: str
     source: FileRef
@@ -318,6 +327,7 @@ class ScreeningDecl:
     threshold: Decimal | None
     cleared: FileRef | None
     span: Span = attrs.field(eq=False, repr=False)
+    regimes: tuple[ScreeningRegime, ...] = ()
 
 
 @attrs.frozen

@@ -17,11 +17,27 @@ BASIS_TYPE = pa.list_(pa.struct([
     ("rule", pa.string()), ("instrument", pa.string()), ("kind", pa.string()), ("citation", pa.string()),
     ("pinpoint", pa.string()), ("member", pa.string()),
 ]))
+#: a decision's screening matches (docs/screening.md), with the fields of their JSON form; dates
+#: are ISO text as in JSON. Empty for a decision no screening rule decided.
+MATCHES_TYPE = pa.list_(pa.struct([
+    ("rule", pa.string()), ("list", pa.string()), ("file", pa.string()), ("ref", pa.string()),
+    ("type", pa.string()), ("listed_name", pa.string()), ("name_kind", pa.string()), ("quality", pa.string()),
+    ("screened", pa.string()), ("score", pa.float64()), ("threshold", pa.float64()),
+    ("steps", pa.list_(pa.string())),
+    ("basis", pa.struct([
+        ("regime", pa.string()), ("instrument", pa.string()), ("kind", pa.string()), ("citation", pa.string()),
+        ("pinpoint", pa.string()), ("from", pa.string()), ("until", pa.string()),
+    ])),
+    ("cleared", pa.struct([
+        ("ref", pa.string()), ("name", pa.string()), ("cleared_by", pa.string()), ("cleared_on", pa.string()),
+        ("expires", pa.string()), ("reason", pa.string()),
+    ])),
+]))
 DECISION_SCHEMA = pa.schema([
     ("id", pa.string()), ("outcome", pa.string()), ("fired", pa.list_(pa.string())),
     ("obligations", pa.list_(pa.string())), ("basis", BASIS_TYPE), ("policy", pa.string()),
     ("version", pa.string()), ("error_field", pa.string()), ("error_rule", pa.string()),
-    ("error_message", pa.string()),
+    ("error_message", pa.string()), ("matches", MATCHES_TYPE),
 ])
 
 _BATCH = 65536
@@ -49,6 +65,7 @@ def write_parquet(decisions: Iterable[Decision], path: str) -> Iterator[Decision
                     "error_field": d.error.field if d.error else None,
                     "error_rule": d.error.rule if d.error else None,
                     "error_message": d.error.message if d.error else None,
+                    "matches": list(d.matches),
                 })
                 yield d
                 if len(rows) >= _BATCH:

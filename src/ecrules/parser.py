@@ -270,7 +270,12 @@ class _Builder(Transformer[Token, Any]):
 
     @_keywords
     def screening_decl(self, c: list[Any], span: Span) -> n.ScreeningDecl:
-        return n.ScreeningDecl(str(c[0]), c[1], c[2], c[3], c[4], _tspan(c[0]))
+        regimes = tuple(x for x in c[5:] if isinstance(x, n.ScreeningRegime))
+        return n.ScreeningDecl(str(c[0]), c[1], c[2], c[3], c[4], _tspan(c[0]), regimes)
+
+    @_keywords
+    def screening_regime(self, c: list[Any], span: Span) -> n.ScreeningRegime:
+        return n.ScreeningRegime(unescape(c[0]), c[1], span)
 
     @_keywords
     def screening_format(self, c: list[Any], span: Span) -> str:

@@ -28,7 +28,7 @@ class Policy:
         decide, source = compile_policy(checked)
         if checked.screenings:
             from .screening.runtime import with_matches
-            decide = with_matches(decide)
+            decide = with_matches(decide, checked)
         for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
                             ("_files", files), ("warnings", tuple(warnings))):
             object.__setattr__(self, name, value)

@@ -28,7 +28,7 @@ from .. import records as r
 from .. import types as t
 from ..combine import Combiner
 from ..decision import Decision, DecisionError, id_text, json_id
-from ..outputs import BASIS_TYPE, DECISION_SCHEMA
+from ..outputs import BASIS_TYPE, DECISION_SCHEMA, MATCHES_TYPE
 from ..values import lower, normalize, upper
 from . import canon
 from .sqlgen import INLINE_SET_LIMIT, MASK_BITS, NUMBER_SCALE, Query, Unsupported, compile_query
@@ -101,6 +101,7 @@ class ChunkResult:
             col([e.field if e else None for e in err], pa.string()),
             col([e.rule if e else None for e in err], pa.string()),
             col([e.message if e else None for e in err], pa.string()),
+            col([list(d.matches) for d in ds], MATCHES_TYPE),
         ], schema=DECISION_SCHEMA)
 
 

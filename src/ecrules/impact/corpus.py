@@ -131,7 +131,7 @@ def _decisions_table(decisions: Sequence[Any]) -> pa.Table:
         "basis": [{k: b.to_dict().get(k) for k in keys} for b in d.basis],
         "policy": d.policy, "version": d.version,
         "error_field": d.error.field if d.error else None, "error_rule": d.error.rule if d.error else None,
-        "error_message": d.error.message if d.error else None,
+        "error_message": d.error.message if d.error else None, "matches": list(d.matches),
     } for d in decisions]
     return pa.Table.from_pylist(rows, DECISION_SCHEMA)
 

@@ -19,32 +19,14 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .. import files
-from ..decision import Decision
+from ..checked import in_force
+from ..decision import BasisRef, Decision
 from ..frozen import readonly
 
 from .loaders import load_list
 from .matcher import FLOOR, Hit, Matcher
-from .model import ListError, ScreeningList
+from .model import Entry, ListError, ScreeningList
 from .text import normalise
-
-# the resolution that established each UN sanctions committee's list (shared/DOMAIN.md §3);
-# a hit on an entry of that regime cites it, from the entry's listing date
-UN_REGIMES: dict[str, tuple[str, str]] = {
-    "Al-Qaida": ("UNSCR_1267", "S/RES/1267 (1999)"),
-    "Taliban": ("UNSCR_1988", "S/RES/1988 (2011)"),
-    "DPRK": ("UNSCR_1718", "S/RES/1718 (2006)"),
-    "Iraq": ("UNSCR_1483", "S/RES/1483 (2003)"),
-    "Iran": ("UNSCR_2231", "S/RES/2231 (2015)"),
-    "DRC": ("UNSCR_1533", "S/RES/1533 (2004)"),
-    "Libya": ("UNSCR_1970", "S/RES/1970 (2011)"),
-    "Somalia": ("UNSCR_751", "S/RES/751 (1992)"),
-    "CAR": ("UNSCR_2127", "S/RES/2127 (2013)"),
-    "GB": ("UNSCR_2048", "S/RES/2048 (2012)"),
-    "Mali": ("UNSCR_2374", "S/RES/2374 (2017)"),
-    "SouthSudan": ("UNSCR_2206", "S/RES/2206 (2015)"),
-    "Yemen": ("UNSCR_2140", "S/RES/2140 (2014)"),
-    "Sudan": ("UNSCR_1591", "S/RES/1591 (2005)"),
-}
 
 _INDIVIDUAL_WORDS = frozenset({"individual", "person", "natural_person", "natural person"})
 
@@ -117,13 +99,17 @@ class ScreeningInfo:
     matcher: Matcher
     cleared: tuple[Clearance, ...] = ()
     cleared_path: str | None = None
+    #: `regime "R" basis ID` clauses: regime name -> the basis (`checked.BasisInfo`) a hit cites
+    regimes: Mapping[str, Any] = field(default_factory=dict)
     _by_ref: Mapping[str, tuple[Clearance, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         by_ref: dict[str, tuple[Clearance, ...]] = {}
         for c in self.cleared:
             by_ref[c.ref] = by_ref.get(c.ref, ()) + (c,)
-        object.__setattr__(self, "_by_ref", readonly(by_ref))  # frozen: a loaded Policy is read-only
+        # frozen: a loaded Policy is read-only
+        object.__setattr__(self, "_by_ref", readonly(by_ref))
+        object.__setattr__(self, "regimes", readonly(self.regimes))
 
     def clearance(self, hit: Hit, as_of: dt.date | None) -> Clearance | None:
         """The clearance in force on `as_of` (today when the record has no date) for this hit."""
@@ -153,8 +139,12 @@ def load_screening(path: Path, display: str, fmt: str | None, threshold: float) 
 
 # --- evaluation --------------------------------------------------------------------------------
 
+#: a hit (or a cleared one) noted while a record is decided: list, rule, hit, clearance, as_of
+Event = tuple[ScreeningInfo, "str | None", Hit, "Clearance | None", "dt.date | None"]
+
+
 class _Journal(threading.local):
-    events: list[tuple[ScreeningInfo, str | None, Hit, Clearance | None]] | None = None
+    events: list[Event] | None = None
 
 
 JOURNAL = _Journal()
@@ -176,14 +166,15 @@ def _best(info: ScreeningInfo, name: Any, type: Any, country: Any, as_of: Any,
         return None
     hits = info.matcher._screen(str(name), party_type(type), str(country) if country else None, FLOOR)
     events = JOURNAL.events
+    day = as_of if isinstance(as_of, dt.date) else None
     for h in hits:
-        cleared = info.clearance(h, as_of if isinstance(as_of, dt.date) else None) if info.cleared else None
+        cleared = info.clearance(h, day) if info.cleared else None
         if cleared is None:
             if events is not None and h.score >= floor:
-                events.append((info, rule, h, None))
+                events.append((info, rule, h, None, day))
             return h
         if events is not None and h.score >= info.threshold:
-            events.append((info, rule, h, cleared))
+            events.append((info, rule, h, cleared, day))
     return None
 
 
@@ -201,17 +192,30 @@ def matches(info: ScreeningInfo, name: Any, type: Any = None, country: Any = Non
     return hit is not None and hit.score >= info.threshold
 
 
+def hit_basis(info: ScreeningInfo, entry: Entry) -> dict[str, Any]:
+    """What a hit on `entry` cites: the instrument the policy maps the entry's regime to (its
+    kind, citation, pinpoint), applying from the entry's listing date; an unmapped regime is
+    cited by name only (no instrument: it justifies nothing)."""
+    b = info.regimes.get(entry.regime or "")
+    listed = entry.listed_on
+    if b is None:
+        return {"regime": entry.regime, "instrument": None, "kind": None, "citation": entry.regime,
+                "pinpoint": None, "from": listed.isoformat() if listed else None, "until": None}
+    start = max((d for d in (listed, b.valid_from) if d is not None), default=None)
+    return {"regime": entry.regime, "instrument": b.instrument_id, "kind": b.kind, "citation": b.citation,
+            "pinpoint": b.pinpoint, "from": start.isoformat() if start else None,
+            "until": b.until.isoformat() if b.until else None}
+
+
 def match_dict(info: ScreeningInfo, rule: str | None, hit: Hit, cleared: Clearance | None) -> dict[str, Any]:
     """The JSON form of a match on a decision: list, entry, listed name, score, steps, basis."""
     entry = hit.entry
-    instrument, citation = UN_REGIMES.get(entry.regime or "", (None, entry.regime))
     return {
         "rule": rule, "list": info.name, "file": info.path, "ref": hit.ref, "type": entry.type,
         "listed_name": hit.listed_name.name, "name_kind": hit.listed_name.kind,
         "quality": hit.listed_name.quality, "screened": hit.screened, "score": hit.score,
         "threshold": info.threshold, "steps": list(hit.steps),
-        "basis": {"regime": entry.regime, "instrument": instrument, "citation": citation,
-                  "from": entry.listed_on.isoformat() if entry.listed_on else None},
+        "basis": hit_basis(info, entry),
         "cleared": cleared.to_dict() if cleared is not None else None,
     }
 
@@ -221,7 +225,7 @@ def collect(fired: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     events = JOURNAL.events or []
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str, str, str | None]] = set()
-    for info, rule, hit, cleared in events:
+    for info, rule, hit, cleared, _ in events:
         if cleared is None and (rule not in fired if rule is not None else not fired):
             continue
         key = (info.name, hit.ref, hit.screened, cleared.ref if cleared else None)
@@ -232,15 +236,47 @@ def collect(fired: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-def with_matches(decide: Callable[[Any, int], Decision]) -> Callable[[Any, int], Decision]:
-    """`decide`, with the screening matches of each record put on its decision."""
+def counted(checked: Any, fired: tuple[str, ...]) -> set[str]:
+    """The fired rules whose bases a decision cites: the first under `first_match`, else every
+    one no other fired rule waives (as `combine.Combiner` counts them)."""
+    if checked.combine == "first_match":
+        return set(fired[:1])
+    waived = {w for r in checked.rules if r.id in fired for w in r.waives}
+    return {r for r in fired if r not in waived}
+
+
+def entry_bases(events: list[Event], rules: set[str]) -> list[BasisRef]:
+    """The instruments hits of counting rules cite, in force on the record's date, each naming
+    the entry it listed as the member (`basis` of the decision, after the rules' own)."""
+    out: list[BasisRef] = []
+    for info, rule, hit, cleared, day in events:
+        if cleared is not None or rule is None or rule not in rules:
+            continue
+        b = info.regimes.get(hit.entry.regime or "")
+        if b is None or b.instrument is None:
+            continue
+        listed = hit.entry.listed_on
+        start = max((d for d in (listed, b.valid_from) if d is not None), default=None)
+        if not in_force(start, b.until, day):
+            continue
+        ref = BasisRef(rule, b.instrument_id, b.kind, b.citation, b.pinpoint, hit.ref)
+        if ref not in out:
+            out.append(ref)
+    return out
+
+
+def with_matches(decide: Callable[[Any, int], Decision], checked: Any) -> Callable[[Any, int], Decision]:
+    """`decide`, with the screening matches of each record put on its decision, and the
+    instruments its hits cite added to its basis."""
 
     def decide_screened(record: Any, position: int = 1) -> Decision:
         JOURNAL.events = []
         try:
             d = decide(record, position)
-            if JOURNAL.events:
-                d = d._replace(matches=collect(d.fired))
+            events = JOURNAL.events
+            if events and not d.is_error:
+                extra = [b for b in entry_bases(events, counted(checked, d.fired)) if b not in d.basis]
+                d = d._replace(matches=collect(d.fired), basis=d.basis + tuple(extra))
             return d
         finally:
             JOURNAL.events = None
