@@ -409,7 +409,14 @@ class Checker(LawChecker, ExprChecker):
         except OSError as exc:
             self.err(f"screening list `{d.source.path}` cannot be read: {exc.strerror}", d.source.span)
             return
-        self.screenings[d.name] = ScreeningInfo(d.name, display_path(path), lst.format, matcher.threshold,
+        # a match names the list file relative to the policy's tree, so that a decision does not
+        # depend on where the tree sits (a replay from a bundle gives the same decision)
+        root = (self.root or FsPath(d.source.span.source.name).resolve().parent).resolve()
+        try:
+            named = path.relative_to(root).as_posix()
+        except ValueError:
+            named = display_path(path)
+        self.screenings[d.name] = ScreeningInfo(d.name, named, lst.format, matcher.threshold,
                                                 lst, matcher, cleared, cleared_path, self._regimes(d, lst))
 
     def _regimes(self, d: n.ScreeningDecl, lst: Any) -> dict[str, BasisInfo]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import threading
 from dataclasses import dataclass, field
@@ -18,12 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from .. import files
 from ..checked import in_force
 from ..decision import BasisRef, Decision
 from ..frozen import readonly
 
-from .loaders import load_list
+from ..source import note_read
+from .loaders import load_list, read_list_bytes
 from .matcher import FLOOR, Hit, Matcher
 from .model import Entry, ListError, ScreeningList
 from .text import normalise
@@ -56,9 +57,8 @@ CLEARED_HEADER = ("ref", "name", "cleared_by", "cleared_on", "expires", "reason"
 def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     """A cleared-parties CSV: header `ref,name,cleared_by,cleared_on,expires,reason`; every
     clearance names who cleared it and when it expires."""
-    data, problem = files.read_bytes(path, files.MAX_LIST_BYTES)  # a regular file, bounded (docs/security.md)
-    if problem is not None:
-        raise ListError(display, None, problem)
+    data = read_list_bytes(path, display)
+    note_read(path, data)      # the policy's content hash covers its clearances
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -121,18 +121,23 @@ class ScreeningInfo:
         return None
 
 
-_MATCHERS: dict[tuple[str, int, int, str, float], tuple[ScreeningList, Matcher]] = {}
+_MATCHERS: dict[tuple[str, str, str, float, str], tuple[ScreeningList, Matcher]] = {}
+_MATCHERS_MAX = 8
 _LOCK = threading.Lock()
 
 
 def load_screening(path: Path, display: str, fmt: str | None, threshold: float) -> tuple[ScreeningList, Matcher]:
-    """The list and its index, built once per file version and process (building takes seconds)."""
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, fmt or "", threshold)
+    """The list and its index, built once per file content and process (building takes a
+    second or more); the file is read every time, so the policy's content hash covers it."""
+    data = read_list_bytes(path, display)
+    note_read(path, data)
+    key = (str(path), hashlib.sha256(data).hexdigest(), fmt or "", threshold, display)
     with _LOCK:
         got = _MATCHERS.get(key)
         if got is None:
-            lst = load_list(path, fmt, display)
+            lst = load_list(path, fmt, display, data)
+            if len(_MATCHERS) >= _MATCHERS_MAX:     # bounded: a long-lived process reloading edited lists
+                _MATCHERS.pop(next(iter(_MATCHERS)))
             got = _MATCHERS[key] = (lst, Matcher(lst, threshold))
         return got
 
