@@ -17,10 +17,11 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from ..checked import in_force
 from ..decision import BasisRef, Decision
+from ..frozen import readonly
 
 from ..source import note_read
 from .loaders import load_list, read_list_bytes
@@ -86,7 +87,7 @@ def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     return tuple(out)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class ScreeningInfo:
     """A `screening` declaration, loaded: the list, its matcher, threshold and clearances."""
 
@@ -99,12 +100,16 @@ class ScreeningInfo:
     cleared: tuple[Clearance, ...] = ()
     cleared_path: str | None = None
     #: `regime "R" basis ID` clauses: regime name -> the basis (`checked.BasisInfo`) a hit cites
-    regimes: dict[str, Any] = field(default_factory=dict)
-    _by_ref: dict[str, list[Clearance]] = field(default_factory=dict)
+    regimes: Mapping[str, Any] = field(default_factory=dict)
+    _by_ref: Mapping[str, tuple[Clearance, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        by_ref: dict[str, tuple[Clearance, ...]] = {}
         for c in self.cleared:
-            self._by_ref.setdefault(c.ref, []).append(c)
+            by_ref[c.ref] = by_ref.get(c.ref, ()) + (c,)
+        # frozen: a loaded Policy is read-only
+        object.__setattr__(self, "_by_ref", readonly(by_ref))
+        object.__setattr__(self, "regimes", readonly(self.regimes))
 
     def clearance(self, hit: Hit, as_of: dt.date | None) -> Clearance | None:
         """The clearance in force on `as_of` (today when the record has no date) for this hit."""
