@@ -273,7 +273,7 @@ def test_blocking_and_bounds_never_drop_a_hit(matcher: Matcher, data: st.DataObj
         return
     q = _Query(matcher, norm)
     every: dict[str, float] = {}
-    for nid, listed in enumerate(matcher.names):
+    for nid, listed in enumerate(matcher._names):
         scored = matcher._score(nid, q, kind)
         if scored is not None and scored[0] >= FLOOR:
             ref = matcher.entries[listed.entry].ref

@@ -374,7 +374,7 @@ class Matcher:
         qtotal = q.total
         by_vid = q.by_vid
         initials = {q.tokens[i] for i in q.initials}
-        names = self.names
+        names = self._names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
         for nid, ub in bound.items():
             if ub < need:
