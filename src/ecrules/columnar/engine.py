@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import records as r
 from .. import types as t
@@ -54,18 +55,58 @@ def _json_id(x: Any) -> str:
 
 
 class ChunkResult:
-    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`."""
+    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`.
 
-    __slots__ = ("ids", "index", "decisions", "fallback")
+    The ids may come as an Arrow string column (a `string` id field) plus the few rows whose id
+    differs (`overrides`: rows decided by the row engine, optional ids left out): the Arrow
+    output is then built without a Python object a row, and `ids` is made only when asked for.
+    """
 
-    def __init__(self, ids: list[Any], index: np.ndarray, decisions: list[Decision], fallback: int):
-        self.ids = ids
+    __slots__ = ("_ids", "_arrow_ids", "_over", "index", "decisions", "fallback")
+
+    def __init__(self, ids: list[Any] | pa.Array, index: np.ndarray, decisions: list[Decision], fallback: int,
+                 overrides: dict[int, Any] | None = None):
+        self._over = overrides or {}
+        if isinstance(ids, list):
+            for k, v in self._over.items():
+                ids[k] = v
+            self._ids: list[Any] | None = ids
+            self._arrow_ids: pa.Array | None = None
+            self._over = {}
+        else:
+            self._ids = None
+            self._arrow_ids = ids
         self.index = index
         self.decisions = decisions
         self.fallback = fallback  # rows decided by the row engine
 
+    @property
+    def ids(self) -> list[Any]:
+        if self._ids is None:
+            assert self._arrow_ids is not None
+            ids = self._arrow_ids.to_pylist()
+            for k, v in self._over.items():
+                ids[k] = v
+            self._ids = ids
+        return self._ids
+
+    def id_column(self) -> pa.Array:
+        """The ids as the output's string column (`decision.id_text`)."""
+        if self._arrow_ids is None:
+            ids = self.ids
+            if not all(x.__class__ is str for x in ids):
+                ids = [id_text(x) for x in ids]
+            return pa.array(ids, type=pa.string())
+        arr = self._arrow_ids
+        if not self._over:
+            return arr
+        rows = sorted(self._over)
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[rows] = True
+        return pc.replace_with_mask(arr, pa.array(mask), pa.array([id_text(self._over[k]) for k in rows], type=pa.string()))
+
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.index)
 
     def __iter__(self) -> Iterator[Decision]:
         ds = self.decisions
@@ -86,12 +127,9 @@ class ChunkResult:
         def col(values: list[Any], typ: pa.DataType) -> pa.Array:
             return pa.array(values, type=typ).take(idx)
 
-        ids = self.ids
-        if not all(x.__class__ is str for x in ids):
-            ids = [id_text(x) for x in ids]
         err = [d.error for d in ds]
         return pa.Table.from_arrays([
-            pa.array(ids, type=pa.string()),
+            self.id_column(),
             col([d.outcome for d in ds], pa.string()),
             col([list(d.fired) for d in ds], pa.list_(pa.string())),
             col([list(d.obligations) for d in ds], pa.list_(pa.string())),
@@ -274,6 +312,8 @@ class ColumnarEngine:
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
                 raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})") from None
         del fields
+        #: the dates (days since 1970) where a basis or a set membership starts or ends
+        self._breaks = np.array(sorted(_epoch_days(d) for d in _break_dates(c)), dtype=np.float64)
 
     # -- the DuckDB connection of one run
     def connect(self) -> Any:
@@ -421,13 +461,13 @@ class ColumnarEngine:
             if row_engine:
                 ok = ok.copy()
                 ok[ok_rows[np.isin(inverse, row_engine)]] = False
-        ids = self._ids(table, pos0, raw_ids)
+        ids, over = self._ids(table, pos0, raw_ids)
         fallbacks = np.flatnonzero(~ok)
         for k in fallbacks.tolist():
             d = fallback(k)
             index[k] = len(decisions)
             decisions.append(d)
-            ids[k] = d.id
+            over[k] = d.id
         if self._eventful:   # rows whose screened names hit: the row engine adds the matches
             holds = _rows_holding(table, self._eventful)
             for k in ok_rows.tolist():
@@ -435,29 +475,55 @@ class ColumnarEngine:
                     d = fallback(k)
                     index[k] = len(decisions)
                     decisions.append(d)
-                    ids[k] = d.id
-        return ChunkResult(ids, index, decisions, len(fallbacks))
+                    over[k] = d.id
+        return ChunkResult(ids, index, decisions, len(fallbacks), over)
 
     def _cite_rows(self, q: Query, res: pa.Table, ok_rows: np.ndarray, inverse: np.ndarray, groups: list[int],
                    matches: list[tuple[int, ...]], as_of_col: Any, index: np.ndarray, decisions: list[Decision]) -> None:
         """Decisions for rows whose counting rules cite set members: the members come from the
-        query's site columns; rows with the same matches, date and members share a decision."""
-        sites = [(k, name, res.column(col).to_pylist()) for k, name, col in q.site_columns]
-        dates = as_of_col.to_pylist() if as_of_col is not None else None  # one conversion, not one a row
-        cache: dict[Any, int] = {}
-        for u, matched in zip(groups, matches):
-            for row in ok_rows[inverse == u].tolist():
-                as_of = dates[row] if dates is not None else None
-                cites: dict[int, list[tuple[str, Any]]] = {}
-                for k, name, values in sites:
-                    if k in matched:
-                        cites.setdefault(k, []).extend((name, v) for v in values[row] or () if v is not None)
-                key = (u, as_of, tuple((k, tuple(v)) for k, v in cites.items()))
-                at = cache.get(key)
-                if at is None:
-                    at = cache[key] = len(decisions)
-                    decisions.append(self.combiner.decide(matched, None, as_of, cites))
-                index[row] = at
+        query's site columns. Rows with the same matches, date window and members share a
+        decision: the key is built with Arrow and numpy, one decision is built a distinct key
+        (from its first row) and the rest are indexes, so no Python runs a row."""
+        sel = np.isin(inverse, groups)
+        rows = ok_rows[sel]
+        if not len(rows):
+            return
+        group_of = inverse[sel]
+        gpos = np.full(int(inverse.max()) + 1, -1, dtype=np.int64)
+        gpos[np.asarray(groups, dtype=np.int64)] = np.arange(len(groups))
+        g = gpos[group_of]
+        parts = [g]
+        take = pa.array(rows)
+        if as_of_col is not None:
+            parts.append(self._date_window(as_of_col.take(take)))
+        for k, _name, col in q.site_columns:
+            # only the members of matching rules count: elsewhere the column is left out of the key
+            wanted = np.array([k in m for m in matches], dtype=bool)[g]
+            codes = _list_codes(res.column(col).take(take))
+            parts.append(np.where(wanted, codes, -1))
+        keys = np.stack(parts, axis=1)
+        _, first, inv = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        inv = np.asarray(inv).reshape(-1)
+        base = len(decisions)
+        for f in first.tolist():
+            row = int(rows[f])
+            matched = matches[int(g[f])]
+            as_of = as_of_col[row].as_py() if as_of_col is not None else None
+            cites: dict[int, list[tuple[str, Any]]] = {}
+            for k, name, col in q.site_columns:
+                if k in matched:
+                    values = res.column(col)[row].as_py()
+                    cites.setdefault(k, []).extend((name, v) for v in values or () if v is not None)
+            decisions.append(self.combiner.decide(matched, None, as_of, cites))
+        index[rows] = base + inv
+
+    def _date_window(self, dates: Any) -> np.ndarray:
+        """Which window between the policy's basis and membership dates each date falls in: a
+        cited decision depends on the date only through those (`in_force`, `SetInfo.is_member`);
+        -1 for no date."""
+        days = np.asarray(pc.cast(dates, pa.int32()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        out = np.searchsorted(self._breaks, np.nan_to_num(days, nan=0.0), side="right").astype(np.int64)
+        return np.where(np.isnan(days), -1, out)
 
     def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:
         ds = [fallback(k) for k in range(n)]
@@ -474,14 +540,23 @@ class ColumnarEngine:
                 k += 1
         return tuple(out)
 
-    def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> list[Any]:
+    def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> tuple[list[Any] | pa.Array, dict[int, Any]]:
         """The ids of decided rows, as the row engine makes them: the validated `id` field (read
-        from the raw values, so a number or a struct keeps its own digits), else the position."""
+        from the raw values, so a number or a struct keeps its own digits), else the position.
+        A `string` id stays an Arrow column; the rows whose id is their position are returned
+        apart."""
         f = self._id_field
         n = table.num_rows
         if f is None:
-            return list(range(pos0 + 1, pos0 + n + 1))
-        if f.type in (t.STRING, t.INT, t.COUNTRY, t.BOOL, t.DATE) or isinstance(f.type, t.EnumT):
+            return list(range(pos0 + 1, pos0 + n + 1)), {}
+        if f.type == t.STRING:
+            col = table.column("id")
+            arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+            over: dict[int, Any] = {}
+            if f.optional and arr.null_count:
+                over = {int(k): pos0 + int(k) + 1 for k in np.flatnonzero(~canon._valid(arr))}
+            return arr, over
+        if f.type in (t.INT, t.COUNTRY, t.BOOL, t.DATE) or isinstance(f.type, t.EnumT):
             out = list(table.column("id").to_pylist())
         else:
             out = []
@@ -492,7 +567,7 @@ class ColumnarEngine:
                     out.append(v)
         if f.optional:
             out = [pos0 + k + 1 if v is None else v for k, v in enumerate(out)]
-        return out
+        return out, {}
 
     # -- whole inputs
     def run_arrow(self, batches: Iterable[pa.RecordBatch | pa.Table]) -> Iterator[ChunkResult]:
@@ -543,10 +618,12 @@ class ColumnarEngine:
                 with pf:
                     yield from pf.iter_batches(batch_size=self.batch_size)
 
-            return self.run_arrow(prefetch(batches()))
+            # three stages on their own threads: read the next chunk, decide this one, and the
+            # caller writes the last one (Parquet, Arrow and DuckDB release the GIL)
+            return prefetch(self.run_arrow(prefetch(batches())))
         if kind == "csv":
-            return self.run_rows(read_csv(p, self.checked))
-        return self.run_rows(read_jsonl(p))
+            return prefetch(self.run_rows(read_csv(p, self.checked)))
+        return prefetch(self.run_rows(read_jsonl(p)))
 
     def evaluate_table(self, data: Any) -> pa.Table:
         """Decisions of an Arrow table, a pandas or polars DataFrame, or a file path, as an Arrow table."""
@@ -563,6 +640,45 @@ class ColumnarEngine:
         if not parts:
             return DECISION_SCHEMA.empty_table()
         return pa.concat_tables(parts)
+
+
+def _break_dates(c: Any) -> set[datetime.date]:
+    out: set[datetime.date] = set()
+    for rule in c.rules:
+        for b in rule.bases:
+            out.update(d for d in (b.valid_from, b.until) if d is not None)
+    for info in c.sets.values():
+        for b in info.bases:
+            out.update(d for d in (b.valid_from, b.until) if d is not None)
+        for bs in info.member_bases.values():
+            for b in bs:
+                out.update(d for d in (b.valid_from, b.until) if d is not None)
+    return out
+
+
+def _epoch_days(d: datetime.date) -> int:
+    return (d - datetime.date(1970, 1, 1)).days
+
+
+def _list_codes(col: Any) -> np.ndarray:
+    """An int a row such that rows with equal lists (of scalars) get equal ints.
+
+    Each element is written as its length, `:`, its text (null: `-`), so the joined text of
+    a list is unambiguous; equal texts are then dictionary-encoded.
+    """
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        col = pa.array([[x] for x in col.to_pylist()])
+    flat = col.values.slice(col.offsets[0].as_py(), col.offsets[-1].as_py() - col.offsets[0].as_py()) \
+        if len(col) else col.values.slice(0, 0)
+    text = pc.cast(flat, pa.string())
+    enc = pc.binary_join_element_wise(pc.cast(pc.utf8_length(text), pa.string()), text, ":")
+    enc = pc.fill_null(enc, "-")
+    offsets = pc.subtract(col.offsets, col.offsets[0])
+    lists = pa.ListArray.from_arrays(offsets, enc)
+    joined = pc.fill_null(pc.binary_join(lists, ","), "")
+    return np.asarray(pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _duplicate_names(names: list[str]) -> list[str]:
@@ -602,8 +718,13 @@ def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
                     except queue.Full:
                         continue
                 if stop.is_set():
-                    return
-            q.put(("end", None))
+                    break
+            else:
+                q.put(("end", None))
+                return
+            close = getattr(items, "close", None)
+            if close is not None:  # the consumer stopped early: let the producer clean up (a connection)
+                close()
         except BaseException as exc:  # handed to the consumer
             q.put(("error", exc))
 
