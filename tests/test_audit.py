@@ -25,7 +25,9 @@ from ecrules.contenthash import canonical_json, record_hash
 ROOT = Path(__file__).resolve().parents[1]
 POLICY = ROOT / "policies" / "export_control.ecp"
 RECORDS = ROOT / "examples" / "transactions.jsonl"
-LIST = "lists/un_sc_consolidated_2020-11-30_entities.txt"
+LIST = "lists/un_sc_consolidated_list_2020-11-30.xml"
+#: a change to the list file that keeps it a valid list (a comment after the root element)
+LIST_EDIT = "<!-- a local note -->\n"
 #: records in the bundled example file (blank lines are not records)
 N = sum(1 for line in RECORDS.read_text(encoding="utf-8").splitlines() if line.strip())
 
@@ -76,7 +78,7 @@ def test_content_hash_covers_imports_and_lists(policies: Path, tmp_path: Path) -
     assert read <= {str(p.relative_to(policies)) for p in policies.rglob("*") if p.is_file()}
     assert before.content_hash == ecrules.load(POLICY).content_hash  # the folder does not matter
     with open(policies / LIST, "a", encoding="utf-8") as f:
-        f.write("example new listing ltd\n")
+        f.write(LIST_EDIT)
     after_list = ecrules.load(policies / "export_control.ecp").content_hash
     assert after_list != before.content_hash
     trade = policies / "common" / "trade.ecp"
@@ -120,7 +122,7 @@ def test_replay_after_a_list_changes(policies: Path, tmp_path: Path) -> None:
     assert run("bundle", str(policy), "-o", str(bundle))[0] == 0
     old_hash = ecrules.load(policy).content_hash
     with open(policies / LIST, "a", encoding="utf-8") as f:
-        f.write("example instruments kk\n")
+        f.write(LIST_EDIT)
     code, out, _ = run("replay", str(log), "--policy", str(policies))
     assert code == 1
     assert f"policy hash mismatch: {N} entries were decided by policy `export-control`" in out
@@ -251,8 +253,8 @@ def test_an_altered_bundle_is_refused(tmp_path: Path) -> None:
             data = src.extractfile(member)
             assert data is not None
             content = data.read()
-            if member.name.endswith(".txt"):
-                content += b"someone new\n"
+            if member.name.endswith(".xml"):
+                content += LIST_EDIT.encode()
                 member.size = len(content)
             import io
 

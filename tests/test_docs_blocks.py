@@ -70,7 +70,8 @@ def blocks(text: str) -> list[Block]:
                 j += 1
             body = "\n".join(line[len(indent):] if line.startswith(indent) else line.lstrip()
                              for line in lines[i + 1 : j])
-            out.append(Block(info[0] if info else "", info[1] if len(info) > 1 else None, body + "\n", i + 1))
+            body = body + "\n" if j > i + 1 else ""  # an empty block has no line to replace
+            out.append(Block(info[0] if info else "", info[1] if len(info) > 1 else None, body, i + 1))
             i = j
         i += 1
     return out
@@ -193,6 +194,15 @@ def test_matches_elides_lines_only_where_told() -> None:
     assert not matches("a\nd\n", "a\nb\nd\n")
     assert not matches("a\n...\nd\n", "a\nb\n")
     assert matches("took ... s\n", "took 0.14 s\n") and not matches("took ... s\n", "took 1\ns\n")
+
+
+def test_update_fills_an_empty_output_block_and_keeps_its_fence(tmp_path: Path) -> None:
+    page = tmp_path / "p.md"
+    page.write_text("```sh\necho hi\n```\n\n```text\n```\nafter\n", encoding="utf-8")
+    empty = blocks(page.read_text(encoding="utf-8"))[1]
+    assert empty.body == ""
+    _update(page, [(empty, "hi\n")])
+    assert page.read_text(encoding="utf-8") == "```sh\necho hi\n```\n\n```text\nhi\n```\nafter\n"
 
 
 def test_blocks_reads_indented_fences_and_names() -> None:

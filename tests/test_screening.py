@@ -251,3 +251,31 @@ def test_a_listed_name_always_hits_its_entry(matcher: Matcher, latin_names, data
 def test_normalise_is_idempotent_on_its_tokens(text: str) -> None:
     once = normalise(text).tokens
     assert normalise(" ".join(once)).tokens == once
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_blocking_and_bounds_never_drop_a_hit(matcher: Matcher, data: st.DataObject) -> None:
+    """The index proposes candidates and two upper bounds (the screened name's side and the
+    listed name's) prune them before scoring: what they skip could not have reached the floor.
+    Checked against scoring every name of every entry that shares a word with the query."""
+    from ecrules.screening.matcher import FLOOR, _Query
+    from ecrules.testing import near_listed_names
+    from ecrules.screening import ScreeningList
+
+    lst = ScreeningList("un", "un_xml", matcher.entries, None)
+    name = data.draw(near_listed_names(lst))
+    kind = data.draw(st.sampled_from([None, "individual", "entity"]))
+    got = {h.ref: h.score for h in matcher._compute(name, kind, None, FLOOR)}
+    norm = normalise(name)
+    if not norm.tokens:
+        assert got == {}
+        return
+    q = _Query(matcher, norm)
+    every: dict[str, float] = {}
+    for nid, listed in enumerate(matcher._names):
+        scored = matcher._score(nid, q, kind)
+        if scored is not None and scored[0] >= FLOOR:
+            ref = matcher.entries[listed.entry].ref
+            every[ref] = max(every.get(ref, 0.0), round(scored[0], 4))
+    assert got == every

@@ -162,6 +162,7 @@ def test_a_hit_is_carried_on_the_decision_with_its_basis(policy: ecrules.Policy)
     assert m["basis"] == {"regime": "DPRK", "instrument": "UNSCR_1718", "kind": "UNSC", "citation": "S/RES/1718 (2006)",
                           "pinpoint": None, "from": "2009-04-24", "until": None}
     assert d.to_dict()["matches"][0]["ref"] == "KPe.002"
+    assert m["file"] == "lists/un.xml"      # relative to the policy's tree: the same wherever it sits
     # the decision cites the instrument, naming the entry as the member, for each rule the hit decided
     assert d.basis == (BasisRef("LISTED", "UNSCR_1718", "UNSC", "S/RES/1718 (2006)", None, "KPe.002"),
                        BasisRef("CLOSE", "UNSCR_1718", "UNSC", "S/RES/1718 (2006)", None, "KPe.002"))

@@ -9,12 +9,13 @@ from __future__ import annotations
 import bisect
 import datetime
 from functools import cached_property
-from typing import Any, Union
+from typing import Any, Mapping, Union
 
 import attrs
 
 from . import nodes as n
 from . import types as t
+from .frozen import readonly
 from .source import Span
 
 OUTCOMES = ("deny", "hold", "license", "allow")
@@ -109,7 +110,8 @@ class SetInfo:
     values: frozenset[Value]
     bases: tuple[BasisInfo, ...]
     span: Span
-    member_bases: dict[Value, tuple[BasisInfo, ...]] = attrs.field(factory=dict, eq=False, repr=False)
+    member_bases: Mapping[Value, tuple[BasisInfo, ...]] = attrs.field(factory=dict, converter=readonly, eq=False,
+                                                                  repr=False)
 
     def bases_of(self, value: Value) -> tuple[BasisInfo, ...]:
         """A member's own bases, then the set-level ones (every member has those)."""
@@ -244,26 +246,27 @@ class Checked:
     default: str
     as_of: str | None
     record: t.StructT | None
-    structs: dict[str, t.StructT]
-    sets: dict[str, SetInfo]
-    instruments: dict[str, InstrumentInfo]
-    consts: dict[str, ConstInfo]
-    lets: dict[str, LetInfo]
+    structs: Mapping[str, t.StructT] = attrs.field(converter=readonly)
+    sets: Mapping[str, SetInfo] = attrs.field(converter=readonly)
+    instruments: Mapping[str, InstrumentInfo] = attrs.field(converter=readonly)
+    consts: Mapping[str, ConstInfo] = attrs.field(converter=readonly)
+    lets: Mapping[str, LetInfo] = attrs.field(converter=readonly)
     rules: tuple[RuleInfo, ...]
     invariants: tuple[InvariantInfo, ...]
     constraints: tuple[n.Constraint, ...]
     tests: tuple[n.Test, ...]
-    types: dict[int, t.Type]
-    bindings: dict[int, Binding]
+    #: the tables below are keyed by `id()` of the nodes of `module` and `imports`
+    types: Mapping[int, t.Type] = attrs.field(converter=readonly)
+    bindings: Mapping[int, Binding] = attrs.field(converter=readonly)
     #: for `like`: the constant pattern, or the tuple of patterns a quantifier variable ranges over
-    patterns: dict[int, str | tuple[str, ...]]
+    patterns: Mapping[int, str | tuple[str, ...]] = attrs.field(converter=readonly)
     #: nodes kept alive so the id()-keyed tables above stay valid
     module: n.Module
     imports: tuple[n.Module, ...]
     #: `screening` declarations by name, and the list each `screen`/`matches` call reads
     #: (values are `ecrules.screening.runtime.ScreeningInfo`)
-    screenings: dict[str, Any] = attrs.field(factory=dict)
-    screen_calls: dict[int, Any] = attrs.field(factory=dict)
+    screenings: Mapping[str, Any] = attrs.field(factory=dict, converter=readonly)
+    screen_calls: Mapping[int, Any] = attrs.field(factory=dict, converter=readonly)
 
     def type_of(self, e: n.Expr) -> t.Type:
         return self.types[id(e)]
@@ -294,7 +297,7 @@ def path_prefixes(path: n.Expr) -> list[n.Expr]:
     return chain[::-1]
 
 
-def field_of(e: n.Expr, types: dict[int, t.Type], bindings: dict[int, Binding]) -> t.Field | None:
+def field_of(e: n.Expr, types: Mapping[int, t.Type], bindings: Mapping[int, Binding]) -> t.Field | None:
     if isinstance(e, n.Name):
         b = bindings.get(id(e))
         return b.field if isinstance(b, FieldRef) else None

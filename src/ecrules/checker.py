@@ -25,6 +25,7 @@ from .checked import (  # re-exported: the back-ends import them from here
 )
 from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
+from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
 from .files import inside_tree, printable
 from .source import Source, Span, display_path, read_text
@@ -179,7 +180,7 @@ class Checker(LawChecker, ExprChecker):
     # -- schema
     def _schema(self, blocks: list[n.Schema], own_record: bool) -> None:
         decls = [d for b in blocks for d in b.decls]
-        pending: list[tuple[t.StructT, n.RecordDecl | n.TypeDecl]] = []
+        pending: list[tuple[t.StructT, dict[str, t.Field], n.RecordDecl | n.TypeDecl]] = []
         for d in decls:
             if isinstance(d, n.RecordDecl) and not own_record:
                 continue  # an import brings types, not the record
@@ -191,7 +192,8 @@ class Checker(LawChecker, ExprChecker):
                          f"the first is at {self._type_spans[d.name]}" if d.name in self._type_spans else None)
                 continue
             self._type_spans[d.name] = d.span
-            struct = t.StructT(d.name)
+            fields: dict[str, t.Field] = {}
+            struct = t.StructT(d.name, fields)
             if isinstance(d, n.RecordDecl):
                 if self.record is not None:
                     self.err(f"a second record `{d.name}`: a policy has one record", d.span)
@@ -199,16 +201,16 @@ class Checker(LawChecker, ExprChecker):
                 self.record = struct
             else:
                 self.structs[d.name] = struct
-            pending.append((struct, d))
-        for struct, d in pending:
+            pending.append((struct, fields, d))
+        for struct, fields, d in pending:
             for f in d.fields:
                 if f.name in struct.fields:
                     first = next(x.span for x in d.fields if x.name == f.name)
                     self.err(f"field `{f.name}` is declared twice in `{d.name}`", f.span, f"the first is at {first}")
                     continue
-                struct.fields[f.name] = t.Field(f.name, self._type(f.type), f.type.optional)
-        self._field_spans = {(d.name, f.name): f.span for _, d in pending for f in d.fields}
-        self._check_recursion(pending)
+                fields[f.name] = t.Field(f.name, self._type(f.type), f.type.optional)
+        self._field_spans = {(d.name, f.name): f.span for _, _, d in pending for f in d.fields}
+        self._check_recursion([(s, d) for s, _, d in pending])
 
     def _field_span(self, struct: str, fname: str) -> Span | None:
         return getattr(self, "_field_spans", {}).get((struct, fname))
@@ -407,7 +409,14 @@ class Checker(LawChecker, ExprChecker):
         except OSError as exc:
             self.err(f"screening list `{d.source.path}` cannot be read: {exc.strerror}", d.source.span)
             return
-        self.screenings[d.name] = ScreeningInfo(d.name, display_path(path), lst.format, matcher.threshold,
+        # a match names the list file relative to the policy's tree, so that a decision does not
+        # depend on where the tree sits (a replay from a bundle gives the same decision)
+        root = (self.root or FsPath(d.source.span.source.name).resolve().parent).resolve()
+        try:
+            named = path.relative_to(root).as_posix()
+        except ValueError:
+            named = display_path(path)
+        self.screenings[d.name] = ScreeningInfo(d.name, named, lst.format, matcher.threshold,
                                                 lst, matcher, cleared, cleared_path, self._regimes(d, lst))
 
     def _regimes(self, d: n.ScreeningDecl, lst: Any) -> dict[str, BasisInfo]:
@@ -734,6 +743,10 @@ def _parse_entry(entry: str, elem: t.Type) -> Value:
 
 
 def check(module: n.Module, imports: Iterable[n.Module] = (), root: FsPath | None = None) -> tuple[Checked | None, list[Diagnostic]]:
+    imports = list(imports)
+    too_deep = check_depth([*imports, module])  # before anything below recurses into the tree
+    if too_deep:
+        return None, too_deep
     checker = Checker(module, imports, root)
     result = checker.run()
     return result, checker.diags

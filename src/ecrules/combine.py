@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Mapping
 
 from .checked import SetInfo, in_force
 from .checker import Checked
@@ -56,7 +56,7 @@ class Combiner:
         )
         self._dated = tuple(any(f is not None or u is not None for _, f, u in bs) or bool(r.sites)
                             for bs, r in zip(self._bases, rules))
-        self._sets: dict[str, SetInfo] = checked.sets
+        self._sets: Mapping[str, SetInfo] = checked.sets
         self._member_refs: dict[tuple[int, str, Any], tuple[_Dated, ...]] = {}
         self._canon: dict[str, dict[Any, Any]] = {}
         self._cache: dict[tuple[int, ...], _Parts] = {}

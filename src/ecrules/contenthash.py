@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from .inputs import BadLine
+from .frozen import readonly
 
 PREFIX = "sha256:"
 
@@ -33,7 +34,7 @@ class PolicyFiles:
 
     root: Path
     main: str
-    files: Mapping[str, bytes]
+    files: Mapping[str, bytes] = attrs.field(converter=readonly)
 
     @property
     def digests(self) -> dict[str, str]:

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Iterable, Sequence
 
 from . import nodes as n
+from .depth import check_depth
 from .diagnostics import PolicyError
 from .parser import parse_with_comments
 from .source import Source, Span, strip_bom
@@ -60,6 +61,9 @@ def format_source(text: str, name: str = "<string>") -> str:
     module, diags, comments = parse_with_comments(source)
     if module is None or any(d.severity == "error" for d in diags):
         raise PolicyError(diags)
+    too_deep = check_depth([module])  # the layout recurses: refuse what the checker refuses
+    if too_deep:
+        raise PolicyError(too_deep)
     out = format_module(module, comments, text)
     _check_round_trip(module, comments, out, name)
     # where comments move (a second comment for an occupied line end), one more pass may settle

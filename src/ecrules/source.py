@@ -32,6 +32,14 @@ def recording_reads() -> Iterator[list[tuple[Path, bytes]]]:
         _READS.reset(token)
 
 
+def note_read(path: Path, raw: bytes) -> None:
+    """Record a file a policy's loading read (a list read as bytes, not through `read_text`),
+    so that the policy's content hash covers it."""
+    reads = _READS.get()
+    if reads is not None:
+        reads.append((path.resolve(), raw))
+
+
 @attrs.frozen(eq=False)
 class Source:
     """One file's text; `name` is how diagnostics name it (a path, or `<string>`)."""
@@ -83,9 +91,7 @@ def read_text(path: Path, *, limit: int | None = None, keep_bom: bool = False,
     raw, problem = files.read_bytes(path, files.MAX_POLICY_BYTES if limit is None else limit)
     if problem is not None:
         return "", problem
-    reads = _READS.get()
-    if reads is not None:
-        reads.append((path.resolve(), raw))
+    note_read(path, raw)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

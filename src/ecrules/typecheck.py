@@ -20,7 +20,7 @@ from .checked import (
 from .countries import COUNTRIES, country_help
 from .diagnostics import Diagnostic
 from .source import Span
-from .values import PatternError, pattern_regex
+from .values import PatternError, compile_pattern
 
 #: the plain functions' parameter kinds and result type (`screen` and `matches`, which read a
 #: screening list, are checked apart); docs/reference.md is generated from this table
@@ -309,7 +309,7 @@ class ExprChecker:
             return
         for p in (patterns,) if isinstance(patterns, str) else patterns:
             try:
-                pattern_regex(p)
+                compile_pattern(p)
             except PatternError as exc:
                 self.err(f"invalid `like` pattern `{p}`: {exc}", right.span)
         self.patterns[id(e)] = patterns

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Mapping, Union
 
 import attrs
+
+from .frozen import readonly
 
 PRIMITIVES = ("string", "int", "number", "bool", "date", "country")
 
@@ -50,10 +52,13 @@ class Field:
 
 @attrs.frozen(eq=False)
 class StructT:
-    """A declared `type` or the `record`; compared by identity (nominal typing)."""
+    """A declared `type` or the `record`; compared by identity (nominal typing).
+
+    `fields` is read-only; the checker fills the dict behind it after declaring every type, so
+    that types may refer to each other."""
 
     name: str
-    fields: dict[str, Field] = attrs.field(factory=dict)
+    fields: Mapping[str, Field] = attrs.field(factory=dict, converter=readonly)
 
     def __str__(self) -> str:
         return self.name

@@ -10,8 +10,10 @@ the user:
 - `test_policy_imports.py`: `import` stays in the policy's tree (one containment rule with
   list files; `.ecrules-root`), reads regular UTF-8 files of bounded size, never echoes a file
   that is not a policy; the policy argument of every command gets the same reader (item 2);
-- `test_hostile_policy.py`: a loaded Policy is read-only (3); `like` is linear (9); deep
-  policies (11); exact constants (issue 8);
+- `test_policy_immutable.py`: a loaded Policy is read-only, all the way down (3);
+- `test_like_linear.py`: `like` matches in linear time, with the same meaning (9);
+- `test_policy_depth.py`: deep policies are refused at check time or work everywhere (11);
+- `test_const_exact.py`: constant arithmetic is exact (issue 8's drift);
 - `test_policy_text.py`: huge number literals (12); a BOM in a policy, an import, a list file (13);
 - `test_verify_fuzz_extra.py`: `verify --fuzz` without Hypothesis (14);
 - `test_policy_fuzz.py`: bounded Hypothesis fuzzing of the bundled and conformance policies at

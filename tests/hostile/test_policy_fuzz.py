@@ -13,7 +13,7 @@ files out of the tree). Whatever comes out:
 - the real command line on mutated files prints no traceback and only FILE:LINE:COL diagnostics.
 
 Bounded so that the suite stays fast: 60 examples of the smaller seeds (each load re-reads its
-imports). The nesting inserted is `DEEP` levels.
+imports). Nesting is inserted under and over the checker's depth limit (`DEEP`, `DEEPER`).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import ecrules
+from ecrules.depth import MAX_DEPTH
 from ecrules.diagnostics import PolicyError
 from ecrules.formatter import format_source
 from ecrules.parser import parse
@@ -42,9 +43,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ["policies/wmd_catch_all.ecp", "policies/denied_parties.ecp", "policies/common/trade.ecp",
          *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "conformance").glob("*/policy.ecp"))]
 
-#: Nesting depth of the inserted deep expressions. Deeper policies (issue 7, item 11) are refused
-#: or compiled by the checker's depth limits; this test holds what loads at this depth.
-DEEP = 90
+#: Nesting depths of the inserted deep expressions: under the checker's limit (`depth.MAX_DEPTH`,
+#: 100 levels: such a policy must load, compile, format and decide) and well over it (it must be
+#: refused with a located diagnostic, never RecursionError or a SyntaxError from compile()).
+DEEP, DEEPER = 90, 3 * MAX_DEPTH
 
 HOSTILE = [
     '"', "\\", "\n", "\r", "\r\n", "\u2028", "\u2029", "\x00", '"""', "#", "# comment\n", "\ufeff", "'", "\t",
@@ -52,7 +54,9 @@ HOSTILE = [
     '"a\\"b\\\\"', '"\\n\\t\\\\"', '"x\x00y"', '"\u2028"', '"#"', '"""x"""', '"é 😀"', "é", "😀",
     "9" * 5000, "1" * 1001, "0." + "0" * 1001 + "1", "1e999", "1_000.000_1", "-" * 50 + "1",
     "2026-02-30", "9999-12-31", "0001-01-01",
-    "(" * DEEP + "1" + ")" * DEEP, "not " * DEEP, " + ".join(["1"] * DEEP),
+    *(nest for depth in (DEEP, DEEPER) for nest in (
+        "(" * depth + "1" + ")" * depth, "not " * depth, " + ".join(["1"] * depth), "-" * depth + "1",
+        "any(x in items: " * depth + "true" + ")" * depth)),
     '(destination == "KP" and (1 < 2 or ' * 10 + "true" + "))" * 10,
     'import "/etc/passwd"\n', 'import "../x.ecp"\n', 'import "/proc/self/environ"\n',
     'file "/etc/passwd"', 'file "../../x.txt"', 'set s: string = file "/dev/zero"\n',
@@ -73,7 +77,7 @@ def tokens(text: str) -> list[str]:
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the seeds' folders (with their imports and list files), to write mutants into."""
     top = tmp_path_factory.mktemp("fuzz")
-    shutil.copytree(ROOT / "policies", top / "policies", ignore=shutil.ignore_patterns("*.xml"))
+    shutil.copytree(ROOT / "policies", top / "policies")
     shutil.copytree(ROOT / "tests" / "conformance", top / "tests" / "conformance")
     return top
 

@@ -32,16 +32,25 @@ def sniff_format(path: Path) -> str:
     return {".xml": "un_xml", ".csv": "ofac_csv"}.get(suffix, "jsonl")
 
 
-def load_list(path: str | Path, fmt: str | None = None, display: str | None = None) -> ScreeningList:
-    """Load one list file; raises ListError naming the file and the line or element at fault."""
+def read_list_bytes(path: Path, display: str) -> bytes:
+    """A list file's bytes: a regular file, bounded (docs/security.md); ListError otherwise."""
+    data, problem = files.read_bytes(path, files.MAX_LIST_BYTES)
+    if problem is not None:
+        raise ListError(display, None, problem)
+    return data
+
+
+def load_list(path: str | Path, fmt: str | None = None, display: str | None = None,
+              data: bytes | None = None) -> ScreeningList:
+    """Load one list file (or its bytes, already read); raises ListError naming the file and the
+    line or element at fault."""
     p = Path(path)
     shown = display or str(path)
     fmt = fmt or sniff_format(p)
     if fmt not in FORMATS:
         raise ListError(shown, None, f"unknown list format `{fmt}` (one of {', '.join(FORMATS)})")
-    data, problem = files.read_bytes(p, files.MAX_LIST_BYTES)  # a regular file, bounded (docs/security.md)
-    if problem is not None:
-        raise ListError(shown, None, problem)
+    if data is None:
+        data = read_list_bytes(p, shown)
     if fmt == "un_xml":
         entries, generated = _un_xml(data, shown)
     else:

@@ -88,7 +88,7 @@ def _class_weight(token: str, idf: float) -> tuple[float, str]:
 class _Name:
     """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
 
-    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes")
+    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "keys", "full", "firsts")
 
     def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
         self.entry = entry
@@ -98,36 +98,51 @@ class _Name:
         self.classes: list[str] = []
         self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         self.total = 0.0
+        self.keys: tuple[tuple[int, int], ...] = ()   # (token bitmask, vocab id) of each unit
+        self.full = 0                                   # the bitmask of every token
+        self.firsts: tuple[tuple[int, str], ...] = ()  # (token, first letter) an initial may stand for
 
 
 class Matcher:
-    """Screens names against one list; build once (the index), query many times."""
+    """Screens names against one list; build once (the index), query many times.
+
+    One matcher is shared by every policy that declares the same list, so its index and caches
+    are private: the public surface is the list's entries, the threshold and `screen`.
+    """
 
     def __init__(self, lst: ScreeningList | Sequence[Entry], threshold: float = DEFAULT_THRESHOLD) -> None:
-        self.entries: tuple[Entry, ...] = lst.entries if isinstance(lst, ScreeningList) else tuple(lst)
-        self.threshold = threshold
-        self.names: list[_Name] = []
-        self.vocab: dict[str, int] = {}
-        self.postings: list[list[int]] = []            # vocab id → name ids
-        self.skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
-        self.deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
-        self.skeleton_deletes: dict[str, list[int]] = {}
-        self.vocab_skeleton: list[str] = []
-        self.idf: dict[str, float] = {}
-        self.texts: list[str] = []
-        self.legal_forms: dict[str, list[int]] = {}
+        self._entries: tuple[Entry, ...] = lst.entries if isinstance(lst, ScreeningList) else tuple(lst)
+        self._threshold = threshold
+        self._names: list[_Name] = []
+        self._vocab: dict[str, int] = {}
+        self._postings: list[list[int]] = []            # vocab id → name ids
+        self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
+        self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
+        self._skeleton_deletes: dict[str, list[int]] = {}
+        self._vocab_skeleton: list[str] = []
+        self._idf: dict[str, float] = {}
+        self._texts: list[str] = []
+        self._legal_forms: dict[str, list[int]] = {}
         self._typo_ready: set[int] = set()         # vocabulary ids in the one-typo indexes
         self._cache: dict[tuple[str, str | None, str | None, float], list[Hit]] = {}
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
         self._build()
 
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self._entries
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
     # --- index ---------------------------------------------------------------------------------
 
     def _build(self) -> None:
         df: dict[str, int] = {}
         staged: list[tuple[int, ListedName, Normal]] = []
-        for k, e in enumerate(self.entries):
+        for k, e in enumerate(self._entries):
             seen: set[str] = set()
             done: set[tuple[str, ...]] = set()
             names = list(e.names)
@@ -143,48 +158,48 @@ class Matcher:
                 seen.update(norm.tokens)
             for tok in seen:
                 df[tok] = df.get(tok, 0) + 1
-        n = max(len(self.entries), 1)
-        self.idf = {tok: 1.0 + math.log(n / c) for tok, c in df.items()}
-        self.max_idf = 1.0 + math.log(n)
+        n = max(len(self._entries), 1)
+        self._idf = {tok: 1.0 + math.log(n / c) for tok, c in df.items()}
+        self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
 
     def _vid(self, text: str, pair: bool = False) -> int:
         """The vocabulary id of a unit; a joined pair is found by its text and skeleton only
         (not by one-typo lookups), which halves the index of a large list."""
-        vid = self.vocab.get(text)
+        vid = self._vocab.get(text)
         if vid is None:
-            vid = len(self.postings)
-            self.vocab[text] = vid
-            self.postings.append([])
-            self.texts.append(text)
+            vid = len(self._postings)
+            self._vocab[text] = vid
+            self._postings.append([])
+            self._texts.append(text)
             form = legal_form(text)
             if form is not None:
-                self.legal_forms.setdefault(form, []).append(vid)
+                self._legal_forms.setdefault(form, []).append(vid)
             sk = skeleton(text)
-            self.vocab_skeleton.append(sk)
-            self.skeletons.setdefault(sk, []).append(vid)
+            self._vocab_skeleton.append(sk)
+            self._skeletons.setdefault(sk, []).append(vid)
         if not pair and vid not in self._typo_ready:
             self._typo_ready.add(vid)
-            sk = self.vocab_skeleton[vid]
+            sk = self._vocab_skeleton[vid]
             if len(text) >= MIN_TYPO_LEN - 1:
                 keys = {text, *_deletions(text)} if len(text) >= MIN_TYPO_LEN else {text}
                 for d in keys:
-                    self.deletes.setdefault(d, []).append(vid)
+                    self._deletes.setdefault(d, []).append(vid)
             if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
                 for d in {sk, *_deletions(sk)}:
-                    self.skeleton_deletes.setdefault(d, []).append(vid)
+                    self._skeleton_deletes.setdefault(d, []).append(vid)
         return vid
 
     def _add(self, entry: int, ln: ListedName, norm: Normal) -> None:
         name = _Name(entry, ln, norm)
-        nid = len(self.names)
+        nid = len(self._names)
         toks = norm.tokens
-        individual = self.entries[entry].type == "individual"
+        individual = self._entries[entry].type == "individual"
         words = [i for i, t in enumerate(toks) if t not in PARTICLES and legal_form(t) is None]
         ends = {words[0], words[-1]} if words else set()
         for i, tok in enumerate(toks):
-            w, cls = _class_weight(tok, self.idf.get(tok, self.max_idf))
+            w, cls = _class_weight(tok, self._idf.get(tok, self._max_idf))
             if i in norm.qualifiers and cls == "word":
                 w, cls = QUALIFIER_WEIGHT, "qualifier"
             elif individual and cls == "word" and i not in ends:
@@ -192,21 +207,25 @@ class Matcher:
             name.weights.append(w)
             name.classes.append(cls)
         name.total = sum(name.weights)
+        name.full = (1 << len(toks)) - 1
+        name.firsts = tuple((j, t[0]) for j, t in enumerate(toks)
+                            if len(t) > 1 and name.classes[j] in ("middle", "word"))
         for i, tok in enumerate(toks):
             name.units.append((1 << i, tok, self._vid(tok)))
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
                 name.units.append((3 << i, joined, self._vid(joined, pair=True)))
+        name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
         for _, _, vid in name.units:
-            posting = self.postings[vid]
+            posting = self._postings[vid]
             if not posting or posting[-1] != nid:
                 posting.append(nid)
-        self.names.append(name)
+        self._names.append(name)
 
     # --- query ---------------------------------------------------------------------------------
 
     def _text(self, vid: int) -> str:
-        return self.texts[vid]
+        return self._texts[vid]
 
     def _lookup(self, text: str) -> dict[int, tuple[float, str]]:
         """Vocabulary units a query unit may stand for (memoised: screened names share words)."""
@@ -223,26 +242,26 @@ class Matcher:
         w = self._weights.get(text)
         if w is None:
             w = self._weights[text] = max(
-                (self.idf.get(self.texts[v], self.max_idf) for v, (sim, _) in found.items() if sim >= SIM_SKELETON),
-                default=self.max_idf)
+                (self._idf.get(self._texts[v], self._max_idf) for v, (sim, _) in found.items() if sim >= SIM_SKELETON),
+                default=self._max_idf)
         return w
 
     def _lookup_uncached(self, text: str) -> dict[int, tuple[float, str]]:
         """Vocabulary units a query unit may stand for, with similarity and the kind of match."""
         found: dict[int, tuple[float, str]] = {}
-        vid = self.vocab.get(text)
+        vid = self._vocab.get(text)
         if vid is not None:
             found[vid] = (SIM_EXACT, "exact")
         form = legal_form(text)
         if form is not None:        # `Corp.` = `Corporation`, `Ltd` = `Limited`, `OAO` = `JSC`
-            for v in self.legal_forms.get(form, ()):
+            for v in self._legal_forms.get(form, ()):
                 found.setdefault(v, (SIM_EXACT, "legal form"))
         particle = text in PARTICLES
         sk = skeleton(text)
-        for v in self.skeletons.get(sk, ()):
+        for v in self._skeletons.get(sk, ()):
             if v in found:
                 continue
-            cand = self.texts[v]
+            cand = self._texts[v]
             if (cand in PARTICLES) != particle:
                 continue
             if OSA.distance(text, cand, score_cutoff=1) <= 1:
@@ -253,19 +272,19 @@ class Matcher:
             return found
         keys = (text, *_deletions(text)) if len(text) >= MIN_TYPO_LEN else (text,)
         for d in keys:
-            for v in self.deletes.get(d, ()):
+            for v in self._deletes.get(d, ()):
                 if v not in found:
-                    cand = self.texts[v]
+                    cand = self._texts[v]
                     if max(len(text), len(cand)) >= MIN_TYPO_LEN and OSA.distance(text, cand, score_cutoff=1) <= 1:
                         found[v] = (_typo_sim(text, cand), "typo")
         if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
             for d in (sk, *_deletions(sk)):
-                for v in self.skeleton_deletes.get(d, ()):
+                for v in self._skeleton_deletes.get(d, ()):
                     if v in found:
                         continue
-                    vsk = self.vocab_skeleton[v]
+                    vsk = self._vocab_skeleton[v]
                     if vsk[0] == sk[0] and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
-                            Indel.normalized_similarity(text, self.texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
+                            Indel.normalized_similarity(text, self._texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
                         found[v] = (SIM_SKELETON_TYPO, "spelling and typo")
         return found
 
@@ -273,7 +292,7 @@ class Matcher:
                threshold: float | None = None) -> list[Hit]:
         """Entries whose best-matching name scores at least the threshold, best first; a hit far
         below the best one (by more than MARGIN) is left out as the weaker explanation."""
-        limit = self.threshold if threshold is None else threshold
+        limit = self._threshold if threshold is None else threshold
         hits = self._screen(name, type, country, limit)
         if hits and limit > 0:
             top = hits[0].score
@@ -316,7 +335,7 @@ class Matcher:
         # prefix filtering: the heaviest word units first; once the units left could not lift a
         # name to the floor on their own, they stop proposing names (they still count as a bound)
         bound: dict[int, float] = {}
-        postings = self.postings
+        postings = self._postings
         words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
                        key=lambda u: -q.unit_weight[u])
         floor_weight = (floor ** 2) * q.total - q.allowance
@@ -325,8 +344,19 @@ class Matcher:
         for u in words:
             gain_w = q.unit_weight[u]
             rest -= gain_w
+            found = q.found[u]
+            get = bound.get
+            if len(found) == 1:     # the common case, one listed word: no per-name maximum to keep
+                ((vid, (sim, _)),) = found.items()
+                add = sim * gain_w
+                # proposing: new names enter `bound` in posting order, as in the general case below
+                for nid in (postings[vid] if proposing else bound.keys() & postings[vid]):
+                    bound[nid] = get(nid, 0.0) + add
+                if proposing and rest < floor_weight:
+                    proposing = False
+                continue
             best: dict[int, float] = {}
-            for vid, (sim, _) in q.found[u].items():
+            for vid, (sim, _) in found.items():
                 if proposing:
                     for nid in postings[vid]:
                         if best.get(nid, 0.0) < sim:
@@ -336,18 +366,46 @@ class Matcher:
                         if nid in bound and best.get(nid, 0.0) < sim:
                             best[nid] = sim
             for nid, sim in best.items():
-                bound[nid] = bound.get(nid, 0.0) + sim * gain_w
+                bound[nid] = get(nid, 0.0) + sim * gain_w
             if proposing and rest < floor_weight:
                 proposing = False
         need = (floor ** 2) * q.total - q.allowance
+        floor2 = floor ** 2
+        qtotal = q.total
+        by_vid = q.by_vid
+        initials = {q.tokens[i] for i in q.initials}
+        names = self._names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
         for nid, ub in bound.items():
             if ub < need:
                 continue
+            # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
+            # weight that some query unit (or initial) could cover; most candidates stop here
+            listed = names[nid]
+            covered = 0
+            for nmask, vid in listed.keys:
+                if vid in by_vid:
+                    covered |= nmask
+            if initials:
+                for j, first in listed.firsts:
+                    if first in initials:
+                        covered |= 1 << j
+            if covered != listed.full:
+                got_n = 0.0
+                weights = listed.weights
+                j = 0
+                while covered:
+                    if covered & 1:
+                        got_n += weights[j]
+                    covered >>= 1
+                    j += 1
+                ub_q = min(1.0, (ub + q.allowance) / qtotal) if qtotal else 0.0
+                if listed.total and ub_q * (got_n / listed.total) < floor2 and q.tokens != listed.norm.tokens:
+                    continue
             got = self._score(nid, q, type)
             if got is None or got[0] < floor:
                 continue
-            k = self.names[nid].entry
+            k = self._names[nid].entry
             old = scored.get(k)
             if old is None or got[0] > old[0]:
                 scored[k] = (got[0], nid, got[1])
@@ -360,7 +418,7 @@ class Matcher:
         return hits
 
     def _score(self, nid: int, q: _Query, qtype: str | None) -> tuple[float, list[_Pick]] | None:
-        name = self.names[nid]
+        name = self._names[nid]
         ntoks = name.norm.tokens
         pairs: list[_Pick] = []
         order: list[tuple[float, int, int]] = []
@@ -409,15 +467,15 @@ class Matcher:
         score = math.sqrt(max(cq, 0.0) * max(cn, 0.0))
         if q.tokens == ntoks:
             score = 1.0
-        if qtype and self.entries[name.entry].type != qtype:
+        if qtype and self._entries[name.entry].type != qtype:
             score *= TYPE_PENALTY
         return min(score, 1.0), picked
 
     def _hit(self, nid: int, screened: str, q: _Query, score: float, picked: list[_Pick],
              qtype: str | None) -> Hit:
         """The hit with its explanation: what normalisation did, and how each word was matched."""
-        name = self.names[nid]
-        entry = self.entries[name.entry]
+        name = self._names[nid]
+        entry = self._entries[name.entry]
         toks, ntoks = q.tokens, name.norm.tokens
         steps: list[str] = []
         if toks == ntoks:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +47,11 @@ class ScreeningList:
     format: str
     entries: tuple[Entry, ...]
     generated: str | None = None
-    by_ref: dict[str, Entry] = field(default_factory=dict, compare=False, repr=False)
+    by_ref: Mapping[str, Entry] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.by_ref.update({e.ref: e for e in self.entries})
+        # frozen, and shared by every policy that declares this list: the index is read-only
+        object.__setattr__(self, "by_ref", MappingProxyType({e.ref: e for e in self.entries}))
 
     @property
     def name_count(self) -> int:

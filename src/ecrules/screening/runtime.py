@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-from .. import files
 from ..checked import in_force
 from ..decision import BasisRef, Decision
+from ..frozen import readonly
 
-from .loaders import load_list
+from ..source import note_read
+from .loaders import load_list, read_list_bytes
 from .matcher import FLOOR, Hit, Matcher
 from .model import Entry, ListError, ScreeningList
 from .text import normalise
@@ -55,9 +57,8 @@ CLEARED_HEADER = ("ref", "name", "cleared_by", "cleared_on", "expires", "reason"
 def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     """A cleared-parties CSV: header `ref,name,cleared_by,cleared_on,expires,reason`; every
     clearance names who cleared it and when it expires."""
-    data, problem = files.read_bytes(path, files.MAX_LIST_BYTES)  # a regular file, bounded (docs/security.md)
-    if problem is not None:
-        raise ListError(display, None, problem)
+    data = read_list_bytes(path, display)
+    note_read(path, data)      # the policy's content hash covers its clearances
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -86,7 +87,7 @@ def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
     return tuple(out)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class ScreeningInfo:
     """A `screening` declaration, loaded: the list, its matcher, threshold and clearances."""
 
@@ -99,12 +100,16 @@ class ScreeningInfo:
     cleared: tuple[Clearance, ...] = ()
     cleared_path: str | None = None
     #: `regime "R" basis ID` clauses: regime name -> the basis (`checked.BasisInfo`) a hit cites
-    regimes: dict[str, Any] = field(default_factory=dict)
-    _by_ref: dict[str, list[Clearance]] = field(default_factory=dict)
+    regimes: Mapping[str, Any] = field(default_factory=dict)
+    _by_ref: Mapping[str, tuple[Clearance, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        by_ref: dict[str, tuple[Clearance, ...]] = {}
         for c in self.cleared:
-            self._by_ref.setdefault(c.ref, []).append(c)
+            by_ref[c.ref] = by_ref.get(c.ref, ()) + (c,)
+        # frozen: a loaded Policy is read-only
+        object.__setattr__(self, "_by_ref", readonly(by_ref))
+        object.__setattr__(self, "regimes", readonly(self.regimes))
 
     def clearance(self, hit: Hit, as_of: dt.date | None) -> Clearance | None:
         """The clearance in force on `as_of` (today when the record has no date) for this hit."""
@@ -116,18 +121,23 @@ class ScreeningInfo:
         return None
 
 
-_MATCHERS: dict[tuple[str, int, int, str, float], tuple[ScreeningList, Matcher]] = {}
+_MATCHERS: dict[tuple[str, str, str, float, str], tuple[ScreeningList, Matcher]] = {}
+_MATCHERS_MAX = 8
 _LOCK = threading.Lock()
 
 
 def load_screening(path: Path, display: str, fmt: str | None, threshold: float) -> tuple[ScreeningList, Matcher]:
-    """The list and its index, built once per file version and process (building takes seconds)."""
-    st = path.stat()
-    key = (str(path), st.st_mtime_ns, st.st_size, fmt or "", threshold)
+    """The list and its index, built once per file content and process (building takes a
+    second or more); the file is read every time, so the policy's content hash covers it."""
+    data = read_list_bytes(path, display)
+    note_read(path, data)
+    key = (str(path), hashlib.sha256(data).hexdigest(), fmt or "", threshold, display)
     with _LOCK:
         got = _MATCHERS.get(key)
         if got is None:
-            lst = load_list(path, fmt, display)
+            lst = load_list(path, fmt, display, data)
+            if len(_MATCHERS) >= _MATCHERS_MAX:     # bounded: a long-lived process reloading edited lists
+                _MATCHERS.pop(next(iter(_MATCHERS)))
             got = _MATCHERS[key] = (lst, Matcher(lst, threshold))
         return got
 

@@ -41,6 +41,9 @@ COUNTRY_LIST: tuple[str, ...] = tuple(sorted(COUNTRIES))
 MIN_DAY = datetime.date(1, 1, 1).toordinal()
 MAX_DAY = datetime.date(9999, 12, 31).toordinal()
 DEFAULT_CAP = 12
+#: witness needs saturate here (far above any cap): nested quantifiers multiply them, and 40
+#: levels made integers of astronomic size that no deadline check interrupted
+SATURATE = 1 << 32
 #: add facts about the text functions' results (no upper case, no double space) as constraints;
 #: sound either way, but measured to slow z3's string solver tenfold, so left to refinement
 FACTS = False
@@ -297,7 +300,7 @@ class BoundCounter:
         return None
 
     def _bump(self, path: tuple[str, ...], k: int) -> None:
-        self.need[path] = self.need.get(path, 0) + k
+        self.need[path] = min(SATURATE, self.need.get(path, 0) + k)
 
     def _const_int(self, e: n.Expr) -> int | None:
         if isinstance(e, n.Literal) and isinstance(e.value, int) and not isinstance(e.value, bool):
@@ -350,7 +353,7 @@ class BoundCounter:
                     self._bump(path, factor * (abs(c) + 1))
                     if quant is not None:
                         inner = {**scope, id(quant): path}
-                        sub_factor = factor * (abs(c) + 1)
+                        sub_factor = min(SATURATE, factor * (abs(c) + 1))
                         for x in (quant.where, quant.body):
                             if x is not None:
                                 self._walk(x, 0, copy, sub_factor, inner)
@@ -383,7 +386,7 @@ class BoundCounter:
                     self._bump(p, factor)
                 elif e.kind == "any" and pol != -1 or e.kind == "all" and pol != 1:
                     self._bump(p, factor)
-                sub_factor = factor * max(1, self.need.get(p, 1))
+                sub_factor = min(SATURATE, factor * max(1, self.need.get(p, 1)))
             body_pol = pol if e.kind in ("any", "all") else 0
             if e.where is not None:
                 self._walk(e.where, body_pol if e.kind == "any" else -body_pol, copy, sub_factor, inner)
