@@ -322,3 +322,10 @@ def test_like_globs_match_the_row_engine() -> None:
         for s in texts:
             got = con.execute(f"SELECT {gen.glob(DUCKDB.string(s), p)}").fetchone()
             assert got is not None and got[0] == like(s, p), (p, s)
+
+
+def test_duckdb_draws_no_progress_bar_of_its_own() -> None:
+    """DuckDB's own bar goes to standard error for any query over 2 s, into pipes and logs too
+    (and into the docs' expected outputs on a slow machine): the engine turns it off."""
+    con = ColumnarEngine(ecrules.load(ROOT / "policies" / "wmd_catch_all.ecp")).connect()
+    assert con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0] is False

@@ -321,6 +321,9 @@ class ColumnarEngine:
         import duckdb
 
         con = duckdb.connect()
+        # DuckDB draws its own progress bar on standard error for queries over 2 s, even into a
+        # pipe or a log: ecrules shows its own (columnar/run.py), only on a terminal
+        con.execute("SET enable_progress_bar = false")
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
         udfs = {"normalize": normalize_arrow, "lower": _text_udf(lower), "upper": _text_udf(upper)}
