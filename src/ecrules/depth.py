@@ -19,7 +19,7 @@ Three nestings are measured, each against `MAX_DEPTH`:
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 
@@ -111,37 +111,44 @@ def _expr_depth(e: n.Expr, let_depth: dict[str, int]) -> int:
     return deepest
 
 
-def _let_depths(named: dict[str, n.Expr]) -> dict[str, int]:
-    """Each let's and const's depth, the ones it reads included; a cycle (reported by the
-    checker) counts its names once."""
-    depth: dict[str, int] = {}
-    for root in named:
-        # depth-first without recursion: a name is computed once every name it reads is
-        stack: list[str] = [root]
-        visiting: set[str] = set()
+def _in_dependency_order(names: Iterable[str], deps: Callable[[str], list[str]],
+                        compute: Callable[[str, dict[str, int]], int]) -> dict[str, int]:
+    """`compute(name, done)` for every name, each after the names it depends on, without
+    recursion (chains of thousands of lets or types); a cycle (reported by the checker) counts
+    its names once."""
+    done: dict[str, int] = {}
+    for root in names:
+        stack, visiting = [root], set()
         while stack:
             name = stack[-1]
-            if name in depth:
+            if name in done:
                 stack.pop()
                 continue
-            reads = [x.name for x in n.walk(named[name]) if isinstance(x, n.Name) and x.name in named]
-            pending = [r for r in reads if r not in depth and r not in visiting]
+            pending = [r for r in deps(name) if r not in done and r not in visiting]
             if pending and name not in visiting:
                 visiting.add(name)
                 stack.extend(pending)
                 continue
             visiting.discard(name)
             stack.pop()
-            depth[name] = _expr_depth(named[name], {k: v for k, v in depth.items() if k in reads})
-    return depth
+            done[name] = compute(name, done)
+    return done
+
+
+def _let_depths(named: dict[str, n.Expr]) -> dict[str, int]:
+    """Each let's and const's depth, the ones it reads included."""
+    def reads(name: str) -> list[str]:
+        return [x.name for x in n.walk(named[name]) if isinstance(x, n.Name) and x.name in named]
+
+    return _in_dependency_order(named, reads, lambda name, done: _expr_depth(
+        named[name], {k: done[k] for k in reads(name) if k in done}))
 
 
 def _type_depths(types: list[n.RecordDecl | n.TypeDecl]) -> list[Diagnostic]:
     """A diagnostic at the first field whose declared type nests more than the limit."""
     by_name = {t.name: t for t in types}
-    depth: dict[str, int] = {}
 
-    def field_depth(f: n.FieldDecl) -> int:
+    def field_depth(f: n.FieldDecl, depth: dict[str, int]) -> int:
         base: Any = f.type.base
         levels = 0
         while isinstance(base, (n.ListType, n.SetType)):
@@ -151,25 +158,12 @@ def _type_depths(types: list[n.RecordDecl | n.TypeDecl]) -> list[Diagnostic]:
             levels += depth.get(base.name, 0)
         return levels + 1
 
-    for root in by_name:
-        stack, visiting = [root], set()
-        while stack:
-            name = stack[-1]
-            if name in depth:
-                stack.pop()
-                continue
-            refs = [r for f in by_name[name].fields for r in _named(f) if r in by_name]
-            pending = [r for r in refs if r not in depth and r not in visiting]
-            if pending and name not in visiting:
-                visiting.add(name)
-                stack.extend(pending)
-                continue
-            visiting.discard(name)
-            stack.pop()
-            depth[name] = max((field_depth(f) for f in by_name[name].fields), default=0)
+    depth = _in_dependency_order(
+        by_name, lambda name: [r for f in by_name[name].fields for r in _named(f) if r in by_name],
+        lambda name, done: max((field_depth(f, done) for f in by_name[name].fields), default=0))
     for t in types:
         for f in t.fields:
-            if field_depth(f) > MAX_DEPTH:
+            if field_depth(f, depth) > MAX_DEPTH:
                 return [error(f"the type of field `{f.name}` nests types more than {MAX_DEPTH} levels deep",
                               f.span, _HELP)]
     return []
