@@ -145,12 +145,9 @@ class LineReader:
     def _parse(self, lines: list[bytes]) -> tuple[pa.Table, np.ndarray]:
         """Parse `lines` (two blocks: both cores); on failure, take the rejected line out by the
         row Arrow names, else by halves, and parse the rest the same way."""
-        try:
-            table = self._read(lines, 2)
-            if table.num_rows == len(lines):
-                return table, np.zeros(len(lines), dtype=bool)
-        except _ERRORS:
-            pass
+        table = self._whole(lines, 2)
+        if table is not None:
+            return table, np.zeros(len(lines), dtype=bool)
         # some line is rejected: pieces of at most `_PIECE` lines, so a rejected line costs
         # one piece parsed again, not the chunk
         parts: list[pa.Table] = []
@@ -167,13 +164,10 @@ class LineReader:
         start = 0
         while start < len(lines):
             rest = lines[start:]
-            try:
-                table = self._read(rest, 2)
-                if table.num_rows == len(rest):
-                    parts.append(table)
-                    break
-            except _ERRORS:
-                pass
+            table = self._whole(rest, 2)
+            if table is not None:
+                parts.append(table)
+                break
             row = self._failing_row(rest)
             if row is None:  # Arrow named no row: halves
                 table, sub = self._halves(rest)
@@ -190,22 +184,27 @@ class LineReader:
         out = pa.concat_tables(parts) if len(parts) > 1 else parts[0] if parts else self._empty.slice(0, 0)
         return out, bad
 
+    def _whole(self, lines: list[bytes], blocks: int) -> pa.Table | None:
+        """`lines` parsed in `blocks` blocks, or None when Arrow rejects or drops a line."""
+        try:
+            table = self._read(lines, blocks)
+        except _ERRORS:
+            return None
+        return table if table.num_rows == len(lines) else None
+
     def _failing_row(self, lines: list[bytes]) -> int | None:
         """The line Arrow rejects, read as one block so that its `in row N` counts from the first."""
         try:
-            table = self._read(lines, 1)
+            self._read(lines, 1)
         except _ERRORS as exc:
             m = _ROW.search(str(exc))
             return int(m.group(1)) if m and int(m.group(1)) < len(lines) else None
-        return None if table.num_rows == len(lines) else None
+        return None
 
     def _halves(self, lines: list[bytes]) -> tuple[pa.Table, np.ndarray]:
-        try:
-            table = self._read(lines, 1)
-            if table.num_rows == len(lines):
-                return table, np.zeros(len(lines), dtype=bool)
-        except _ERRORS:
-            pass
+        table = self._whole(lines, 1)
+        if table is not None:
+            return table, np.zeros(len(lines), dtype=bool)
         if len(lines) == 1:
             return self._empty, np.ones(1, dtype=bool)
         half = len(lines) // 2
