@@ -15,7 +15,6 @@ from functools import lru_cache
 from typing import Callable, Iterable, Protocol
 
 import attrs
-import re2  # type: ignore[import-untyped]
 
 from .countries import COUNTRIES
 
@@ -263,6 +262,8 @@ class _Linear:
     __slots__ = ("_re",)
 
     def __init__(self, regex: str) -> None:
+        import re2  # type: ignore[import-untyped]  # only patterns that need it pay for loading it
+
         try:
             self._re = re2.compile(regex)
         except re2.error as exc:  # pragma: no cover - parse_pattern admits only what RE2 reads
