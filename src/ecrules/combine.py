@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from typing import Any, Mapping
+from typing import Any
 
 from .checked import SetInfo, in_force
 from .checker import Checked
