@@ -17,6 +17,7 @@ from .checked import Site
 from .combine import Combiner, in_force
 from .decision import Decision
 from .records import RecordError, render_path, validate
+from .semantics import operators as ops
 
 if TYPE_CHECKING:
     from .checker import Checked, Checker
@@ -33,14 +34,8 @@ class Env:
         self.lets: dict[str, Any] = lets if lets is not None else {}
 
 
-FUNCS: dict[str, Callable[..., Any]] = {
-    "normalize": v.normalize,
-    "lower": v.lower,
-    "upper": v.upper,
-    "starts_with": v.starts_with,
-    "len": len,
-    "days_between": v.days_between,
-}
+#: the run-time functions of the built-ins that compute a value (the registry's)
+FUNCS: dict[str, Callable[..., Any]] = {f.name: f.run for f in ops.FUNCTIONS if f.run is not None}
 
 
 class Interpreter:
@@ -85,22 +80,21 @@ class Interpreter:
         if isinstance(e, n.Has):
             return self._has(e.path, env)
         if isinstance(e, n.Not):
-            return not self.eval(e.operand, env)
+            return ops.NOT_OP.run(self.eval(e.operand, env))
         if isinstance(e, n.BoolOp):
             return self._bool(e, env)
         if isinstance(e, n.Compare):
             return self._compare(e, env)
         if isinstance(e, n.Arith):
             a, b = self.eval(e.left, env), self.eval(e.right, env)
-            if e.op == "/":
-                return v.divide(a, b, str(e.span))
-            return {"+": v.add, "-": v.sub, "*": v.mul}[e.op](a, b)
+            return ops.ARITH_OPS[e.op].run(a, b, str(e.span))
         if isinstance(e, n.Neg):
-            return v.neg(self.eval(e.operand, env))
+            return ops.NEG_OP.run(self.eval(e.operand, env))
         if isinstance(e, n.Call):
-            if e.func in ("screen", "matches"):
+            fn = ops.FUNCTIONS_BY_NAME[e.func].run
+            if fn is None:  # `screen`, `matches`: they read a screening list
                 return self._screen(e, env)
-            return FUNCS[e.func](*(self.eval(a, env) for a in e.args))
+            return fn(*(self.eval(a, env) for a in e.args))
         if isinstance(e, n.Quant):
             return self._quant(e, env)
         if isinstance(e, n.SetLit):
@@ -134,27 +128,14 @@ class Interpreter:
 
     def _compare(self, e: n.Compare, env: Env) -> bool:
         left = self.eval(e.left, env)
-        op = e.op
-        if op in ("like", "not like"):
-            matched = v.like(left, self.eval(e.right, env))
-            return matched if op == "like" else not matched
+        op = ops.COMPARE_OPS[e.op]
         right = self.eval(e.right, env)
-        if op == "==":
-            return bool(left == right)
-        if op == "!=":
-            return bool(left != right)
-        if op == "<":
-            return bool(left < right)
-        if op == "<=":
-            return bool(left <= right)
-        if op == ">":
-            return bool(left > right)
-        if op == ">=":
-            return bool(left >= right)
-        found = left in right
+        if op.rule != "membership":
+            return bool(op.run(left, right))
+        found = left in right  # a hit is reported to the coverage hook, for `in` and `not in` alike
         if found:
             self.found(e.right, left)
-        return found if op == "in" else not found
+        return found if op.negates is None else not found
 
     def _quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
@@ -298,20 +279,20 @@ def const_eval(e: n.Expr, checker: Checker) -> Any:
         operand = const_eval(e.operand, checker)
         if not isinstance(operand, (int, Decimal)) or isinstance(operand, bool):
             raise _NotConstant
-        return v.neg(operand)
+        return ops.NEG_OP.run(operand)
     if isinstance(e, n.Arith):
         a, b2 = const_eval(e.left, checker), const_eval(e.right, checker)
         if not isinstance(a, (int, Decimal)) or not isinstance(b2, (int, Decimal)):
             raise _NotConstant
-        return {"+": v.add, "-": v.sub, "*": v.mul, "/": v.divide}[e.op](a, b2)
+        return ops.ARITH_OPS[e.op].run(a, b2)
     if isinstance(e, n.SetLit):
         return frozenset(const_eval(x, checker) for x in e.elements)
     if isinstance(e, n.ListLit):
         return tuple(const_eval(x, checker) for x in e.elements)
-    if isinstance(e, n.Call) and e.func in ("normalize", "lower", "upper"):
+    if isinstance(e, n.Call) and (fn := ops.FUNCTIONS_BY_NAME.get(e.func)) is not None and fn.folds:
         args = [const_eval(a, checker) for a in e.args]
-        if len(args) == 1 and isinstance(args[0], str):
-            return FUNCS[e.func](args[0])
+        if len(args) == 1 and isinstance(args[0], str) and fn.run is not None:
+            return fn.run(args[0])
     raise _NotConstant
 
 
