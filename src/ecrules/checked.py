@@ -17,13 +17,14 @@ from . import nodes as n
 from . import types as t
 from .decision import Decision
 from .frozen import readonly
+from .semantics import operators
 from .source import Span
 
 OUTCOMES = ("deny", "hold", "license", "allow")
 COMBINING = ("deny_overrides", "first_match")
-QUANTIFIERS = ("any", "all", "count", "sum")
+QUANTIFIERS = tuple(q.name for q in operators.QUANTIFIERS)
 OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
-FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between", "screen", "matches")
+FUNCTIONS = tuple(f.name for f in operators.FUNCTIONS)
 
 Value = Any  # a constant's run-time value
 

@@ -17,6 +17,7 @@ from .checked import Binding, Checked, ConstInfo, FieldRef, LetInfo, SetInfo, Si
 from .combine import Combiner, in_force
 from .decision import Decision
 from .records import RecordError, render_path, validate
+from .semantics import operators as ops
 
 _UNSET = object()
 
@@ -30,14 +31,8 @@ class Env:
         self.lets: dict[str, Any] = lets if lets is not None else {}
 
 
-FUNCS: dict[str, Callable[..., Any]] = {
-    "normalize": v.normalize,
-    "lower": v.lower,
-    "upper": v.upper,
-    "starts_with": v.starts_with,
-    "len": len,
-    "days_between": v.days_between,
-}
+#: the run-time functions of the built-ins that compute a value (the registry's)
+FUNCS: dict[str, Callable[..., Any]] = {f.name: f.run for f in ops.FUNCTIONS if f.run is not None}
 
 
 class Evaluator:
@@ -82,22 +77,21 @@ class Evaluator:
         if isinstance(e, n.Has):
             return self._has(e.path, env)
         if isinstance(e, n.Not):
-            return not self.eval(e.operand, env)
+            return ops.NOT_OP.run(self.eval(e.operand, env))
         if isinstance(e, n.BoolOp):
             return self._bool(e, env)
         if isinstance(e, n.Compare):
             return self._compare(e, env)
         if isinstance(e, n.Arith):
             a, b = self.eval(e.left, env), self.eval(e.right, env)
-            if e.op == "/":
-                return v.divide(a, b, self.site(e))
-            return {"+": v.add, "-": v.sub, "*": v.mul}[e.op](a, b)
+            return ops.ARITH_OPS[e.op].run(a, b, self.site(e))
         if isinstance(e, n.Neg):
-            return v.neg(self.eval(e.operand, env))
+            return ops.NEG_OP.run(self.eval(e.operand, env))
         if isinstance(e, n.Call):
-            if e.func in ("screen", "matches"):
+            fn = ops.FUNCTIONS_BY_NAME[e.func].run
+            if fn is None:  # `screen`, `matches`: they read a screening list
                 return self._screen(e, env)
-            return FUNCS[e.func](*(self.eval(a, env) for a in e.args))
+            return fn(*(self.eval(a, env) for a in e.args))
         if isinstance(e, n.Quant):
             return self._quant(e, env)
         if isinstance(e, n.SetLit):
@@ -131,27 +125,14 @@ class Evaluator:
 
     def _compare(self, e: n.Compare, env: Env) -> bool:
         left = self.eval(e.left, env)
-        op = e.op
-        if op in ("like", "not like"):
-            matched = v.like(left, self.eval(e.right, env))
-            return matched if op == "like" else not matched
+        op = ops.COMPARE_OPS[e.op]
         right = self.eval(e.right, env)
-        if op == "==":
-            return bool(left == right)
-        if op == "!=":
-            return bool(left != right)
-        if op == "<":
-            return bool(left < right)
-        if op == "<=":
-            return bool(left <= right)
-        if op == ">":
-            return bool(left > right)
-        if op == ">=":
-            return bool(left >= right)
-        found = left in right
+        if op.rule != "membership":
+            return bool(op.run(left, right))
+        found = left in right  # a hit is reported to the coverage hook, for `in` and `not in` alike
         if found:
             self.found(e.right, left)
-        return found if op == "in" else not found
+        return found if op.negates is None else not found
 
     def _quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
@@ -308,9 +289,9 @@ class NotConstant(Exception):
     """The expression reads something only a record has: it is no constant."""
 
 
-#: what a constant may be made of; functions of text only (`len` and the rest stay run-time)
+#: what a constant may be made of; of the functions, those the registry says fold
 _CONSTANT = (n.Literal, n.Name, n.Neg, n.Arith, n.SetLit, n.ListLit)
-_CONSTANT_FUNCS = frozenset({"normalize", "lower", "upper"})
+_CONSTANT_FUNCS = frozenset(f.name for f in ops.FUNCTIONS if f.folds)
 
 
 class _Constants(Evaluator):
@@ -332,7 +313,7 @@ def const_eval(e: n.Expr, binding: Callable[[n.Name], Binding | None]) -> Any:
 
     `binding` resolves names (the checker passes its own, still being filled). Raises
     `NotConstant` for anything but literals, constants, arithmetic, `-`, set and list literals and
-    the text functions, whatever it reads.
+    the functions the registry folds, whatever it reads.
     """
     for x in n.walk(e):
         if not (isinstance(x, _CONSTANT) or (isinstance(x, n.Call) and x.func in _CONSTANT_FUNCS)):
