@@ -31,7 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # the back-ends: each reads the IR and renders or evaluates it its own way
     "backend": ("compiler", "explain", "columnar", "verify"),
     # text to IR: parsing, checking, loading (the only layer that reads a policy's files)
-    "frontend": ("parser", "depth", "typecheck", "law", "checker", "loader", "formatter"),
+    "frontend": ("parser", "depth", "typecheck", "law", "checker", "annotate", "loader", "formatter"),
     # reading record files and writing decision files
     "io": ("inputs", "outputs", "pick"),
     # the public API and the tools built on it (policy, tests, coverage, impact, lsp, cli, audit)

@@ -16,6 +16,8 @@ from decimal import Decimal
 from pathlib import Path as FsPath
 from typing import Any, Iterable
 
+import attrs
+
 from . import files
 from . import nodes as n
 from . import types as t
@@ -28,6 +30,7 @@ from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
 from .files import inside_tree, printable
+from .annotate import Annotator
 from .interpreter import NotConstant, const_eval
 from .source import Source, Span, display_path, read_text
 from .law import LawChecker
@@ -66,6 +69,8 @@ class Checker(LawChecker, ExprChecker):
         self._rule_ids: set[str] = set()
         self.screenings: dict[str, Any] = {}
         self.screen_calls: dict[int, Any] = {}
+        self.binders: dict[int, VarRef] = {}
+        self.quant_of: dict[VarRef, n.Quant] = {}
         self.failed_screenings: set[str] = set()   # reported once, at the declaration
 
     def _errors(self) -> int:
@@ -128,13 +133,19 @@ class Checker(LawChecker, ExprChecker):
                      "declare the transaction's shape: `schema { record transaction { ... } }`")
         if any(d.severity == "error" for d in self.diags):
             return None
+        # the IR: every expression rebuilt with its facts on it; the declarations point into it
+        ann = Annotator(self.types, self.bindings, self.patterns, self.screen_calls, self.binders)
+        lets = {name: ann.let(info) for name, info in self.lets.items()}  # in the order checked
+        rules = tuple(attrs.evolve(r, when=(w := ann.expr(r.when)), sites=self.sites(w)) for r in rules)
+        invariants = tuple(attrs.evolve(i, expr=ann.expr(i.expr)) for i in invariants)
+        constraints = tuple(attrs.evolve(c, body=attrs.evolve(c.body, expr=ann.expr(c.body.expr)))
+                            if isinstance(c.body, n.OutcomeWhen) else c for c in constraints)
+        tests = tuple(attrs.evolve(x, given=ann.expr(x.given)) for x in tests)
         return Checked(
             name=name, version=version, combine=combine, default=default, as_of=as_of,
             record=self.record, structs=self.structs, sets=self.sets, consts=self.consts,
-            instruments=self.instruments, lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
-            tests=tests, types=self.types, bindings=self.bindings, patterns=self.patterns,
-            module=self.module, imports=self.imports, screenings=self.screenings,
-            screen_calls=self.screen_calls,
+            instruments=self.instruments, lets=lets, rules=rules, invariants=invariants, constraints=constraints,
+            tests=tests, module=self.module, imports=self.imports, screenings=self.screenings,
         )
 
     # -- headers
@@ -576,7 +587,7 @@ class Checker(LawChecker, ExprChecker):
         return RuleInfo(
             index=index, id=r.id, outcome=r.outcome, title=title, bases=resolved,
             inherited=inherited, requires=tuple(requires), effective=eff, expires=exp,
-            waives=tuple(waives), when=when, span=r.span, sites=self.sites(when),
+            waives=tuple(waives), when=when, span=r.span,
         )
 
     def _inherited_bases(self, e: n.Expr, own: set[BasisInfo]) -> tuple[BasisInfo, ...]:

@@ -20,11 +20,10 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checked import Checked, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..checked import Checked, FieldRef, LetInfo, Program, RuleInfo, SetInfo, VarRef, var_of
 from ..combine import in_force
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..checked import Program
 from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
@@ -141,27 +140,27 @@ def reads(c: Checked, e: n.Expr) -> Iterator[tuple[str, Path]]:
     whole, ("shape", path) for a list iterated or a presence tested."""
     seen: set[str] = set()
 
-    def path_of(x: n.Expr, scope: dict[int, Path]) -> Path | None:
+    def path_of(x: n.Expr, scope: dict[VarRef, Path]) -> Path | None:
         if isinstance(x, n.Name):
-            b = c.bindings.get(id(x))
+            b = x.binding
             if isinstance(b, FieldRef):
                 return (x.name,)
             if isinstance(b, VarRef):
-                return scope.get(id(b.quant))
+                return scope.get(b)
             return None
         if isinstance(x, n.Attr):
             head = path_of(x.obj, scope)
             return head + (x.name,) if head is not None else None
         return None
 
-    def walk(x: n.Expr, scope: dict[int, Path]) -> Iterator[tuple[str, Path]]:
+    def walk(x: n.Expr, scope: dict[VarRef, Path]) -> Iterator[tuple[str, Path]]:
         if isinstance(x, (n.Name, n.Attr)):
             p = path_of(x, scope)
             if p is not None:
                 yield "value", p
                 return
             if isinstance(x, n.Name):
-                b = c.bindings.get(id(x))
+                b = x.binding
                 if isinstance(b, LetInfo) and b.name not in seen:
                     seen.add(b.name)
                     yield from walk(b.expr, {})
@@ -181,7 +180,7 @@ def reads(c: Checked, e: n.Expr) -> Iterator[tuple[str, Path]]:
             inner = dict(scope)
             if p is not None:
                 yield "shape", p
-                inner[id(x)] = p
+                inner[var_of(x)] = p
             else:
                 yield from walk(x.source, scope)
             for part in (x.where, x.body):
@@ -406,7 +405,7 @@ def rule_country_refs(c: Checked, rule: RuleInfo) -> Iterator[tuple[str, str | N
             if isinstance(x, n.Literal) and isinstance(x.value, str) and x.value in COUNTRY_SET:
                 yield x.value, None
             elif isinstance(x, n.Name):
-                b = c.bindings.get(id(x))
+                b = x.binding
                 if isinstance(b, LetInfo) and id(b) not in seen:
                     seen.add(id(b))
                     stack.append(b.expr)
