@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from ..checked import in_force
+from ..semantics.combining import in_force
 from ..checker import Checked
 from ..countries import COUNTRIES
 
