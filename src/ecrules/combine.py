@@ -11,8 +11,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from .checked import SetInfo
-from .checker import Checked
+from .checked import Checked, SetInfo
 from .values import Fault
 from .decision import BasisRef, Decision, DecisionError
 from .semantics import combining as sem

@@ -7,20 +7,18 @@ evaluator, and combines its matches by `semantics.combining` (the evaluator's de
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from . import nodes as n
-from .checker import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .decision import BasisRef, Decision
 from .interpreter import Env, Interpreter, render
+from .checked import Program
 from .records import RecordError
 from .semantics import combining as sem
 from .values import Fault
-
-if TYPE_CHECKING:
-    from .policy import Policy
 
 
 @attrs.frozen
@@ -107,7 +105,7 @@ def render_match(m: dict[str, Any]) -> list[str]:
     return lines
 
 
-def explain(policy: Policy, record: Any) -> Explanation:
+def explain(policy: Program, record: Any) -> Explanation:
     decision = policy.evaluate(record)
     c = policy.checked
     interp = Interpreter(c)
