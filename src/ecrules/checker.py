@@ -4,9 +4,11 @@ This module checks declarations (schema, sets, constants, lets, rules, invariant
 tests); `typecheck.py` types the expressions inside them; `checked.py` holds the result.
 
 The checker never stops at the first problem: it records a diagnostic and carries on with a
-placeholder type, so one run shows the author everything to fix. What it learns (the type of
-each expression, what each name denotes, the patterns of `like`) goes into side tables keyed by
-node identity; the back-ends read those and never resolve a name again.
+placeholder type, so one run shows the author everything to fix. While it checks, what it learns
+(the type of each expression, what each name denotes, the patterns of `like`) goes into tables
+keyed by the parsed nodes (the language server reads them, even for a policy with errors); a
+policy that checks is then rebuilt with those facts on its nodes (`annotate.py`): that typed
+tree is the IR the back-ends read, and they never resolve a name again.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ class Policy:
 
     @property
     def checked(self) -> Checked:
-        """The checked AST and its side tables, for tools (explain, verify, other back-ends)."""
+        """The checked IR (the typed tree, every fact on its nodes), for tools and back-ends."""
         return self._checked
 
     @property

@@ -2,7 +2,8 @@
 
 A mixin of `Checker`: it resolves each name in scope, gives every expression its type, checks
 that optional fields are guarded by `has`, validates `like` patterns and literal members of enums
-and countries, and records what it learns in the checker's side tables.
+and countries, and records what it learns in the checker's tables (`annotate.py` then puts it
+on the nodes).
 """
 
 from __future__ import annotations
