@@ -9,20 +9,22 @@ from __future__ import annotations
 import bisect
 import datetime
 from functools import cached_property
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Protocol, Union
 
 import attrs
 
 from . import nodes as n
 from . import types as t
+from .decision import Decision
 from .frozen import readonly
+from .semantics import operators
 from .source import Span
 
 OUTCOMES = ("deny", "hold", "license", "allow")
 COMBINING = ("deny_overrides", "first_match")
-QUANTIFIERS = ("any", "all", "count", "sum")
+QUANTIFIERS = tuple(q.name for q in operators.QUANTIFIERS)
 OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
-FUNCTIONS = ("normalize", "lower", "upper", "starts_with", "len", "days_between", "screen", "matches")
+FUNCTIONS = tuple(f.name for f in operators.FUNCTIONS)
 
 Value = Any  # a constant's run-time value
 
@@ -305,3 +307,20 @@ def field_of(e: n.Expr, types: Mapping[int, t.Type], bindings: Mapping[int, Bind
         ot = types.get(id(e.obj))
         return ot.fields.get(e.name) if isinstance(ot, t.StructT) else None
     return None
+
+
+class Program(Protocol):
+    """What a back-end may ask of a loaded policy (an `ecrules.Policy` is one): its checked form
+    and the reference decision of a record. A protocol, so that back-ends need not import
+    `policy.py`, which imports them."""
+
+    @property
+    def checked(self) -> Checked: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+    def evaluate(self, record: Mapping[str, Any], *, position: int = 1, provenance: bool = False) -> Decision: ...

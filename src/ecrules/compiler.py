@@ -29,11 +29,12 @@ from . import nodes as n
 from . import records as r
 from . import types as t
 from . import values as v
-from .checker import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
 from .pysource import audit, comment, ident, lit
+from .semantics import operators as ops
 from . import literals
 
 Decide = Callable[[Any, int], Decision]
@@ -94,9 +95,9 @@ class _Emitter:
             "_Mapping": Mapping, "_Dec": Decimal, "_RE": r.RecordError, "_r": r, "_at": _at,
             "_missing": _missing, "_object": _object, "_elements": _elements, "_DATES": _DATES,
             "_date": _date, "_COUNTRIES": COUNTRIES, "_EXACT": v.EXACT, "_dsum": v.dsum,
-            "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
-            "_starts_with": v.starts_with, "_U": _UNSET, "_bisect": bisect.bisect_right, "_cite": _cite,
+            "_U": _UNSET, "_bisect": bisect.bisect_right, "_cite": _cite,
             "_repr": repr, "_seq": r.sequence, "_NULL": r.NULL,
+            **ops.PY_HELPERS,  # what the registry's renderings of operators and functions call
         }
         self._fused: dict[int, tuple[str, str]] = {}  # id(quantifier) -> (its result, its loop's flag)
         self._results = 0
@@ -280,24 +281,16 @@ class _Emitter:
         if isinstance(e, n.Has):
             return self.has(e.path)
         if isinstance(e, n.Not):
-            return f"(not {self.expr(e.operand)})"
+            return self.render(ops.NOT_OP, e, (e.operand,))
         if isinstance(e, n.BoolOp):
-            return "(" + f" {e.op} ".join(self.expr(o) for o in e.operands) + ")"
+            return self.render(ops.BOOL_OPS[e.op], e, e.operands)
         if isinstance(e, n.Compare):
             return self.compare(e)
         if isinstance(e, n.Arith):
-            left, right = self.expr(e.left), self.expr(e.right)
-            ints = c.type_of(e.left) == t.INT and c.type_of(e.right) == t.INT
-            if e.op == "/":
-                return f"_div({left}, {right}, {lit(str(e.span))})"
-            if ints:
-                return f"({left} {e.op} {right})"
-            method = {"+": "add", "-": "subtract", "*": "multiply"}[e.op]
-            return f"_EXACT.{method}({left}, {right})"
+            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right))
         if isinstance(e, n.Neg):
-            a = self.expr(e.operand)
-            return f"(-{a})" if c.type_of(e.operand) == t.INT else f"_EXACT.minus({a})"
-        if isinstance(e, n.Call) and e.func in ("screen", "matches"):
+            return self.render(ops.NEG_OP, e, (e.operand,))
+        if isinstance(e, n.Call) and ops.FUNCTIONS_BY_NAME[e.func].python is ops.NATIVE:  # `screen`, `matches`
             info = self.hoist("Z", c.screen_calls[id(e)])
             args = [self.expr(a) if k != 1 else info for k, a in enumerate(e.args)]
             args += ["None"] * (4 - len(args))
@@ -306,12 +299,7 @@ class _Emitter:
             fn = "_screen_score" if e.func == "screen" else "_screen_matches"
             return f"{fn}({info}, {args[0]}, {args[2]}, {args[3]}, {as_of}, {lit(self._rule)})"
         if isinstance(e, n.Call):
-            args = [self.expr(a) for a in e.args]
-            if e.func == "len":
-                return f"len({args[0]})"
-            if e.func == "days_between":
-                return f"({args[1]} - {args[0]}).days"
-            return f"_{e.func}({', '.join(args)})"
+            return self.render(ops.FUNCTIONS_BY_NAME[e.func], e, e.args)
         if isinstance(e, n.Quant):
             return self.quant(e)
         if isinstance(e, (n.SetLit, n.ListLit)):
@@ -322,6 +310,12 @@ class _Emitter:
             inner = ", ".join(self.expr(x) for x in e.elements)
             return f"{wrap.__name__}(({inner},))"
         raise AssertionError(f"cannot compile {e!r}")
+
+    def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...]) -> str:
+        """`e` as the registry renders `c` in Python, from its rendered operands."""
+        args = ops.Args(tuple(self.expr(x) for x in operands), tuple(self.c.type_of(x) for x in operands),
+                        site=lit(str(e.span)))
+        return str(ops.render(c, ops.ROW, args, e.span))
 
     def set_value(self, b: SetInfo) -> str:
         """A set's members: fixed, or (bases per member) looked up on the record's `as_of` date."""
@@ -351,8 +345,11 @@ class _Emitter:
         return "(" + " and ".join(checks) + ")" if checks else "True"
 
     def compare(self, e: n.Compare) -> str:
+        op = ops.COMPARE_OPS[e.op]
+        if op.python is not ops.NATIVE:
+            return self.render(op, e, (e.left, e.right))
         left = self.expr(e.left)
-        if e.op in ("like", "not like"):
+        if op.rule == "pattern":
             pattern = self.c.patterns[id(e)]
             if isinstance(pattern, str):
                 test = _literal_like(left, pattern) or \
@@ -360,9 +357,8 @@ class _Emitter:
             else:
                 table = self.hoist("PT", {p: v.compile_pattern(p) for p in pattern})
                 test = f"{table}[{self.expr(e.right)}].fullmatch({left}) is not None"
-            return f"({test})" if e.op == "like" else f"(not {test})"
-        right = self.expr(e.right)
-        return f"({left} {e.op} {right})"
+            return f"({test})" if op.negates is None else f"(not {test})"
+        raise ops.Unsupported(f"`{e.op}` in the row engine", e.span)
 
     def quant(self, e: n.Quant) -> str:
         fused = self._fused.get(id(e))

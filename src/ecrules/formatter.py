@@ -36,6 +36,7 @@ from .depth import check_depth
 from .diagnostics import PolicyError
 from .parser import parse_with_comments
 from .source import Source, Span, strip_bom
+from .semantics import operators
 
 WIDTH = 100
 # `f(x in xs ...)` reads as a quantifier: a first call argument that starts so is parenthesized
@@ -48,7 +49,7 @@ _HEADERS = (n.PolicyHeader, n.Combine, n.Default, n.AsOf)
 
 # precedence, loosest first (LANGUAGE.md, "Fine points")
 _OR, _AND, _NOT, _CMP, _ADD, _MUL, _NEG, _POSTFIX = 1, 2, 3, 4, 5, 6, 7, 8
-_PREC_OF_OP = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL}
+_PREC_OF_OP = {token: op.precedence for token, op in operators.ARITH_OPS.items()}  # the registry's
 
 
 def format_source(text: str, name: str = "<string>") -> str:

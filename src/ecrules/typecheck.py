@@ -19,18 +19,14 @@ from .checked import (
 )
 from .countries import COUNTRIES, country_help
 from .diagnostics import Diagnostic
+from .semantics import operators as ops
 from .source import Span
 from .values import PatternError, compile_pattern
 
 #: the plain functions' parameter kinds and result type (`screen` and `matches`, which read a
-#: screening list, are checked apart); docs/reference.md is generated from this table
+#: screening list, are checked apart), from the registry; docs/reference.md is generated from it
 SIGNATURES: dict[str, tuple[tuple[str, ...], t.Type]] = {
-    "normalize": (("text",), t.STRING),
-    "lower": (("text",), t.STRING),
-    "upper": (("text",), t.STRING),
-    "starts_with": (("text", "text"), t.BOOL),
-    "len": (("collection",), t.INT),
-    "days_between": (("date", "date"), t.INT),
+    f.name: (f.params, f.result) for f in ops.FUNCTIONS if f.params is not None
 }
 
 Guards = frozenset[tuple[object, ...]]
@@ -110,11 +106,15 @@ class ExprChecker:
         if isinstance(e, n.Arith):
             lt = self.expr(e.left, scope, g, const_only)
             rt = self.expr(e.right, scope, g, const_only)
+            op = ops.ARITH_OPS.get(e.op)
+            if op is None:
+                self.err(f"unknown operator `{e.op}`", e.span)
+                return t.ANY
             for side, st in ((e.left, lt), (e.right, rt)):
                 if not t.is_numeric(st):
                     self.err(f"`{e.op}` needs numbers, not `{st}`", side.span)
                     return t.ANY
-            return t.INT if lt == t.INT and rt == t.INT and e.op != "/" else t.NUMBER
+            return t.INT if lt == t.INT and rt == t.INT and op.int_closed else t.NUMBER
         if isinstance(e, n.Neg):
             ot = self.expr(e.operand, scope, g, const_only)
             if not t.is_numeric(ot):
@@ -237,7 +237,11 @@ class ExprChecker:
 
     def _compare(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
         lt = self.expr(e.left, scope, g, const_only)
-        if e.op in ("like", "not like"):
+        op = ops.COMPARE_OPS.get(e.op)
+        if op is None:
+            self.err(f"unknown operator `{e.op}`", e.span)
+            return t.BOOL
+        if op.rule == "pattern":
             if not t.is_textual(lt):
                 self.err(f"`like` matches text, not `{lt}`", e.left.span)
             self._pattern(e, scope, g, const_only)
@@ -245,7 +249,7 @@ class ExprChecker:
         rt = self.expr(e.right, scope, g, const_only)
         if isinstance(lt, t.AnyT) or isinstance(rt, t.AnyT):
             return t.BOOL
-        if e.op in ("in", "not in"):
+        if op.rule == "membership":
             if not isinstance(rt, (t.SetT, t.ListT)):
                 if rt == t.STRING and t.is_textual(lt):
                     self.err(f"`{e.op}` tests membership of a set or list, not of a string", e.right.span,
@@ -259,7 +263,7 @@ class ExprChecker:
             self._literal_members(e.left, rt.elem)
             self._literal_members(e.right, lt, each=True)
             return t.BOOL
-        if e.op in ("<", "<=", ">", ">="):
+        if op.rule == "order":
             if t.is_numeric(lt) and t.is_numeric(rt):
                 return t.BOOL
             if lt == t.DATE and rt == t.DATE:
@@ -365,7 +369,8 @@ class ExprChecker:
         return result
 
     def _call(self, e: n.Call, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
-        if e.func in ("screen", "matches"):
+        fn = ops.FUNCTIONS_BY_NAME.get(e.func)
+        if fn is not None and fn.params is None:  # reads a screening list, not a value
             return self._screen_call(e, scope, g, const_only)
         arg_types = [self.expr(a, scope, g, const_only) for a in e.args]
         if e.func in QUANTIFIERS:

@@ -36,7 +36,7 @@ from .dialects import INLINE_SET_LIMIT, NUMBER_SCALE, Unsupported
 from .sqlgen import MASK_BITS, Query, compile_query
 
 if TYPE_CHECKING:
-    from ..policy import Policy
+    from ..checked import Program
 
 #: Records a chunk: the setting that bounds memory (`--batch-size`).
 DEFAULT_BATCH_SIZE = 100_000
@@ -284,7 +284,7 @@ def _sql_type(typ: t.Type) -> str:
 class ColumnarEngine:
     """A policy compiled for DuckDB. Building one raises `Unsupported` when the policy cannot run here."""
 
-    def __init__(self, policy: Policy, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
+    def __init__(self, policy: Program, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
                  inline_limit: int = INLINE_SET_LIMIT):
         import duckdb  # noqa: F401  (fail early when it is missing)
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..values import lower, normalize, upper
+from ..semantics.operators import UDFS
 
-TEXT_FUNCTIONS: dict[str, Callable[[str], str]] = {"normalize": normalize, "lower": lower, "upper": upper}
+#: the text functions a Spark query calls as UDFs: the registry's run-time functions
+TEXT_FUNCTIONS: dict[str, Callable[[str], str]] = dict(UDFS)
 
 
 def _one(fn: Callable[[str], str]) -> Callable[[Any], Any]:

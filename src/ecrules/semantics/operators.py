@@ -1,0 +1,430 @@
+"""One registry of the language's operators, functions and quantifiers: each is defined once.
+
+For every construct the registry says how it is written (token, precedence, associativity: the
+formatter reads them), how it is typed (a type rule the checker dispatches on), what it computes
+(`run`: the interpreter, constant folding and verify's folding of known values call it), and how
+each back-end renders it: Python source for the row compiler, SQL for DuckDB and Spark, a z3
+term for verify. A back-end that cannot render a construct exactly has an explicit `Refused`
+entry (it raises `Unsupported` with the construct's span), never a silent fall-through.
+
+A rendering is one of:
+- a function of the rendered operands (`Args`), giving the back-end's text or term;
+- `NATIVE`: the back-end renders it in its own method, because it needs state the registry does
+  not hold (compiled `like` patterns, set tables, screening lists, quantifier loops);
+- `Refused(reason)`: the back-end cannot express it exactly.
+
+Adding an operator is: the grammar rule that spells it, an entry here, docs and tests; the
+coverage test (tests/test_semantics_coverage.py) fails until every back-end renders or refuses it.
+"""
+
+from __future__ import annotations
+
+import operator
+from decimal import Decimal
+from typing import Any, Callable, Mapping, Union
+
+import attrs
+
+from .. import types as t
+from .. import values as v
+
+#: the back-ends every construct must be rendered by, or refused by
+ROW, INTERPRETER, DUCKDB, SPARK, Z3 = "row", "interpreter", "duckdb", "spark", "z3"
+BACKENDS = (ROW, INTERPRETER, DUCKDB, SPARK, Z3)
+SQL_DIALECTS = (DUCKDB, SPARK)
+
+#: precedence, loosest first (LANGUAGE.md, "Fine points"); the formatter's levels
+OR, AND, NOT, COMPARE, ADD, MUL, NEG, POSTFIX = 1, 2, 3, 4, 5, 6, 7, 8
+
+
+class Unsupported(Exception):
+    """A construct a back-end cannot express exactly: the columnar engine leaves the policy to
+    the row engine, verify answers `unknown`. The one class every back-end raises.
+
+    `where` is the construct's span (or its text); `engine` names the back-end in the message
+    when the back-end's entry point sets it (`the columnar engine cannot express ...`).
+    """
+
+    def __init__(self, construct: str, where: object = None, engine: str | None = None):
+        super().__init__(construct)
+        self.construct = construct
+        self.where = str(where) if where is not None else None
+        self.engine = engine
+
+    def at(self, where: object) -> Unsupported:
+        """This refusal, placed at `where` unless it already names a place."""
+        if self.where is None and where is not None:
+            self.where = str(where)
+        return self
+
+    def __str__(self) -> str:
+        at = f" at {self.where}" if self.where else ""
+        if self.engine:
+            return f"the {self.engine} engine cannot express {self.construct}{at}"
+        return f"{self.construct}{at}"
+
+
+@attrs.frozen
+class Refused:
+    """A back-end that cannot render the construct exactly; `reason` becomes its `Unsupported`."""
+
+    reason: str
+
+    def error(self, where: object = None) -> Unsupported:
+        return Unsupported(self.reason, where)
+
+
+@attrs.frozen
+class _Native:
+    """The back-end renders the construct in its own method (it needs state the registry lacks)."""
+
+    def __repr__(self) -> str:
+        return "NATIVE"
+
+
+NATIVE = _Native()
+
+#: what a back-end is given to render one construct
+NOT_KNOWN: Any = type("NotKnown", (), {"__repr__": lambda self: "NOT_KNOWN"})()
+
+
+@attrs.frozen
+class Args:
+    """The rendered operands of one construct, for a rendering function.
+
+    `code` holds the operands as the back-end renders them (Python or SQL text, z3 terms or
+    plain values); `types` their checked types; `known` their values when the policy loads
+    (`NOT_KNOWN` otherwise); `site` the construct's span as text (fault messages name it);
+    `dialect` the SQL dialect, `ops` the z3 encoder's primitives.
+    """
+
+    code: tuple[Any, ...]
+    types: tuple[t.Type, ...] = ()
+    known: tuple[Any, ...] = ()
+    site: str = ""
+    dialect: Any = None
+    ops: Any = None
+
+    def value(self, k: int) -> Any:
+        return self.known[k] if k < len(self.known) else NOT_KNOWN
+
+    @property
+    def ints(self) -> bool:
+        """Every operand is an `int` (exact Python integer arithmetic applies)."""
+        return bool(self.types) and all(x == t.INT for x in self.types)
+
+
+Render = Union[Callable[[Args], Any], _Native, Refused]
+
+
+@attrs.frozen
+class Operator:
+    """An operator: `node` is the AST class that carries it (`Compare`, `Arith`, ...)."""
+
+    token: str
+    node: str
+    precedence: int
+    #: "left" (binary, left-associative), "none" (binary, never chained), "prefix", "n-ary"
+    assoc: str
+    #: the type rule the checker applies: "equality", "order", "membership", "pattern",
+    #: "arith", "bool", "not", "neg"
+    rule: str
+    doc: str
+    #: the meaning, on run-time values; faulting ones take the site as a third argument
+    run: Callable[..., Any]
+    python: Render
+    sql: Render
+    z3: Render
+    #: SQL renderings that differ by dialect (the rest use `sql`)
+    sql_dialects: Mapping[str, Render] = attrs.field(factory=dict)
+    #: arithmetic: whether `int OP int` is an `int` (not for `/`)
+    int_closed: bool = True
+    #: `not in`, `not like`: the operator this one negates
+    negates: str | None = None
+
+    def rendering(self, backend: str) -> Render:
+        return _rendering(self, backend)
+
+
+@attrs.frozen
+class Function:
+    """A built-in function. `params` are parameter kinds ("text", "date", "collection"); a
+    function whose arguments the checker reads apart (`screen`, `matches`) has `params=None`."""
+
+    name: str
+    params: tuple[str, ...] | None
+    result: t.Type
+    doc: str
+    run: Callable[..., Any] | None
+    python: Render
+    sql: Render
+    z3: Render
+    sql_dialects: Mapping[str, Render] = attrs.field(factory=dict)
+    #: computed while the policy loads when every argument is a constant
+    folds: bool = False
+    #: SQL engines call `run` as a Python UDF `ecr_NAME` (and `ecr_NAME_each` over a list)
+    udf: bool = False
+
+    @property
+    def summary(self) -> str:
+        """One line for docs: `doc`, else the first line of the run-time function's docstring."""
+        if self.doc:
+            return self.doc
+        doc = (self.run.__doc__ or "").strip() if self.run is not None else ""
+        return doc.splitlines()[0] if doc else ""
+
+    def rendering(self, backend: str) -> Render:
+        return _rendering(self, backend)
+
+
+@attrs.frozen
+class Quantifier:
+    """`NAME(x in SOURCE [where FILTER]: BODY)`: every back-end renders it as a loop of its own."""
+
+    name: str
+    doc: str
+    #: whether the body may be left out (`count(x in xs)`)
+    body_optional: bool = False
+
+    def rendering(self, backend: str) -> Render:
+        return NATIVE
+
+
+def _rendering(c: Operator | Function, backend: str) -> Render:
+    if backend == INTERPRETER:
+        return NATIVE if c.run is None else (lambda a: c.run(*a.code))  # type: ignore[misc]
+    if backend == ROW:
+        return c.python
+    if backend in SQL_DIALECTS:
+        return c.sql_dialects.get(backend, c.sql)
+    if backend == Z3:
+        return c.z3
+    raise KeyError(backend)
+
+
+def render(c: Operator | Function, backend: str, args: Args, where: object = None) -> Any:
+    """`c` rendered by `backend`; raises `Unsupported` (at `where`) when it is refused there.
+
+    A rendering function may itself raise `Unsupported` for operands it cannot express (a list
+    compared with `==` in SQL); the refusal is placed at `where`.
+    """
+    r = c.rendering(backend)
+    if isinstance(r, Refused):
+        raise r.error(where)
+    if isinstance(r, _Native):
+        raise AssertionError(f"{backend} renders `{getattr(c, 'token', getattr(c, 'name', c))}` natively")
+    try:
+        return r(args)
+    except Unsupported as exc:
+        raise exc.at(where) from None
+
+
+# ---- run-time meaning ------------------------------------------------------------------------
+
+
+def _div(a: int | Decimal, b: int | Decimal, site: str = "") -> Decimal:
+    return v.divide(a, b, site)
+
+
+def _binary(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
+    def run(a: Any, b: Any, site: str = "") -> Any:
+        return fn(a, b)
+
+    run.__doc__ = fn.__doc__
+    return run
+
+
+def _not_like(s: str, pattern: str) -> bool:
+    return not v.like(s, pattern)
+
+
+def _in(x: Any, coll: Any) -> bool:
+    return x in coll
+
+
+def _not_in(x: Any, coll: Any) -> bool:
+    return x not in coll
+
+
+# ---- renderings --------------------------------------------------------------------------------
+
+
+def _py_infix(op: str) -> Callable[[Args], str]:
+    return lambda a: f"({a.code[0]} {op} {a.code[1]})"
+
+
+def _py_exact(op: str, method: str) -> Callable[[Args], str]:
+    """Integers with Python's operator (exact), anything else in the exact decimal context."""
+    return lambda a: f"({a.code[0]} {op} {a.code[1]})" if a.ints else f"_EXACT.{method}({a.code[0]}, {a.code[1]})"
+
+
+def _sql_infix(op: str) -> Callable[[Args], str]:
+    return lambda a: f"({a.code[0]} {op} {a.code[1]})"
+
+
+def _sql_scalar_compare(op: str) -> Callable[[Args], str]:
+    def render(a: Args) -> str:
+        if any(isinstance(x, (t.ListT, t.SetT)) for x in a.types[:1]):
+            raise Unsupported(f"`{_TOKEN_OF_SQL.get(op, op)}` between lists or sets")
+        return f"({a.code[0]} {op} {a.code[1]})"
+
+    return render
+
+
+_TOKEN_OF_SQL = {"=": "==", "<>": "!="}
+
+
+def _z3_num(fn: Callable[[Any, Any], Any]) -> Callable[[Args], Any]:
+    """A numeric operator on z3 terms (operands lifted to numbers); plain values are folded
+    with `run` by the encoder before this is called."""
+    return lambda a: fn(a.ops.num(a.code[0]), a.ops.num(a.code[1]))
+
+
+def _bool_py(op: str) -> Callable[[Args], str]:
+    return lambda a: "(" + f" {op} ".join(a.code) + ")"
+
+
+def _bool_sql(op: str) -> Callable[[Args], str]:
+    return lambda a: "(" + f" {op} ".join(a.code) + ")"
+
+
+_DIVISION_SQL = Refused("`/` (division rounds to 18 places, half to even, and faults on zero)")
+_DIVISION_Z3 = Refused("division by a value read from the record is not encoded (`/` rounds to 18 places)")
+
+OPERATORS: tuple[Operator, ...] = (
+    # boolean
+    Operator("or", "BoolOp", OR, "n-ary", "bool", "true when some operand is true (stops at the first)",
+             lambda *xs: any(xs), _bool_py("or"), _bool_sql("OR"), lambda a: a.ops.or_(*a.code)),
+    Operator("and", "BoolOp", AND, "n-ary", "bool", "true when every operand is true (stops at the first false)",
+             lambda *xs: all(xs), _bool_py("and"), _bool_sql("AND"), lambda a: a.ops.and_(*a.code)),
+    Operator("not", "Not", NOT, "prefix", "not", "negation", operator.not_,
+             lambda a: f"(not {a.code[0]})", lambda a: f"(NOT {a.code[0]})", lambda a: a.ops.not_(a.code[0])),
+    # comparisons (never chained)
+    Operator("==", "Compare", COMPARE, "none", "equality", "equal", _binary(operator.eq),
+             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1])),
+    Operator("!=", "Compare", COMPARE, "none", "equality", "not equal", _binary(operator.ne),
+             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1]))),
+    Operator("<", "Compare", COMPARE, "none", "order", "less than", _binary(operator.lt),
+             _py_infix("<"), _sql_scalar_compare("<"), _z3_num(operator.lt)),
+    Operator("<=", "Compare", COMPARE, "none", "order", "at most", _binary(operator.le),
+             _py_infix("<="), _sql_scalar_compare("<="), _z3_num(operator.le)),
+    Operator(">", "Compare", COMPARE, "none", "order", "greater than", _binary(operator.gt),
+             _py_infix(">"), _sql_scalar_compare(">"), _z3_num(operator.gt)),
+    Operator(">=", "Compare", COMPARE, "none", "order", "at least", _binary(operator.ge),
+             _py_infix(">="), _sql_scalar_compare(">="), _z3_num(operator.ge)),
+    Operator("in", "Compare", COMPARE, "none", "membership", "membership of a set or list", _in,
+             _py_infix("in"), NATIVE, lambda a: a.ops.member(a.code[0], a.code[1])),
+    Operator("not in", "Compare", COMPARE, "none", "membership", "not a member", _not_in,
+             _py_infix("not in"), NATIVE, lambda a: a.ops.not_(a.ops.member(a.code[0], a.code[1])), negates="in"),
+    Operator("like", "Compare", COMPARE, "none", "pattern", "matches a glob (`*`, `[a-z]`, `\\`)", v.like,
+             NATIVE, NATIVE, lambda a: a.ops.like(a.code[0], a.code[1])),
+    Operator("not like", "Compare", COMPARE, "none", "pattern", "does not match a glob", _not_like,
+             NATIVE, NATIVE, lambda a: a.ops.not_(a.ops.like(a.code[0], a.code[1])), negates="like"),
+    # arithmetic: exact on decimals (values.EXACT), `/` rounds to 18 places and faults on zero
+    Operator("+", "Arith", ADD, "left", "arith", "exact sum", _binary(v.add),
+             _py_exact("+", "add"), _sql_infix("+"), _z3_num(operator.add)),
+    Operator("-", "Arith", ADD, "left", "arith", "exact difference", _binary(v.sub),
+             _py_exact("-", "subtract"), _sql_infix("-"), _z3_num(operator.sub)),
+    Operator("*", "Arith", MUL, "left", "arith", "exact product", _binary(v.mul),
+             _py_exact("*", "multiply"), _sql_infix("*"), _z3_num(operator.mul)),
+    Operator("/", "Arith", MUL, "left", "arith", "quotient rounded to 18 places, half to even; faults on zero",
+             _div, lambda a: f"_div({a.code[0]}, {a.code[1]}, {a.site})", _DIVISION_SQL, _DIVISION_Z3,
+             int_closed=False),
+    # unary minus
+    Operator("-", "Neg", NEG, "prefix", "neg", "exact negation", v.neg,
+             lambda a: f"(-{a.code[0]})" if a.ints else f"_EXACT.minus({a.code[0]})",
+             lambda a: f"(- {a.code[0]})", lambda a: -a.code[0]),
+)
+
+#: operators by the AST class that carries them, then by token
+BY_NODE: dict[str, dict[str, Operator]] = {}
+for _op in OPERATORS:
+    BY_NODE.setdefault(_op.node, {})[_op.token] = _op
+COMPARE_OPS = BY_NODE["Compare"]
+ARITH_OPS = BY_NODE["Arith"]
+BOOL_OPS = BY_NODE["BoolOp"]
+NOT_OP = BY_NODE["Not"]["not"]
+NEG_OP = BY_NODE["Neg"]["-"]
+
+
+# ---- functions ---------------------------------------------------------------------------------
+
+
+def _py_call(helper: str) -> Callable[[Args], str]:
+    return lambda a: f"{helper}({', '.join(a.code)})"
+
+
+def _sql_len(a: Args) -> str:
+    d = a.dialect
+    return str(d.list_len(a.code[0]) if isinstance(a.types[0], (t.ListT, t.SetT)) else d.text_len(a.code[0]))
+
+
+FUNCTIONS: tuple[Function, ...] = (
+    # the text functions run as UDFs on SQL engines (theirs differ from Python's: `upper('ß')`)
+    Function("normalize", ("text",), t.STRING, "", v.normalize, _py_call("_normalize"), NATIVE,
+             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True),
+    Function("lower", ("text",), t.STRING, "", v.lower, _py_call("_lower"), NATIVE,
+             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True),
+    Function("upper", ("text",), t.STRING, "", v.upper, _py_call("_upper"), NATIVE,
+             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True),
+    Function("starts_with", ("text", "text"), t.BOOL, "", v.starts_with, _py_call("_starts_with"),
+             lambda a: a.dialect.starts_with(a.code[0], a.code[1]),
+             lambda a: a.ops.starts_with(a.code[0], a.code[1])),
+    Function("len", ("collection",), t.INT, "The number of elements of a list or set, or of characters of a text.",
+             len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0])),
+    Function("days_between", ("date", "date"), t.INT, "", v.days_between,
+             lambda a: f"({a.code[1]} - {a.code[0]}).days", lambda a: a.dialect.days_between(a.code[0], a.code[1]),
+             lambda a: a.ops.num(a.code[1]) - a.ops.num(a.code[0])),
+    # screening: the list is read by each back-end's own machinery (vectorised UDFs, refinements)
+    Function("screen", None, t.NUMBER, "the best score of a name against a screening list", None,
+             NATIVE, NATIVE, NATIVE),
+    Function("matches", None, t.BOOL, "whether a name scores a screening list's threshold", None,
+             NATIVE, NATIVE, NATIVE),
+)
+FUNCTIONS_BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
+
+QUANTIFIERS: tuple[Quantifier, ...] = (
+    Quantifier("any", "true when some element satisfies the body"),
+    Quantifier("all", "true when every element satisfies the body"),
+    Quantifier("count", "the number of elements (that pass the filter and the body)", body_optional=True),
+    Quantifier("sum", "the exact total of the body over the elements"),
+)
+QUANTIFIERS_BY_NAME: dict[str, Quantifier] = {q.name: q for q in QUANTIFIERS}
+#: the functions SQL engines run as Python UDFs, with their run-time functions
+UDFS: dict[str, Callable[[str], str]] = {f.name: f.run for f in FUNCTIONS if f.udf and f.run is not None}
+
+#: the Python helpers the row compiler's renderings call, by the name they are called by
+PY_HELPERS: dict[str, Any] = {
+    "_EXACT": v.EXACT, "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
+    "_starts_with": v.starts_with,
+}
+
+
+def operator_of(node: str, token: str) -> Operator:
+    """The operator `token` carried by an AST node of class `node`; KeyError when it has none."""
+    return BY_NODE[node][token]
+
+
+def precedence(node: str, token: str) -> int:
+    return BY_NODE[node][token].precedence
+
+
+def constructs() -> list[Operator | Function | Quantifier]:
+    """Every operator, function and quantifier, in the registry's order."""
+    return [*OPERATORS, *FUNCTIONS, *QUANTIFIERS]
+
+
+def label(c: Operator | Function | Quantifier) -> str:
+    """How docs and messages name a construct: `+`, unary `-`, `normalize`."""
+    if isinstance(c, Operator):
+        return f"unary `{c.token}`" if c.node == "Neg" else f"`{c.token}`"
+    return f"`{c.name}`"
+
+
+__all__ = [
+    "ARITH_OPS", "Args", "BACKENDS", "BOOL_OPS", "BY_NODE", "COMPARE_OPS", "DUCKDB", "FUNCTIONS", "FUNCTIONS_BY_NAME",
+    "Function", "INTERPRETER", "NATIVE", "NEG_OP", "NOT_KNOWN", "NOT_OP", "OPERATORS", "Operator", "PY_HELPERS",
+    "QUANTIFIERS", "QUANTIFIERS_BY_NAME", "Quantifier", "ROW", "Refused", "Render", "SPARK", "SQL_DIALECTS", "UDFS",
+    "Unsupported",
+    "Z3", "constructs", "label", "operator_of", "precedence", "render",
+]
