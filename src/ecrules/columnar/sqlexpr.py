@@ -13,7 +13,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checker import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+from ..checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 from .dialects import DUCKDB, INLINE_SET_LIMIT, NUMBER_SQL, Dialect, Unsupported
 from .globs import like_sql
 

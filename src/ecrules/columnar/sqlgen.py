@@ -29,8 +29,7 @@ from typing import Any
 
 import attrs
 
-from ..checked import Site
-from ..checker import Checked
+from ..checked import Checked, Site
 from .dialects import DIALECTS, INLINE_SET_LIMIT, NUMBER_SCALE, Dialect, Unsupported
 from .globs import glob_regex
 from .sqlexpr import BigSet, Env, ExprGen

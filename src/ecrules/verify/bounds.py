@@ -10,7 +10,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checker import Checked, ConstInfo, FieldRef, LetInfo, VarRef
+from ..checked import Checked, ConstInfo, FieldRef, LetInfo, VarRef
 
 DEFAULT_CAP = 12
 #: witness needs saturate here (far above any cap): nested quantifiers multiply them, and 40

@@ -30,7 +30,7 @@ import z3  # type: ignore[import-untyped]
 from .. import nodes as n
 from .. import types as t
 from .. import values as v
-from ..checker import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .bounds import Bounds
 from .deadline import Deadline
 from .symbolic import (
