@@ -22,14 +22,14 @@ from .. import nodes as n
 from .. import types as t
 from ..checked import Checked, FieldRef, LetInfo, Program, RuleInfo, SetInfo, VarRef, var_of
 from ..combine import in_force
-from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
 from .deadline import Deadline, DeadlineExceeded
 from .bounds import BoundCounter, Bounds
-from .encode import Encoder, Env, all_exprs
+from ..checked import Env
+from .encode import Encoder, all_exprs
 from .solve import Outcome, solve
 from .symbolic import COUNTRY_LIST, FD, SList, SStruct, Unsupported, zand, zbool, zor
 from .witness import record_of
@@ -514,7 +514,7 @@ def _sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Pro
             if base_values is None:
                 continue
             day_of = base_values[c.as_of] if c.as_of is not None else None
-            base_match = interp.matches(rule, IEnv(base_values))
+            base_match = interp.matches(rule, Env(base_values))
             leaves = cache.get(("leaves", k, day))
             if leaves is None:
                 leaves = cache[("leaves", k, day)] = list(_leaves(c.record, base, (), ()))
@@ -531,11 +531,11 @@ def _sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Pro
                     if fixed and facts.holds(cat, alt, day_of):
                         continue
                     # the rule on the changed values first (cheap); the whole record only if it differs
-                    if interp.matches(rule, IEnv(_put_values(base_values, where, alt))) == base_match:
+                    if interp.matches(rule, Env(_put_values(base_values, where, alt))) == base_match:
                         continue
                     other = _put(base, where, alt)
                     other_values = validated((k, day, where, alt), other)
-                    m = interp.matches(rule, IEnv(other_values)) if other_values is not None else None
+                    m = interp.matches(rule, Env(other_values)) if other_values is not None else None
                     if m is None or m == base_match:
                         continue
                     pair = (base, other)
@@ -549,7 +549,7 @@ def _matches(interp: Interpreter, rule: RuleInfo, record: dict[str, Any]) -> boo
         values = interp.validate(record)
     except RecordError:
         return None
-    return interp.matches(rule, IEnv(values))
+    return interp.matches(rule, Env(values))
 
 
 def confirm_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
