@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import nodes as n
 from . import files
-from .checker import Checked, check
+from .checked import Checked
+from .checker import check
 from .diagnostics import Diagnostic, error, sort_key
 from .files import TREE_HELP, inside_tree, printable, probe
 from .parser import parse

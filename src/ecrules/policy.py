@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from .checker import Checked, RuleInfo
+from .checked import Checked, RuleInfo
 from .compiler import Decide, compile_policy
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
