@@ -25,6 +25,7 @@ from .. import records as r
 from .. import types as t
 from ..countries import COUNTRIES
 from ..recordjson import _SURROGATE
+from ..values import to_decimal
 from .sqlgen import NUMBER_SCALE
 
 _COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
@@ -89,7 +90,7 @@ def py_value(v: Any, typ: t.Type) -> Any:
             elif tv is Decimal:
                 return _exact_decimal(v)
             elif tv is float and math.isfinite(v):
-                return _exact_decimal(Decimal(repr(v)))
+                return _exact_decimal(to_decimal(v))
         elif name == "bool":
             if tv is bool:
                 return v
