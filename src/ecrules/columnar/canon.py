@@ -26,12 +26,12 @@ from .. import types as t
 from ..countries import COUNTRIES
 from ..recordjson import _SURROGATE
 from ..values import to_decimal
-from .sqlgen import NUMBER_SCALE
+from .dialects import NUMBER_PRECISION, NUMBER_SCALE
 
 _COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
 
-DECIMAL = pa.decimal128(38, NUMBER_SCALE)
-_MAX_INT_DIGITS = 38 - NUMBER_SCALE
+DECIMAL = pa.decimal128(NUMBER_PRECISION, NUMBER_SCALE)
+_MAX_INT_DIGITS = NUMBER_PRECISION - NUMBER_SCALE
 _I64 = (-(2**63), 2**63 - 1)
 
 
