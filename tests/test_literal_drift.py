@@ -101,6 +101,6 @@ def test_one_decimal_type_for_columnar_numbers() -> None:
     assert canon.DECIMAL == pa.decimal128(canon.NUMBER_PRECISION, canon.NUMBER_SCALE)
     assert engine._sql_type(t.NUMBER) == f"DECIMAL({canon.NUMBER_PRECISION}, {canon.NUMBER_SCALE})"
     src = Path(ecrules.__file__).parent / "columnar"
-    again = re.compile(r"decimal128\(\s*38|DECIMAL\(38, \{")  # in code, not in prose
+    again = re.compile(r"pa\.decimal128\(\s*38|DECIMAL\(38, \{")  # in code, not in prose
     written = [p.name for p in src.rglob("*.py") if again.search(p.read_text())]
     assert written == [], f"the precision is written out again in {written}"
