@@ -24,7 +24,7 @@ from .diagnostics import Diagnostic, PolicyError
 from .policy import Policy, load, loads
 from .impact import diff, impact
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "BasisRef",

@@ -134,7 +134,7 @@ def bundle_cmd(policy_file: str, output: str) -> None:
     the policy does not load or reads a file outside its folder.
     """
     from .bundle import BundleError, make_bundle
-    from .cli import _print_diagnostics
+    from .clitools import _print_diagnostics
 
     try:
         manifest = make_bundle(policy_file, output)

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .policy import Policy, load
 
 MANIFEST = "manifest.json"

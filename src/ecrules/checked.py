@@ -9,12 +9,13 @@ from __future__ import annotations
 import bisect
 import datetime
 from functools import cached_property
-from typing import Any, Mapping, Union
+from typing import Any, Mapping, Protocol, Union
 
 import attrs
 
 from . import nodes as n
 from . import types as t
+from .decision import Decision
 from .frozen import readonly
 from .semantics import operators
 from .source import Span
@@ -306,3 +307,20 @@ def field_of(e: n.Expr, types: Mapping[int, t.Type], bindings: Mapping[int, Bind
         ot = types.get(id(e.obj))
         return ot.fields.get(e.name) if isinstance(ot, t.StructT) else None
     return None
+
+
+class Program(Protocol):
+    """What a back-end may ask of a loaded policy (an `ecrules.Policy` is one): its checked form
+    and the reference decision of a record. A protocol, so that back-ends need not import
+    `policy.py`, which imports them."""
+
+    @property
+    def checked(self) -> Checked: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str | None: ...
+
+    def evaluate(self, record: Mapping[str, Any], *, position: int = 1, provenance: bool = False) -> Decision: ...

@@ -28,6 +28,7 @@ from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
 from .files import inside_tree, printable
+from .interpreter import NotConstant, const_eval
 from .source import Source, Span, display_path, read_text
 from .law import LawChecker
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
@@ -301,11 +302,9 @@ class Checker(LawChecker, ExprChecker):
         return info
 
     def _const_value(self, e: n.Expr) -> Value:
-        from .interpreter import const_eval
-
         try:
-            return const_eval(e, self)
-        except _NotConstant:
+            return const_eval(e, lambda x: self.bindings.get(id(x)))
+        except NotConstant:
             return _INVALID
         except Exception as exc:  # division by zero in a constant, and the like
             self.err(f"cannot compute this constant: {exc}", e.span)
@@ -705,10 +704,6 @@ class Checker(LawChecker, ExprChecker):
                 for el in value.elements:
                     if isinstance(el, n.RecordLit):
                         self._given(el, ft.elem)
-
-
-class _NotConstant(Exception):
-    pass
 
 
 _INVALID = object()

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Iterator, TextIO
 
 import click
 
-from . import __version__
+from .version import __version__
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError
 from .decision import DecisionError
@@ -20,8 +20,8 @@ from .inputs import BadLine, InputError, read_jsonl, read_records, reading
 from .outfiles import OutputError, text_output
 from .policy import Policy, load, loads
 from .recordjson import BadRecord, loads_record, strip_bom
+from .clitools import STDIN, _json_default, _load, _print_diagnostics, _shown, _try_load
 
-STDIN = "<stdin>"  # how a policy read from standard input is named in diagnostics
 
 EPILOG = """\b
 Examples:
@@ -49,41 +49,6 @@ def main() -> None:
 
 def _count(k: int, noun: str) -> str:
     return f"{k} {noun}{'' if k == 1 else 's'}"
-
-
-def _print_diagnostics(diags: Iterable[Diagnostic], stream: TextIO, fmt: str) -> None:
-    for d in diags:
-        if fmt == "json":
-            stream.write(json.dumps(d.to_dict(), ensure_ascii=False) + "\n")
-        else:
-            stream.write(d.render() + "\n\n")
-
-
-def _shown(path: str) -> str:
-    return STDIN if path == "-" else path
-
-
-def _try_load(path: str, fmt: str = "text") -> Policy | list[Diagnostic]:
-    """Load a policy (`-`: from standard input), printing its diagnostics on standard error;
-    the diagnostics when it does not load."""
-    try:
-        policy = loads(sys.stdin.read(), STDIN) if path == "-" else load(path)
-    except PolicyError as exc:
-        _print_diagnostics(exc.diagnostics, sys.stderr, fmt)
-        errors = sum(1 for d in exc.diagnostics if d.severity == "error")
-        if fmt == "text":
-            click.echo(f"{_shown(path)}: {errors} error{'s' if errors != 1 else ''}", err=True)
-        return list(exc.diagnostics)
-    _print_diagnostics(policy.warnings, sys.stderr, fmt)
-    return policy
-
-
-def _load(path: str, fmt: str = "text") -> Policy:
-    """Load a policy (`-`: from standard input) or exit 1 with its diagnostics on standard error."""
-    loaded = _try_load(path, fmt)
-    if not isinstance(loaded, Policy):
-        raise SystemExit(1)
-    return loaded
 
 
 @main.command()
@@ -157,12 +122,6 @@ def test_cmd(files: tuple[str, ...], verbose: bool, with_coverage: bool, fmt: st
         click.echo(f"error: coverage {total.text()} is under --fail-under {fail_under:g}%", err=True)
         bad = True
     raise SystemExit(1 if bad else 0)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
 
 
 def _decisions(policy: Policy, records: Iterable[Any]) -> Iterator[Decision]:

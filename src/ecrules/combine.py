@@ -10,8 +10,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from .checked import SetInfo, in_force
-from .checker import Checked
+from .checked import Checked, SetInfo, in_force
 from .values import Fault
 from .decision import BasisRef, Decision, DecisionError
 

@@ -29,7 +29,7 @@ from . import nodes as n
 from . import records as r
 from . import types as t
 from . import values as v
-from .checker import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError

@@ -19,17 +19,19 @@ Items, per policy (docs/cli.md, "Coverage"):
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import attrs
 
 from . import nodes as n
-from .checked import Checked, LetInfo, SetInfo
+from .checked import Checked, LetInfo, Program, SetInfo
 from .decision import Decision
 from .interpreter import Env, Interpreter
-from .policy import Policy
-from .policytests import TestResult, given_record
+from .nodes import given_record
 from .source import Span
+
+if TYPE_CHECKING:
+    from .policytests import TestResult
 
 #: the categories, in report order, with their names in reports (JSON keys, JUnit properties)
 KINDS = {"rule": "rules", "branch": "branches", "member": "members", "waiver": "waivers",
@@ -132,18 +134,13 @@ class _Watching(Interpreter):
                 pass
 
 
-def measure(policy: Policy, results: list[TestResult] | None = None,
-            only: Iterable[int] | None = None) -> Coverage:
+def measure(policy: Program, results: list[TestResult], only: Iterable[int] | None = None) -> Coverage:
     """Run the policy's tests through the watching interpreter and list every item.
 
-    `results` are the tests' results if already run (in the policy's order); `only` counts just
+    `results` are the tests' results (in the policy's order); `only` counts just
     the tests at these positions (the items stay those of the whole policy).
     """
-    from .policytests import run_tests
-
     c = policy.checked
-    if results is None:
-        results = run_tests(policy)
     pairs = list(zip(c.tests, results))
     if only is not None:
         pairs = [pairs[k] for k in sorted(set(only))]

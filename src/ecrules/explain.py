@@ -11,11 +11,11 @@ from typing import Any
 import attrs
 
 from . import nodes as n
-from .checker import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from .combine import in_force
 from .decision import BasisRef, Decision
 from .interpreter import Env, Interpreter, render
-from .policy import Policy
+from .checked import Program
 from .records import RecordError
 from .values import Fault
 
@@ -96,7 +96,7 @@ def render_match(m: dict[str, Any]) -> list[str]:
     return lines
 
 
-def explain(policy: Policy, record: Any) -> Explanation:
+def explain(policy: Program, record: Any) -> Explanation:
     decision = policy.evaluate(record)
     c = policy.checked
     interp = Interpreter(c)

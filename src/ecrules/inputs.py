@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, Iterable, Iterator
 import attrs
 
 from . import types as t
-from .checker import Checked
+from .checked import Checked
 from .literals import parse_decimal
 from .recordjson import _SURROGATE, BadRecord, loads_record
 

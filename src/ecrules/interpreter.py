@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import nodes as n
 from . import values as v
-from .checked import Site
+from .checked import Binding, Checked, ConstInfo, FieldRef, LetInfo, SetInfo, Site, VarRef
 from .combine import Combiner, in_force
 from .decision import Decision
 from .records import RecordError, render_path, validate
 from .semantics import operators as ops
-
-if TYPE_CHECKING:
-    from .checker import Checked, Checker
 
 _UNSET = object()
 
@@ -38,30 +35,30 @@ class Env:
 FUNCS: dict[str, Callable[..., Any]] = {f.name: f.run for f in ops.FUNCTIONS if f.run is not None}
 
 
-class Interpreter:
-    def __init__(self, checked: Checked):
-        self.c = checked
-        self.combiner = Combiner(checked)
-        self._rule: str | None = None     # the rule being evaluated (screening hits name it)
-        if checked.screenings:
-            from .screening.runtime import with_matches
-            self.decide = with_matches(self._decide, checked)  # type: ignore[method-assign,assignment]
+class Evaluator:
+    """The value of an expression in an `Env`: one case per node kind, straight from LANGUAGE.md.
 
-    def decide(self, record: Any, position: int = 1) -> Decision:
-        return self._decide(record, position)
+    Apart from `Interpreter` (which adds records, rules and decisions) so that constant folding
+    is this same code run with no record (`const_eval`).
+    """
+
+    def binding(self, e: n.Name) -> Binding:
+        """What a name denotes (the checker resolved it)."""
+        raise NotImplementedError
 
     def as_of(self, env: Env) -> datetime.date | None:
-        return env.record.get(self.c.as_of) if self.c.as_of else None
+        return None
+
+    def site(self, e: n.Expr) -> str:
+        """Where a fault happened, for its message."""
+        return str(e.span)
 
     # -- evaluation of one expression
     def eval(self, e: n.Expr, env: Env) -> Any:
-        c = self.c
         if isinstance(e, n.Literal):
             return e.value
         if isinstance(e, n.Name):
-            from .checker import ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
-
-            b = c.bindings[id(e)]
+            b = self.binding(e)
             if isinstance(b, VarRef):
                 return env.vars[id(b.quant)]
             if isinstance(b, FieldRef):
@@ -87,7 +84,7 @@ class Interpreter:
             return self._compare(e, env)
         if isinstance(e, n.Arith):
             a, b = self.eval(e.left, env), self.eval(e.right, env)
-            return ops.ARITH_OPS[e.op].run(a, b, str(e.span))
+            return ops.ARITH_OPS[e.op].run(a, b, self.site(e))
         if isinstance(e, n.Neg):
             return ops.NEG_OP.run(self.eval(e.operand, env))
         if isinstance(e, n.Call):
@@ -163,6 +160,30 @@ class Interpreter:
         if e.kind == "count":
             return len(results)
         return v.dsum(results)
+
+    def _screen(self, e: n.Call, env: Env) -> Any:
+        raise AssertionError("`screen` reads a screening list: only an `Interpreter` has one")
+
+
+class Interpreter(Evaluator):
+    """The reference evaluator of a checked policy: records in, decisions out."""
+
+    def __init__(self, checked: Checked):
+        self.c = checked
+        self.combiner = Combiner(checked)
+        self._rule: str | None = None     # the rule being evaluated (screening hits name it)
+        if checked.screenings:
+            from .screening.runtime import with_matches
+            self.decide = with_matches(self._decide, checked)  # type: ignore[method-assign,assignment]
+
+    def decide(self, record: Any, position: int = 1) -> Decision:
+        return self._decide(record, position)
+
+    def as_of(self, env: Env) -> datetime.date | None:
+        return env.record.get(self.c.as_of) if self.c.as_of else None
+
+    def binding(self, e: n.Name) -> Binding:
+        return self.c.bindings[id(e)]
 
     # -- a whole decision
     def validate(self, record: Any) -> dict[str, Any]:
@@ -264,36 +285,40 @@ class Interpreter:
 # ---- constants, while the checker runs ---------------------------------------------------------
 
 
-def const_eval(e: n.Expr, checker: Checker) -> Any:
-    """The value of a constant expression; raises `_NotConstant` for anything read from a record."""
-    from .checker import ConstInfo, _NotConstant
+class NotConstant(Exception):
+    """The expression reads something only a record has: it is no constant."""
 
-    if isinstance(e, n.Literal):
-        return e.value
-    if isinstance(e, n.Name):
-        b = checker.bindings.get(id(e))
-        if isinstance(b, ConstInfo):
-            return b.value
-        raise _NotConstant
-    if isinstance(e, n.Neg):
-        operand = const_eval(e.operand, checker)
-        if not isinstance(operand, (int, Decimal)) or isinstance(operand, bool):
-            raise _NotConstant
-        return ops.NEG_OP.run(operand)
-    if isinstance(e, n.Arith):
-        a, b2 = const_eval(e.left, checker), const_eval(e.right, checker)
-        if not isinstance(a, (int, Decimal)) or not isinstance(b2, (int, Decimal)):
-            raise _NotConstant
-        return ops.ARITH_OPS[e.op].run(a, b2)
-    if isinstance(e, n.SetLit):
-        return frozenset(const_eval(x, checker) for x in e.elements)
-    if isinstance(e, n.ListLit):
-        return tuple(const_eval(x, checker) for x in e.elements)
-    if isinstance(e, n.Call) and (fn := ops.FUNCTIONS_BY_NAME.get(e.func)) is not None and fn.folds:
-        args = [const_eval(a, checker) for a in e.args]
-        if len(args) == 1 and isinstance(args[0], str) and fn.run is not None:
-            return fn.run(args[0])
-    raise _NotConstant
+
+#: what a constant may be made of; of the functions, those the registry says fold
+_CONSTANT = (n.Literal, n.Name, n.Neg, n.Arith, n.SetLit, n.ListLit)
+_CONSTANT_FUNCS = frozenset(f.name for f in ops.FUNCTIONS if f.folds)
+
+
+class _Constants(Evaluator):
+    def __init__(self, binding: Callable[[n.Name], Binding | None]):
+        self._binding = binding
+
+    def binding(self, e: n.Name) -> Binding:
+        b = self._binding(e)
+        if not isinstance(b, ConstInfo):
+            raise NotConstant
+        return b
+
+    def site(self, e: n.Expr) -> str:
+        return ""  # the checker's diagnostic carries the span
+
+
+def const_eval(e: n.Expr, binding: Callable[[n.Name], Binding | None]) -> Any:
+    """The value of a (type-checked) constant expression: the evaluator above, run with no record.
+
+    `binding` resolves names (the checker passes its own, still being filled). Raises
+    `NotConstant` for anything but literals, constants, arithmetic, `-`, set and list literals and
+    the functions the registry folds, whatever it reads.
+    """
+    for x in n.walk(e):
+        if not (isinstance(x, _CONSTANT) or (isinstance(x, n.Call) and x.func in _CONSTANT_FUNCS)):
+            raise NotConstant
+    return _Constants(binding).eval(e, Env({}))
 
 
 def render(value: Any) -> str:
@@ -317,4 +342,4 @@ def render(value: Any) -> str:
     return str(value)
 
 
-__all__ = ["Env", "Interpreter", "const_eval", "render", "render_path"]
+__all__ = ["Env", "Evaluator", "Interpreter", "NotConstant", "const_eval", "render", "render_path"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Union
+from typing import Any, Union
 
 import attrs
 
@@ -469,3 +469,14 @@ def children(e: Expr) -> tuple[Expr, ...]:
     if isinstance(e, RecordLit):
         return tuple(f.value for f in e.fields)
     return ()
+
+
+def given_record(lit: Expr) -> Any:
+    """A test's `given` literal as the record a caller would pass to `evaluate`."""
+    if isinstance(lit, RecordLit):
+        return {f.name: given_record(f.value) for f in lit.fields}
+    if isinstance(lit, (ListLit, SetLit)):
+        return [given_record(x) for x in lit.elements]
+    if isinstance(lit, Literal):
+        return lit.value
+    raise ValueError(f"not a literal: {lit.span.text}")

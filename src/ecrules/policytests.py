@@ -8,7 +8,8 @@ import attrs
 
 from . import nodes as n
 from .decision import Decision
-from .policy import Policy
+from .nodes import given_record  # re-exported: tools and tests import it from here
+from .checked import Program
 from .source import Span
 
 if TYPE_CHECKING:
@@ -39,18 +40,7 @@ class TestResult:
         return line
 
 
-def given_record(lit: n.Expr) -> Any:
-    """A `given` literal as the record a caller would pass to `evaluate`."""
-    if isinstance(lit, n.RecordLit):
-        return {f.name: given_record(f.value) for f in lit.fields}
-    if isinstance(lit, (n.ListLit, n.SetLit)):
-        return [given_record(x) for x in lit.elements]
-    if isinstance(lit, n.Literal):
-        return lit.value
-    raise ValueError(f"not a literal: {lit.span.text}")
-
-
-def run_tests(policy: Policy) -> list[TestResult]:
+def run_tests(policy: Program) -> list[TestResult]:
     results = []
     for test in policy.checked.tests:
         decision = policy.evaluate(given_record(test.given))
@@ -80,7 +70,7 @@ class TestRun:
                 "coverage": None if self.coverage is None else self.coverage.to_dict()}
 
 
-def run_policy_tests(policy: Policy, coverage: bool = False) -> TestRun:
+def run_policy_tests(policy: Program, coverage: bool = False) -> TestRun:
     results = run_tests(policy)
     if not coverage:
         return TestRun(tuple(results))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime
 from typing import Any, Iterable, Iterator
 
-from . import __version__
+from .version import __version__
 from .contenthash import record_hash
 from .decision import Decision, DecisionError
 from .inputs import BadLine
-from .policy import Policy
+from .checked import Program
 
 
 def now() -> str:
@@ -27,7 +27,7 @@ def provenance(policy_hash: str, record: Any, timestamp: str | None = None) -> d
             "timestamp": timestamp or now()}
 
 
-def decide(policy: Policy, record: Any, position: int) -> Decision:
+def decide(policy: Program, record: Any, position: int) -> Decision:
     """A record's decision; a `BadLine` gets the `error` decision `ecrules eval` gives it."""
     if isinstance(record, BadLine):
         return Decision(position, "error", (), (), (), policy.name, policy.version,
@@ -35,7 +35,7 @@ def decide(policy: Policy, record: Any, position: int) -> Decision:
     return policy.evaluate(record, position=position)
 
 
-def decide_all(policy: Policy, records: Iterable[Any]) -> Iterator[tuple[int, Any, Decision]]:
+def decide_all(policy: Program, records: Iterable[Any]) -> Iterator[tuple[int, Any, Decision]]:
     """`(position, record, decision)` for each record, positions from 1."""
     for position, record in enumerate(records, 1):
         yield position, record, decide(policy, record, position)

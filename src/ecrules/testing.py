@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from . import nodes as n
 from . import types as t
-from .checker import Checked, FieldRef
+from .checked import Checked, FieldRef
 from .countries import COUNTRIES
 from .interpreter import Interpreter
 from .policy import Policy

@@ -35,7 +35,7 @@ from . import canon
 from .sqlgen import INLINE_SET_LIMIT, MASK_BITS, NUMBER_SCALE, Query, Unsupported, compile_query
 
 if TYPE_CHECKING:
-    from ..policy import Policy
+    from ..checked import Program
 
 #: Records a chunk: the setting that bounds memory (`--batch-size`).
 DEFAULT_BATCH_SIZE = 100_000
@@ -283,7 +283,7 @@ def _sql_type(typ: t.Type) -> str:
 class ColumnarEngine:
     """A policy compiled for DuckDB. Building one raises `Unsupported` when the policy cannot run here."""
 
-    def __init__(self, policy: Policy, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
+    def __init__(self, policy: Program, batch_size: int = DEFAULT_BATCH_SIZE, threads: int | None = None,
                  inline_limit: int = INLINE_SET_LIMIT):
         import duckdb  # noqa: F401  (fail early when it is missing)
 

@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..policy import Policy
+    from ..checked import Program
     from .engine import ColumnarEngine
 
 #: `--engine auto` uses the columnar engine for input files of at least this many bytes.
 AUTO_MIN_BYTES = 8 * 2**20
 
 
-def choose(policy: Policy, engine: str, records: str, batch_size: int) -> tuple[ColumnarEngine | None, str | None]:
+def choose(policy: Program, engine: str, records: str, batch_size: int) -> tuple[ColumnarEngine | None, str | None]:
     """The columnar engine to use (None: the row engine), and a note for standard error.
 
     Raises `Unsupported` (or ImportError) only for `engine == "columnar"`.

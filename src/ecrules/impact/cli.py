@@ -29,7 +29,7 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _json(value: Any) -> str:
-    from ..cli import _json_default
+    from ..clitools import _json_default
 
     return json.dumps(value, ensure_ascii=False, indent=2, default=_json_default) + "\n"
 
@@ -64,7 +64,7 @@ def impact_cmd(policy_file: str, records: str, fmt: str, output: str | None, hig
     RECORDS is JSON Lines, CSV or Parquet. Exit 0, or 3 with --strict when anything is flagged;
     1 when the policy does not load, 2 when the records cannot be read or the report written.
     """
-    from ..cli import _load
+    from ..clitools import _load
     from . import Thresholds, impact
     from .render import impact_html, impact_text
 
@@ -100,7 +100,7 @@ def diff_cmd(old_file: str, new_file: str, records: str | None, fmt: str, output
     record exists that changes so (a witness both evaluators confirm), and, given RECORDS, which
     records change. Exit 0; 1 when a policy does not load; 2 on an unreadable input or output.
     """
-    from ..cli import _load
+    from ..clitools import _load
     from .diff import diff
     from .render import diff_html, diff_text
 

@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any, Callable
 
 from .. import nodes as n
-from ..policy import Policy
+from ..checked import Program
 from .deadline import Deadline, DeadlineExceeded
 from .encode import Bounds, Unsupported
 from .outcome import check_outcome, merge_bounds
@@ -40,7 +40,7 @@ def _per_check(run: Deadline, timeout: float) -> Deadline:
     return run.sub(timeout, f"deadline: the {timeout:g} s limit per check ran out")
 
 
-def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0,
+def check_constraint(policy: Program, con: n.Constraint, timeout: float = 10.0,
                      run: Deadline | None = None) -> Verdict:
     """One constraint's verdict; each solver check (per rule for `protect`) gets `timeout`
     seconds of wall time, terms included, and none outlasts `run`."""
@@ -75,7 +75,7 @@ def check_constraint(policy: Policy, con: n.Constraint, timeout: float = 10.0,
                    witness=res.witness, decision=res.decision)
 
 
-def verify_policy(policy: Policy, file: str = "<policy>", timeout: float = 10.0, warnings: bool = True,
+def verify_policy(policy: Program, file: str = "<policy>", timeout: float = 10.0, warnings: bool = True,
                   deadline: float | None = None, run: Deadline | None = None) -> PolicyReport:
     """Check every constraint of `policy` (and, with `warnings`, the dead/redundant/order checks).
 

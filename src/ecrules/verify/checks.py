@@ -18,7 +18,7 @@ import z3  # type: ignore[import-untyped]
 
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..policy import Policy
+from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
 from .encode import Encoder, Env, Unrepresentable, Unsupported, zbool, znot
@@ -27,7 +27,7 @@ from .report import Warning_
 from .seeds import match_vector, test_records
 
 
-def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 2.5, cap: int = 4,
+def rule_checks(policy: Program, timeout: float = 10.0, budget: float = 2.5, cap: int = 4,
                 run: Deadline | None = None) -> list[Warning_]:
     """Dead, redundant and order warnings, within `budget` seconds (terms included) and `run`."""
     c = policy.checked
@@ -48,7 +48,7 @@ def rule_checks(policy: Policy, timeout: float = 10.0, budget: float = 2.5, cap:
     return out
 
 
-def _rule_checks(policy: Policy, dl: Deadline, per_query: float, cap: int, out: list[Warning_]) -> int:
+def _rule_checks(policy: Program, dl: Deadline, per_query: float, cap: int, out: list[Warning_]) -> int:
     """Append the warnings to `out`; return how many queries the solver left undecided."""
     c = policy.checked
     interp = Interpreter(c)

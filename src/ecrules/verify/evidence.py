@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import nodes as n
 from .. import types as t
-from ..checker import Checked, LetInfo, SetInfo
+from ..checked import Checked, LetInfo, SetInfo
 from .justify import Facts, category, instrument_of
 from .protect import COUNTRY_SET, ProtectSpec, reads
 

@@ -18,8 +18,7 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from ..checked import in_force
-from ..checker import Checked
+from ..checked import Checked, in_force
 from ..countries import COUNTRIES
 
 COUNTRY_CATEGORIES = ("destination", "nationality")

@@ -20,7 +20,7 @@ from .. import nodes as n
 from ..combine import STRENGTH
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..policy import Policy
+from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
 from .encode import BoundCounter, Bounds, Encoder, Env, Unsupported, solve, zand, zbool, znot, zor
@@ -36,7 +36,7 @@ class OutcomeResult:
     reason: str | None = None
 
 
-def decision_bounds(policy: Policy, extra: list[tuple[n.Expr, int]], copies: int = 1, cap: int = 12,
+def decision_bounds(policy: Program, extra: list[tuple[n.Expr, int]], copies: int = 1, cap: int = 12,
                     rules: dict[int, int] | None = None) -> Bounds:
     """List bounds for a query over `extra` and the rules (all, with mixed polarity, or those
     indexed by `rules`, with the polarity each is asserted with: +1, -1 or 0 for both)."""
@@ -82,7 +82,7 @@ def _polarity(pos: set[int], neg: set[int]) -> dict[int, int]:
             for k in pos | neg}
 
 
-def cases(policy: Policy, outcomes: list[str]) -> list[Case]:
+def cases(policy: Program, outcomes: list[str]) -> list[Case]:
     c = policy.checked
     everything = {r.index for r in c.rules}
     out: list[Case] = []
@@ -147,7 +147,7 @@ def case_formula(enc: Encoder, env: Env, case: Case) -> Any:
     return zand(counted(case.rule), *(znot(counted(k)) for k in stronger))
 
 
-def check_outcome(policy: Policy, body: n.OutcomeWhen, deadline: Deadline | None = None,
+def check_outcome(policy: Program, body: n.OutcomeWhen, deadline: Deadline | None = None,
                   cap: int = 12) -> OutcomeResult:
     c = policy.checked
     dl = deadline if deadline is not None else Deadline.never()

@@ -20,11 +20,11 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checker import Checked, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..checked import Checked, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
 from ..combine import in_force
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..policy import Policy
+from ..checked import Program
 from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
@@ -255,7 +255,7 @@ class Pairs:
     (incremental solving): two symbolic records equal outside the protected fields, both valid,
     agreeing on every justified fact. Each rule pushes "my match differs" and pops it."""
 
-    def __init__(self, policy: Policy, spec: ProtectSpec, cap: int = 12):
+    def __init__(self, policy: Program, spec: ProtectSpec, cap: int = 12):
         c = policy.checked
         self.policy = policy
         self.prot = Protection(c, spec)
@@ -291,7 +291,7 @@ class Pairs:
         return self._built
 
 
-def check_rule(policy: Policy, rule: RuleInfo, spec: ProtectSpec, deadline: Deadline | None = None,
+def check_rule(policy: Program, rule: RuleInfo, spec: ProtectSpec, deadline: Deadline | None = None,
                cap: int = 12, pairs: Pairs | None = None) -> RuleResult:
     c = policy.checked
     pairs = pairs if pairs is not None else Pairs(policy, spec, cap)
@@ -358,7 +358,7 @@ def _violation(interp: Interpreter, rule: RuleInfo, pair: tuple[dict[str, Any], 
                       bounds, differ_at or names, (wa, wb), (bool(ma), bool(mb)))
 
 
-def _seed(policy: Policy, rule: RuleInfo, dl: Deadline) -> dict[str, Any] | None:
+def _seed(policy: Program, rule: RuleInfo, dl: Deadline) -> dict[str, Any] | None:
     """One valid record the rule matches (a one-record query, far cheaper than the pair), to
     start `sample_pair` from."""
     c = policy.checked
@@ -471,7 +471,7 @@ def _put(record: Any, where: tuple[Any, ...], value: Any) -> Any:
     return out
 
 
-def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
+def sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, spec: ProtectSpec, prot: Protection,
                 facts: Facts, seeds: list[dict[str, Any]], dl: Deadline, share: float = 0.5,
                 cache: dict[Any, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """A confirmed violating pair found without the solver: from each seed record, on each date
@@ -487,7 +487,7 @@ def sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, spec: Prote
         return None
 
 
-def _sample_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
+def _sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
                  seeds: list[dict[str, Any]], dl: Deadline, cache: dict[Any, Any]
                  ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     c = policy.checked
@@ -552,7 +552,7 @@ def _matches(interp: Interpreter, rule: RuleInfo, record: dict[str, Any]) -> boo
     return interp.matches(rule, IEnv(values))
 
 
-def confirm_pair(policy: Policy, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
+def confirm_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,
                  pair: tuple[dict[str, Any], dict[str, Any]]) -> str | None:
     """None when the real evaluator confirms the pair: both valid, the rule's match differs, they
     differ only in protected fields, and agree on every justified fact; else what is wrong."""

@@ -12,12 +12,12 @@ from typing import Any
 
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..policy import Policy
-from ..policytests import given_record
+from ..checked import Program
+from ..nodes import given_record
 from ..records import RecordError
 
 
-def test_records(policy: Policy) -> list[dict[str, Any]]:
+def test_records(policy: Program) -> list[dict[str, Any]]:
     """The `given` record of every test block that is a valid record."""
     interp = Interpreter(policy.checked)
     out: list[dict[str, Any]] = []
@@ -32,7 +32,7 @@ def test_records(policy: Policy) -> list[dict[str, Any]]:
     return out
 
 
-def match_vector(policy: Policy, interp: Interpreter, record: dict[str, Any]) -> tuple[bool, ...] | None:
+def match_vector(policy: Program, interp: Interpreter, record: dict[str, Any]) -> tuple[bool, ...] | None:
     """Which rules match `record` (validity dates included), by the interpreter; None if invalid."""
     try:
         values = interp.validate(record)
