@@ -18,10 +18,11 @@ from . import types as t
 from .decision import Decision
 from .frozen import readonly
 from .semantics import operators
+from .semantics.combining import ALGORITHMS, ORDER, in_force
 from .source import Span
 
-OUTCOMES = ("deny", "hold", "license", "allow")
-COMBINING = ("deny_overrides", "first_match")
+OUTCOMES = ORDER  # defined once, in semantics.combining
+COMBINING = ALGORITHMS
 QUANTIFIERS = tuple(q.name for q in operators.QUANTIFIERS)
 OPERATOR_WORDS = frozenset({"and", "or", "not", "in", "has", "like", "where", "true", "false"})
 FUNCTIONS = tuple(f.name for f in operators.FUNCTIONS)
@@ -34,13 +35,6 @@ INSTRUMENT_KINDS = ("UNSC", "TREATY", "REGIME", "LAW", "REGULATION", "ANNOUNCEME
 #: kind names a legacy free-text basis (`basis UNSC "S/RES/1718 (2006)"`) was written with
 LEGACY_KINDS = INSTRUMENT_KINDS + ("ECL", "NPT", "BWC", "CWC", "NSG", "AG", "MTCR", "WA", "EU", "EAR")
 SCOPE_CATEGORIES = ("destination", "nationality", "party", "item", "end_use")
-
-
-def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_of: datetime.date | None) -> bool:
-    """Half-open `[valid_from, until)`; with no date to ask about, everything is in force."""
-    if as_of is None:
-        return True
-    return (valid_from is None or valid_from <= as_of) and (until is None or as_of < until)
 
 
 # ---- what the checker produces ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 """From the set of matching rules to a decision: combining, waivers, obligations, basis.
 
-Shared by every back-end so they cannot disagree on it. Everything but the basis depends only on
+Shared by every row and columnar back-end; what it computes is defined in
+`semantics.combining` (as is the z3 encoding of it). Everything but the basis depends only on
 which rules matched, so it is computed once per distinct set of matches and cached.
 """
 
@@ -10,11 +11,11 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from .checked import Checked, SetInfo, in_force
+from .checked import Checked, SetInfo
 from .values import Fault
 from .decision import BasisRef, Decision, DecisionError
-
-STRENGTH = {"deny": 4, "hold": 3, "license": 2, "allow": 1}
+from .semantics import combining as sem
+from .semantics.combining import STRENGTH, in_force
 _CACHE_LIMIT = 4096
 _DATED_LIMIT = 65536  # (matches, as_of) pairs whose dated bases are kept: bounded, so memory stays flat
 
@@ -42,13 +43,12 @@ class Combiner:
         self.policy = checked.name
         self.version = checked.version
         self.default = checked.default
-        self.first_match = checked.combine == "first_match"
+        self.algorithm = checked.combine
         rules = checked.rules
         self._ids = tuple(r.id for r in rules)
         self._outcomes = tuple(r.outcome for r in rules)
         self._requires = tuple(r.requires for r in rules)
-        index = {r.id: r.index for r in rules}
-        self._waives = tuple(frozenset(index[w] for w in r.waives if w in index) for r in rules)
+        self._waived_by = sem.waived_by(self._ids, [r.waives for r in rules])
         self._bases: tuple[tuple[_Dated, ...], ...] = tuple(
             tuple((BasisRef(r.id, b.instrument_id, b.kind, b.citation, b.pinpoint), b.valid_from, b.until)
                   for b in r.bases) for r in rules
@@ -65,26 +65,14 @@ class Combiner:
         hit = self._cache.get(matched)
         if hit is not None:
             return hit
-        if self.first_match:
-            counted = matched[:1]
-        else:
-            waived: set[int] = set()
-            for k in matched:
-                waived |= self._waives[k]
-            counted = tuple(k for k in matched if k not in waived)
-        if counted:
-            outcome = max((self._outcomes[k] for k in counted), key=STRENGTH.__getitem__)
-        else:
-            outcome = self.default
-        obligations: list[str] = []
-        for k in counted:
-            if self._outcomes[k] == outcome:
-                obligations.extend(o for o in self._requires[k] if o not in obligations)
-        fired = tuple(self._ids[k] for k in (matched[:1] if self.first_match else matched))
+        counted = sem.counted(self.algorithm, matched, self._waived_by)
+        outcome = sem.outcome(self.default, (self._outcomes[k] for k in counted))
+        obligations = sem.obligations(outcome, ((self._outcomes[k], self._requires[k]) for k in counted))
+        fired = tuple(self._ids[k] for k in sem.fired(self.algorithm, matched))
         dated = any(self._dated[k] for k in counted)
         # bases without dates are the same for every record with these matches: build them once
         static = None if dated else tuple(ref for k in counted for ref, _, _ in self._bases[k])
-        parts = (outcome, fired, tuple(obligations), counted, static)
+        parts = (outcome, fired, obligations, counted, static)
         if len(self._cache) < _CACHE_LIMIT:
             self._cache[matched] = parts
         return parts
@@ -112,7 +100,7 @@ class Combiner:
         """Each counting rule's own bases, then those of the members that made it match, in force."""
         out: list[BasisRef] = []
         for k in counted:
-            out.extend(ref for ref, f, u in self._bases[k] if in_force(f, u, as_of))
+            out.extend(sem.bases_in_force(self._bases[k], as_of))
             found = cites.get(k) if cites else None
             if not found:
                 continue

@@ -1,7 +1,8 @@
 """Explain a decision: for each rule, matched, or the first false sub-condition and its values.
 
 Runs the tree-walking interpreter, so what it shows is computed independently of the compiled
-evaluator; the outcome it reports is the compiled evaluator's own decision.
+evaluator, and combines its matches by `semantics.combining` (the evaluator's definition): its
+`outcome` and `fired` equal the decision's (tests/test_explain.py holds it on generated records).
 """
 
 from __future__ import annotations
@@ -12,16 +13,18 @@ import attrs
 
 from . import nodes as n
 from .checked import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
-from .combine import in_force
 from .decision import BasisRef, Decision
 from .interpreter import Env, Interpreter, render
 from .checked import Program
 from .records import RecordError
+from .semantics import combining as sem
 from .values import Fault
 
 
 @attrs.frozen
 class RuleReport:
+    """One rule, as `explain` found it: matched (and which matching rules waive it), or why not."""
+
     rule: str
     outcome: str
     matched: bool
@@ -38,9 +41,15 @@ class RuleReport:
 
 @attrs.frozen
 class Explanation:
+    """What `Policy.explain` returns: the decision, each rule's report (in source order; under
+    `first_match` none after the deciding rule, and none after a fault), a one-line summary, and
+    the outcome and fired rules `explain` itself reached from its reports (equal to the decision's)."""
+
     decision: Decision
     rules: tuple[RuleReport, ...]
     summary: str
+    outcome: str = "error"
+    fired: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.to_dict(), "rules": [r.to_dict() for r in self.rules], "summary": self.summary}
@@ -110,38 +119,43 @@ def explain(policy: Program, record: Any) -> Explanation:
     reports: list[RuleReport] = []
     matched: list[RuleInfo] = []
     for rule in c.rules:
-        if not in_force(rule.effective, rule.expires, as_of):
+        if not sem.in_force(rule.effective, rule.expires, as_of):
             window = " ".join(x for x in (
                 f"effective {rule.effective}" if rule.effective else "",
                 f"expires {rule.expires}" if rule.expires else "") if x)
             reports.append(RuleReport(rule.id, rule.outcome, False, f"not in force on {as_of} ({window})"))
             continue
         try:
-            hit = bool(interp.eval(rule.when, env))
-        except Fault as exc:
+            hit = interp.matches(rule, env)
+        except Fault as exc:  # the evaluator stops at the first fault: an error, nothing fired
             reports.append(RuleReport(rule.id, rule.outcome, False, f"fault: {exc}"))
-            continue
+            return Explanation(decision, tuple(reports), _summary(c.combine, c.default, decision, matched, []))
         if hit:
             matched.append(rule)
             reports.append(RuleReport(rule.id, rule.outcome, True, rule.title or "its condition holds"))
-            if c.combine == "first_match":
+            if sem.stops_at_match(c.combine):
                 break
         else:
             text, vals = _why_false(interp, rule.when, env)
             reports.append(RuleReport(rule.id, rule.outcome, False, f"`{text}` is false", tuple(vals)))
-    waivers = {r.id: tuple(w.id for w in matched if r.id in w.waives) for r in matched}
+    by = sem.waived_by([r.id for r in c.rules], [r.waives for r in c.rules])
+    indexes = [r.index for r in matched]
+    waivers = {r.id: tuple(c.rules[j].id for j in by[r.index] if j in indexes) for r in matched}
     reports = [attrs.evolve(rep, waived_by=waivers.get(rep.rule, ())) if rep.matched else rep for rep in reports]
-    return Explanation(decision, tuple(reports), _summary(c.combine, c.default, decision, matched, waivers))
+    counting = sem.counted(c.combine, indexes, by)
+    outcome = sem.outcome(c.default, (c.rules[k].outcome for k in counting))
+    fired = tuple(r.id for r in sem.fired(c.combine, matched))
+    summary = _summary(c.combine, c.default, decision, matched, [c.rules[k] for k in counting])
+    return Explanation(decision, tuple(reports), summary, outcome, fired)
 
 
-def _summary(combine: str, default: str, d: Decision, matched: list[RuleInfo], waivers: dict[str, tuple[str, ...]]) -> str:
+def _summary(combine: str, default: str, d: Decision, matched: list[RuleInfo], counted: list[RuleInfo]) -> str:
     if d.outcome == "error" and d.error is not None:
         return f"error: {d.error.message}"
     if not matched:
         return f"no rule matched: the policy's default `{default}` applies"
     if combine == "first_match":
         return f"first_match: `{matched[0].id}` is the first matching rule and decides `{d.outcome}`"
-    counted = [r for r in matched if not waivers.get(r.id)]
     if not counted:
         return f"every matching rule is waived: the default `{default}` applies"
     deciding = [r.id for r in counted if r.outcome == d.outcome]

@@ -14,7 +14,8 @@ from typing import Any, Callable, Mapping
 from . import nodes as n
 from . import values as v
 from .checked import Binding, Checked, ConstInfo, FieldRef, LetInfo, SetInfo, Site, VarRef
-from .combine import Combiner, in_force
+from .combine import Combiner
+from .semantics.combining import in_force, stops_at_match
 from .decision import Decision
 from .records import RecordError, render_path, validate
 from .semantics import operators as ops
@@ -276,7 +277,7 @@ class Interpreter(Evaluator):
                 matched.append(rule.index)
                 if rule.sites:
                     cites[rule.index] = self.cite(rule.sites, env)
-                if c.combine == "first_match":
+                if stops_at_match(c.combine):
                     break
         as_of = values.get(c.as_of) if c.as_of else None
         return self.combiner.decide(tuple(matched), rid, as_of, cites)

@@ -16,6 +16,7 @@ from .files import printable, tree_root
 from .source import Source, Span, read_text, recording_reads, strip_bom
 
 if TYPE_CHECKING:
+    from .explain import Explanation
     from .policytests import TestRun
 
 
@@ -94,6 +95,14 @@ class Policy:
         if provenance:
             return (self.evaluate(r, position=k, provenance=True) for k, r in enumerate(records, 1))
         return map(self._decide, records, itertools.count(1))  # the loop runs in C
+
+    def explain(self, record: Mapping[str, Any]) -> Explanation:
+        """Explain the decision on one record (what `ecrules explain` prints): the decision, then
+        for each rule whether it matched (and which matching rules waive it) or why not, and a
+        one-line summary. `Explanation.render()` is the text, `to_dict()` the JSON."""
+        from .explain import explain
+
+        return explain(self, record)
 
     def run_tests(self, *, coverage: bool = False) -> TestRun:
         """Run the policy's own `test` blocks (what `ecrules test` does); with `coverage=True`, also

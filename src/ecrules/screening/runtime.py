@@ -19,7 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..checked import in_force
+from ..semantics import combining as sem
+from ..semantics.combining import in_force
 from ..decision import BasisRef, Decision
 from ..frozen import readonly
 
@@ -242,12 +243,11 @@ def collect(fired: tuple[str, ...]) -> tuple[dict[str, Any], ...]:
 
 
 def counted(checked: Any, fired: tuple[str, ...]) -> set[str]:
-    """The fired rules whose bases a decision cites: the first under `first_match`, else every
-    one no other fired rule waives (as `combine.Combiner` counts them)."""
-    if checked.combine == "first_match":
-        return set(fired[:1])
-    waived = {w for r in checked.rules if r.id in fired for w in r.waives}
-    return {r for r in fired if r not in waived}
+    """The fired rules whose bases a decision cites: those that count (`semantics.combining`)."""
+    ids = [r.id for r in checked.rules]
+    index = {rule: k for k, rule in enumerate(ids)}
+    waivers = sem.waived_by(ids, [r.waives for r in checked.rules])
+    return {ids[k] for k in sem.counted(checked.combine, [index[f] for f in fired], waivers)}
 
 
 def entry_bases(events: list[Event], rules: set[str]) -> list[BasisRef]:

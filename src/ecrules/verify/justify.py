@@ -18,7 +18,8 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from ..checked import Checked, in_force
+from ..checked import Checked
+from ..semantics.combining import in_force
 from ..countries import COUNTRIES
 
 COUNTRY_CATEGORIES = ("destination", "nationality")
