@@ -62,10 +62,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
 }
 
 #: edges being removed (issue 8): the `split` stream moves these files; the import goes after
-PENDING: dict[tuple[str, str], str] = {
-    ("columnar.sqlgen", "checker"): "imports the IR's classes through checker.py",
-    ("verify.encode", "checker"): "imports the IR's classes through checker.py",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def _modules() -> dict[str, Path]:

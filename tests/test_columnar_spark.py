@@ -24,7 +24,8 @@ from ecrules import types as t  # noqa: E402
 from ecrules.columnar import canon  # noqa: E402
 from ecrules.columnar.engine import ColumnarEngine  # noqa: E402
 from ecrules.columnar.spark import register_udfs  # noqa: E402
-from ecrules.columnar.sqlgen import NUMBER_SCALE, Unsupported, compile_query  # noqa: E402
+from ecrules.columnar.dialects import NUMBER_SCALE, Unsupported  # noqa: E402
+from ecrules.columnar.sqlgen import compile_query  # noqa: E402
 from ecrules.testing import records  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

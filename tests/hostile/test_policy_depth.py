@@ -149,7 +149,7 @@ def test_parentheses_alone_do_not_nest() -> None:
 def test_columnar_engine_leaves_deeply_nested_quantifiers_to_the_row_engine(tmp_path: Path) -> None:
     """DuckDB binds nested list lambdas in memory doubling with each level: past
     `QUANT_NESTING_LIMIT` the columnar engine says it cannot, and `eval` decides on rows."""
-    from ecrules.columnar.sqlgen import QUANT_NESTING_LIMIT
+    from ecrules.columnar.sqlexpr import QUANT_NESTING_LIMIT
 
     at_limit = ecrules.loads(SHAPES["quantifiers"](QUANT_NESTING_LIMIT))
     assert at_limit.evaluate_table(_table(tmp_path)).column("outcome").to_pylist() == ["deny"]

@@ -25,7 +25,7 @@ from .. import records as r
 from .. import types as t
 from ..countries import COUNTRIES
 from ..recordjson import _SURROGATE
-from .sqlgen import NUMBER_SCALE
+from .dialects import NUMBER_SCALE
 
 _COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
 

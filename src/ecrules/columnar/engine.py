@@ -32,7 +32,8 @@ from ..decision import Decision, DecisionError, id_text, json_id
 from ..outputs import BASIS_TYPE, DECISION_SCHEMA, MATCHES_TYPE
 from ..values import lower, normalize, upper
 from . import canon
-from .sqlgen import INLINE_SET_LIMIT, MASK_BITS, NUMBER_SCALE, Query, Unsupported, compile_query
+from .dialects import INLINE_SET_LIMIT, NUMBER_SCALE, Unsupported
+from .sqlgen import MASK_BITS, Query, compile_query
 
 if TYPE_CHECKING:
     from ..checked import Program

@@ -26,7 +26,7 @@ def choose(policy: Program, engine: str, records: str, batch_size: int) -> tuple
         size = Path(records).stat().st_size if records != "-" and Path(records).is_file() else 0
         if size < AUTO_MIN_BYTES:
             return None, None
-    from .sqlgen import Unsupported
+    from .dialects import Unsupported
 
     try:
         from .engine import ColumnarEngine

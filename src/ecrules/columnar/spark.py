@@ -4,7 +4,7 @@
 `ecr_lower_each`, `ecr_upper_each` map an array of texts element by element. The `_each` forms
 are what the query calls for `normalize(p.name)` inside a quantifier `any(p in parties: ...)`:
 Spark runs no Python UDF inside a lambda, so the generator computes the normalized names of all
-parties outside the lambda and the lambda reads element i (sqlgen.SqlGen._hoisted_udf).
+parties outside the lambda and the lambda reads element i (sqlexpr.ExprGen._hoisted_udf).
 """
 
 from __future__ import annotations

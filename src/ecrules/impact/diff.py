@@ -130,8 +130,11 @@ def _shape(typ: Any) -> Any:
 
 def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Transition:
     from ..verify.deadline import Deadline, DeadlineExceeded
-    from ..verify.encode import Encoder, Env, Unsupported, solve, zbool
+    from ..verify.encode import Encoder, Env
     from ..verify.outcome import decision_bounds, merge_bounds
+    from ..verify.solve import solve
+    from ..verify.symbolic import Unsupported, zbool
+    from ..verify.witness import record_of
 
     dl = Deadline(timeout, f"deadline: the {timeout:g} s limit ran out")
 
@@ -159,7 +162,7 @@ def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Tra
         return None
 
     try:
-        res = solve(eo, assertions, lambda m: eo.witness(m, rec), confirm)
+        res = solve(eo, assertions, lambda m: record_of(m, rec), confirm)
     except DeadlineExceeded as exc:
         return Transition(a, b, "unknown", reason=exc.what)
     if res.status == "violated":

@@ -15,7 +15,8 @@ from typing import Any, Callable
 from .. import nodes as n
 from ..checked import Program
 from .deadline import Deadline, DeadlineExceeded
-from .encode import Bounds, Unsupported
+from .bounds import Bounds
+from .symbolic import Unsupported
 from .outcome import check_outcome, merge_bounds
 from .parallel import run_all
 from .protect import Pairs, ProtectSpec, RuleResult, check_rule

@@ -21,10 +21,12 @@ from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
-from .encode import Encoder, Env, Unrepresentable, Unsupported, zbool, znot
+from .encode import Encoder, Env
 from .outcome import decision_bounds
 from .report import Warning_
 from .seeds import match_vector, test_records
+from .symbolic import Unsupported, zbool, znot
+from .witness import Unrepresentable, record_of
 
 
 def rule_checks(policy: Program, timeout: float = 10.0, budget: float = 2.5, cap: int = 4,
@@ -121,7 +123,7 @@ def _rule_checks(policy: Program, dl: Deadline, per_query: float, cap: int, out:
                 if sat(matches[i], matches[j]) != z3.sat:
                     continue
                 try:
-                    w = enc.witness(model_box[0], rec)
+                    w = record_of(model_box[0], rec)
                     values = interp.validate(w)
                     confirmed = interp.matches(ri, IEnv(values)) and interp.matches(rj, IEnv(values))
                 except (Unrepresentable, RecordError):

@@ -23,7 +23,11 @@ from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
-from .encode import BoundCounter, Bounds, Encoder, Env, Unsupported, solve, zand, zbool, znot, zor
+from .bounds import BoundCounter, Bounds
+from .encode import Encoder, Env
+from .solve import solve
+from .symbolic import Unsupported, zand, zbool, znot, zor
+from .witness import record_of
 from .seeds import test_records
 
 
@@ -192,7 +196,7 @@ def check_outcome(policy: Program, body: n.OutcomeWhen, deadline: Deadline | Non
                 rec = enc.record("r")
                 env = Env(rec)
                 res = solve(enc, [enc.valid(rec), zbool(enc.expr(body.expr, env)), case_formula(enc, env, pre)],
-                            lambda model: enc.witness(model, rec), lambda w: "a pre-check", rounds=1, quick=True)
+                            lambda model: record_of(model, rec), lambda w: "a pre-check", rounds=1, quick=True)
                 if res.status == "proved":
                     proved.append(bounds)
                     todo = [k for k in todo if k not in weaker]
@@ -212,7 +216,7 @@ def check_outcome(policy: Program, body: n.OutcomeWhen, deadline: Deadline | Non
                 rec = enc.record("r")
                 env = Env(rec)
                 assertions = [enc.valid(rec), zbool(enc.expr(body.expr, env)), case_formula(enc, env, case)]
-                out = solve(enc, assertions, lambda model: enc.witness(model, rec), confirm)
+                out = solve(enc, assertions, lambda model: record_of(model, rec), confirm)
             except Unsupported as exc:
                 reasons.append(str(exc))
                 continue

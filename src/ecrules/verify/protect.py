@@ -29,10 +29,11 @@ from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
 from .deadline import Deadline, DeadlineExceeded
-from .encode import (
-    COUNTRY_LIST, FD, BoundCounter, Bounds, Encoder, Env, Outcome, SList, SStruct, Unsupported, all_exprs, solve,
-    zand, zbool, zor,
-)
+from .bounds import BoundCounter, Bounds
+from .encode import Encoder, Env, all_exprs
+from .solve import Outcome, solve
+from .symbolic import COUNTRY_LIST, FD, SList, SStruct, Unsupported, zand, zbool, zor
+from .witness import record_of
 from .justify import Facts, category
 from .seeds import test_records
 
@@ -320,7 +321,7 @@ def check_rule(policy: Program, rule: RuleInfo, spec: ProtectSpec, deadline: Dea
         return RuleResult(rule.id, "unknown", "not encoded", bounds, names, reason=str(exc))
 
     def build(model: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        return enc.witness(model, rec_a), enc.witness(model, rec_b)
+        return record_of(model, rec_a), record_of(model, rec_b)
 
     def confirm(pair: tuple[dict[str, Any], dict[str, Any]]) -> str | None:
         return confirm_pair(policy, interp, rule, prot, facts, pair)
@@ -376,7 +377,7 @@ def _seed(policy: Program, rule: RuleInfo, dl: Deadline) -> dict[str, Any] | Non
             m = _matches(interp, rule, w)
             return None if m else "the rule does not match the seed"
 
-        out = solve(enc, assertions, lambda model: enc.witness(model, rec), ok, rounds=2, quick=True)
+        out = solve(enc, assertions, lambda model: record_of(model, rec), ok, rounds=2, quick=True)
     except (Unsupported, DeadlineExceeded):
         return None
     return out.witness if out.status == "violated" else None

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from .encode import Bounds
+from .bounds import Bounds
 
 
 def _default(value: Any) -> Any:
