@@ -212,7 +212,8 @@ def test_spark_sql_is_built_or_refused_with_the_span(folder: Path, name: str, co
 
 @pytest.mark.parametrize(("name", "condition", "construct"), CASES, ids=[c[0] for c in CASES])
 def test_z3_encodes_or_refuses(folder: Path, name: str, condition: str, construct: Any) -> None:
-    from ecrules.verify.encode import BoundCounter, Encoder, Env
+    from ecrules.verify.bounds import BoundCounter
+    from ecrules.verify.encode import Encoder, Env
 
     policy = _load(folder, condition, name)
     c = policy.checked
