@@ -26,7 +26,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import nodes as n
 from .diagnostics import Diagnostic, error
-from .literals import MAX_EXPONENT, NUMBER_RANGE, decimal_in_range
+from .literals import MAX_EXPONENT, NUMBER_RANGE, decimal_in_range, parse_date
 from .source import Source, Span
 
 _local = threading.local()
@@ -204,11 +204,12 @@ def unescape(literal: str) -> str:
 
 
 def _date(tok: Token) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(str(tok))
-    except ValueError:
+    """A date literal, read as records and list files read dates (`literals.parse_date`)."""
+    day = parse_date(str(tok))
+    if day is None:
         _local.diagnostics.append(error(f"`{tok}` is not a valid date", _tspan(tok), "dates are written YYYY-MM-DD"))
         return datetime.date(1970, 1, 1)
+    return day
 
 
 def _values(children: list[Any]) -> tuple[Any, ...]:
