@@ -215,6 +215,6 @@ def test_the_walk_sees_what_it_must() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert _cycles({"a": {"b"}, "b": set()}) == []
     assert "interpreter" in _imports("checker", with_type_checking=False)
-    assert "explain" in _imports("cli", with_type_checking=False)  # imported inside a function
+    assert "pick" in _imports("cli", with_type_checking=False)  # imported inside a function
     assert "checked" in _imports("columnar.engine", with_type_checking=True)
     assert _layer("checked") == "ir" and _layer("verify.encode") == "backend" and _layer("policy") == "app"

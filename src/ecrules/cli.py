@@ -239,7 +239,6 @@ def explain(policy_file: str, record: str, record_id: str | None, fmt: str) -> N
     standard input. Exit 2 when it cannot be read or holds no acceptable JSON record (not UTF-8,
     not JSON, too deep, a key twice, a lone surrogate): a one-line message says why.
     """
-    from .explain import explain as run_explain
     from .pick import PickError, pick_record
 
     policy = _load(policy_file)
@@ -261,7 +260,7 @@ def explain(policy_file: str, record: str, record_id: str | None, fmt: str) -> N
     except BadRecord as exc:
         click.echo(f"error: `{record}`: {exc.message}", err=True)
         raise SystemExit(2) from None
-    result = run_explain(policy, value)
+    result = policy.explain(value)  # the public API prints what it returns
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=_json_default))
     else:

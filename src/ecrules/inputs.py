@@ -20,7 +20,7 @@ import attrs
 
 from . import types as t
 from .checked import Checked
-from .literals import parse_decimal
+from .literals import parse_decimal, parse_int
 from .recordjson import _SURROGATE, BadRecord, loads_record
 
 
@@ -212,7 +212,8 @@ def _json_cell(cell: str) -> Any:
 def _cell(cell: str, typ: t.Type) -> Any:
     try:
         if typ == t.INT:
-            return int(cell)
+            number = parse_int(cell)
+            return cell if number is None else number
         if typ == t.NUMBER:
             value = parse_decimal(cell)
             return cell if value is None else value

@@ -16,6 +16,7 @@ from .files import printable, tree_root
 from .source import Source, Span, read_text, recording_reads, strip_bom
 
 if TYPE_CHECKING:
+    from .columnar.masks import PolicyQuery
     from .explain import Explanation
     from .policytests import TestRun
 
@@ -123,6 +124,14 @@ class Policy:
         from .columnar.engine import ColumnarEngine
 
         return ColumnarEngine(self, batch_size=batch_size).evaluate_table(table)
+
+    def to_sql(self, dialect: str = "duckdb") -> PolicyQuery:
+        """The policy as one SQL query for `dialect` (`duckdb` or `spark`), with what it takes to
+        run it on another engine and turn its result rows into decisions (`PolicyQuery.decide`,
+        docs/spark.md). Raises `ecrules.columnar.Unsupported` naming what the dialect cannot express."""
+        from .columnar.masks import policy_query
+
+        return policy_query(self._checked, dialect)
 
     def __repr__(self) -> str:
         return f"<Policy {self.name!r} version {self.version!r}: {len(self.rules)} rules>"

@@ -470,5 +470,6 @@ def fuzz_report(policy: Policy, report: Any, examples: int) -> None:
         verdict.fuzz = f"{examples} Hypothesis examples, no counterexample"
 
 
-__all__ = ["ConstraintViolation", "assert_constraints", "constraint_property", "fuzz_report", "pattern_examples",
-           "protected_pairs", "records"]
+#: strategies and helpers only (`constraint_property` and `fuzz_report` serve `ecrules verify --fuzz`)
+__all__ = ["ConstraintViolation", "assert_constraints", "near_listed_names", "pattern_examples", "protected_pairs",
+           "records"]

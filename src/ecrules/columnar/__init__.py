@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .sqlgen import Unsupported, compile_query, unsupported
 
-__all__ = ["Unsupported", "compile_query", "unsupported", "ColumnarEngine"]
+__all__ = ["ColumnarEngine", "PolicyQuery", "Unsupported", "compile_query", "register_spark_udfs", "unsupported"]
 
 
 def __getattr__(name: str) -> object:
@@ -18,4 +18,12 @@ def __getattr__(name: str) -> object:
         from .engine import ColumnarEngine
 
         return ColumnarEngine
+    if name == "PolicyQuery":  # `Policy.to_sql`'s result
+        from .masks import PolicyQuery
+
+        return PolicyQuery
+    if name == "register_spark_udfs":  # the text functions a Spark query calls
+        from .spark import register_udfs
+
+        return register_udfs
     raise AttributeError(name)

@@ -25,12 +25,13 @@ from .. import records as r
 from .. import types as t
 from ..countries import COUNTRIES
 from ..recordjson import _SURROGATE
-from .dialects import NUMBER_SCALE
+from ..values import to_decimal
+from .dialects import NUMBER_PRECISION, NUMBER_SCALE
 
 _COUNTRY_SET = pa.array(sorted(COUNTRIES), type=pa.string())
 
-DECIMAL = pa.decimal128(38, NUMBER_SCALE)
-_MAX_INT_DIGITS = 38 - NUMBER_SCALE
+DECIMAL = pa.decimal128(NUMBER_PRECISION, NUMBER_SCALE)
+_MAX_INT_DIGITS = NUMBER_PRECISION - NUMBER_SCALE
 _I64 = (-(2**63), 2**63 - 1)
 
 
@@ -89,7 +90,7 @@ def py_value(v: Any, typ: t.Type) -> Any:
             elif tv is Decimal:
                 return _exact_decimal(v)
             elif tv is float and math.isfinite(v):
-                return _exact_decimal(Decimal(repr(v)))
+                return _exact_decimal(to_decimal(v))
         elif name == "bool":
             if tv is bool:
                 return v

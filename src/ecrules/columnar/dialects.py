@@ -10,8 +10,9 @@ from decimal import Decimal
 
 #: Input numbers are held as DECIMAL(38, NUMBER_SCALE): up to 9 places after the point and 29
 #: before it. A record value outside that range is decided by the row engine.
+NUMBER_PRECISION = 38  # the widest DECIMAL DuckDB, Spark and Arrow's decimal128 all hold
 NUMBER_SCALE = 9
-NUMBER_SQL = f"DECIMAL(38, {NUMBER_SCALE})"
+NUMBER_SQL = f"DECIMAL({NUMBER_PRECISION}, {NUMBER_SCALE})"
 #: Named sets with more entries than this are not written into the query text: they become a
 #: registered table (a semi-join) or, inside a list lambda, a vectorised membership function.
 INLINE_SET_LIMIT = 1000

@@ -32,7 +32,7 @@ from ..decision import Decision, DecisionError, id_text, json_id
 from ..outputs import BASIS_TYPE, DECISION_SCHEMA, MATCHES_TYPE
 from ..values import lower, normalize, upper
 from . import canon
-from .dialects import INLINE_SET_LIMIT, NUMBER_SCALE, Unsupported
+from .dialects import INLINE_SET_LIMIT, NUMBER_SQL, Unsupported
 from .sqlgen import MASK_BITS, Query, compile_query
 
 if TYPE_CHECKING:
@@ -273,7 +273,7 @@ def _sql_type(typ: t.Type) -> str:
     if typ == t.INT:
         return "BIGINT"
     if typ == t.NUMBER:
-        return f"DECIMAL(38, {NUMBER_SCALE})"
+        return NUMBER_SQL
     if typ == t.DATE:
         return "DATE"
     if typ == t.BOOL:

@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from ..checked import Checked, Site
+from ..checked import Checked, Program, Site
 from .dialects import DIALECTS, INLINE_SET_LIMIT, NUMBER_SCALE, Dialect, Unsupported
 from .globs import glob_regex
 from .sqlexpr import BigSet, Env, ExprGen
@@ -169,10 +169,10 @@ def compile_query(checked: Checked, dialect: str | Dialect = "duckdb", inline_li
     return SqlGen(checked, d, inline_limit, validate, derive).query()
 
 
-def unsupported(checked: Checked, dialect: str = "duckdb") -> Unsupported | None:
-    """Why the policy cannot run on the columnar engine, or None when it can."""
+def unsupported(policy: Program | Checked, dialect: str = "duckdb") -> Unsupported | None:
+    """Why the policy (a loaded `Policy`) cannot run on the columnar engine, or None when it can."""
     try:
-        compile_query(checked, dialect)
+        compile_query(policy if isinstance(policy, Checked) else policy.checked, dialect)
     except Unsupported as exc:
         return exc
     return None

@@ -38,6 +38,7 @@ from .. import nodes as n
 from .. import types as t
 from ..checked import Checked
 from ..policy import Policy
+from ..semantics import combining as sem
 from ..verify.justify import covers
 from .corpus import Corpus, FieldPath, dotted, load_corpus, scalar_paths
 from .stats import RateRatio, codes, cramers_v, rate_ratio
@@ -373,21 +374,43 @@ def analyse(policy: Policy, data: Any, *, thresholds: Thresholds | None = None, 
                         tuple(disparities), tuple(proxies), th, tested, corpus.decisions)
 
 
+class _Masks:
+    """`semantics.combining.Logic` over boolean masks (one element a record)."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def all(self, xs: Any) -> np.ndarray:
+        out = np.ones(self.n, dtype=bool)
+        for x in xs:
+            out &= x
+        return out
+
+    def any(self, xs: Any) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for x in xs:
+            out |= x
+        return out
+
+    def not_(self, x: np.ndarray) -> np.ndarray:
+        return ~x
+
+    def const(self, value: bool) -> np.ndarray:
+        return np.full(self.n, value)
+
+
 def _counted(c: Checked, corpus: Corpus) -> dict[str, np.ndarray]:
-    """Per rule, the records on which its firing counted toward the outcome: a rule waived by
-    another rule that fired on the record still fires, but treats nobody differently."""
-    waived_by: dict[str, list[str]] = {}
-    for r in c.rules:
-        for w in r.waives:
-            waived_by.setdefault(w, []).append(r.id)
-    out: dict[str, np.ndarray] = {}
-    for rid, fired in corpus.fired.items():
-        mask = fired
-        for w in waived_by.get(rid, ()):
-            if w in corpus.fired:
-                mask = mask & ~corpus.fired[w]
-        out[rid] = mask
-    return out
+    """Per rule, the records on which its firing counted toward the outcome (`semantics.combining`
+    over the fired masks): a rule waived by another rule that fired on the record still fires,
+    but treats nobody differently."""
+    logic = _Masks(corpus.n)
+    none = np.zeros(corpus.n, dtype=bool)
+    waivers = sem.waived_by([r.id for r in c.rules], [r.waives for r in c.rules])
+
+    def fired(k: int) -> np.ndarray:
+        return corpus.fired.get(c.rules[k].id, none)
+
+    return {r.id: sem.counts(c.combine, r.index, fired, waivers, logic) for r in c.rules if r.id in corpus.fired}
 
 
 def _v(cache: dict[tuple[FieldPath, FieldPath], float], corpus: Corpus, field: FieldPath, attr: FieldPath,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import builtins
 import datetime
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 #: the outcomes of a rule, strongest first
 ORDER: tuple[str, ...] = ("deny", "hold", "license", "allow")
@@ -40,6 +40,20 @@ def in_force(valid_from: datetime.date | None, until: datetime.date | None, as_o
     if as_of is None:
         return True
     return (valid_from is None or valid_from <= as_of) and (until is None or as_of < until)
+
+
+def in_force_term(valid_from: datetime.date | None, until: datetime.date | None, as_of: Any,
+                  day: Callable[[datetime.date], Any], logic: Logic[B]) -> B:
+    """`in_force` for an `as_of` held in another form (a solver's integer): `day` maps a bound to
+    that form, and the window is the same half-open `[valid_from, until)`."""
+    if as_of is None:
+        return logic.const(True)
+    parts = []
+    if valid_from is not None:
+        parts.append(day(valid_from) <= as_of)
+    if until is not None:
+        parts.append(as_of < day(until))
+    return logic.all(parts)
 
 
 def stronger(outcome: str) -> tuple[str, ...]:
@@ -151,5 +165,5 @@ def bases_in_force(bases: Iterable[tuple[T, datetime.date | None, datetime.date 
 
 
 __all__ = ["ALGORITHMS", "BOOLS", "ORDER", "STRENGTH", "Logic", "bases_in_force", "counted", "counts", "fired",
-           "in_force", "obligations", "outcome", "outcome_is", "stops_at_match", "stronger",
+           "in_force", "in_force_term", "obligations", "outcome", "outcome_is", "stops_at_match", "stronger",
            "waived_by"]

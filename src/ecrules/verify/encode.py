@@ -31,6 +31,7 @@ from .. import nodes as n
 from .. import types as t
 from .. import values as v
 from ..checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from . import combining
 from .bounds import Bounds
 from .deadline import Deadline
 from .symbolic import (
@@ -201,45 +202,17 @@ class Encoder:
         return rec.fields[self.c.as_of] if self.c.as_of else None
 
     def in_force(self, valid_from: datetime.date | None, until: datetime.date | None, as_of: Any) -> Any:
-        if as_of is None:
-            return True
-        parts = []
-        if valid_from is not None:
-            parts.append(as_of >= valid_from.toordinal())
-        if until is not None:
-            parts.append(as_of < until.toordinal())
-        return zand(*parts)
+        return combining.in_force(valid_from, until, as_of)
 
     def match(self, rule: RuleInfo, env: Env) -> Any:
         return zand(self.in_force(rule.effective, rule.expires, self.as_of(env.record)),
                     zbool(self.expr(rule.when, env)))
 
     def outcome_is(self, env: Env, outcome: str) -> Any:
-        """The decision's outcome on a valid record equals `outcome` (combining and waivers)."""
-        c = self.c
-        matches = [self.match(r, env) for r in c.rules]
-        if c.combine == "first_match":
-            result: Any = c.default == outcome
-            for r, m in reversed(list(zip(c.rules, matches))):
-                result = zor(zand(m, r.outcome == outcome), zand(znot(m), result))
-            return result
-        index = {r.id: r.index for r in c.rules}
-        waived_by: dict[int, list[int]] = {}
-        for r in c.rules:
-            for w in r.waives:
-                if w in index:
-                    waived_by.setdefault(index[w], []).append(r.index)
-        counted = [zand(m, znot(zor(*(matches[j] for j in waived_by.get(k, []))))) for k, m in enumerate(matches)]
-
-        def anyof(o: str) -> Any:
-            return zor(*(counted[k] for k, r in enumerate(c.rules) if r.outcome == o))
-
-        # strongest first: the outcome holds when a rule of it counts and no stronger one does
-        order = ("deny", "hold", "license", "allow")
-        fired = {o: anyof(o) for o in order}
-        none = znot(zor(*fired.values()))
-        stronger = [znot(fired[o]) for o in order[: order.index(outcome)]]
-        return zand(*stronger, zor(fired[outcome], zand(none, c.default == outcome)))
+        """The decision's outcome on a valid record equals `outcome`: `semantics.combining`
+        (algorithm, waivers, outcome order) encoded over the rules' match terms."""
+        matches = [self.match(r, env) for r in self.c.rules]
+        return combining.outcome_is(self.c, matches.__getitem__, outcome)
 
     # -- expressions
     def expr(self, e: n.Expr, env: Env) -> Any:

@@ -17,12 +17,13 @@ from typing import Any
 import attrs
 
 from .. import nodes as n
-from ..combine import STRENGTH
+from ..semantics.combining import STRENGTH
 from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
+from . import combining
 from .bounds import BoundCounter, Bounds
 from .encode import Encoder, Env
 from .solve import solve
@@ -129,20 +130,15 @@ def case_formula(enc: Encoder, env: Env, case: Case) -> Any:
             matches[k] = enc.match(rules[k], env)
         return matches[k]
 
-    if c.combine == "first_match":
-        upto = case.rule if case.rule is not None else len(rules)
-        head = m(case.rule) if case.rule is not None else True
-        return zand(head, *(znot(m(j)) for j in range(upto)))
-    index = {r.id: r.index for r in rules}
-    waived_by: dict[int, list[int]] = {}
-    for r in rules:
-        for w in r.waives:
-            if w in index:
-                waived_by.setdefault(index[w], []).append(r.index)
+    waived_by = combining.waivers(c)
 
     def counted(k: int) -> Any:
-        return zand(m(k), znot(zor(*(m(j) for j in waived_by.get(k, [])))))
+        return combining.counts(c, k, m, waived_by)
 
+    if c.combine == "first_match":
+        if case.rule is None:
+            return zand(*(znot(counted(k)) for k in range(len(rules))))
+        return counted(case.rule)
     if case.none_of:
         return zand(*(znot(counted(r.index)) for r in rules if r.outcome == case.outcome))
     if case.rule is None:
