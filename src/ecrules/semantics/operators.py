@@ -141,6 +141,8 @@ class Operator:
     int_closed: bool = True
     #: `not in`, `not like`: the operator this one negates
     negates: str | None = None
+    #: per back-end, the uses it refuses although it renders the construct (docs print them)
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     def rendering(self, backend: str) -> Render:
         return _rendering(self, backend)
@@ -164,6 +166,8 @@ class Function:
     folds: bool = False
     #: SQL engines call `run` as a Python UDF `ecr_NAME` (and `ecr_NAME_each` over a list)
     udf: bool = False
+    #: per back-end, the uses it refuses although it renders the construct (docs print them)
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def summary(self) -> str:
@@ -185,6 +189,7 @@ class Quantifier:
     doc: str
     #: whether the body may be left out (`count(x in xs)`)
     body_optional: bool = False
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     def rendering(self, backend: str) -> Render:
         return NATIVE
@@ -296,6 +301,13 @@ def _bool_sql(op: str) -> Callable[[Args], str]:
     return lambda a: "(" + f" {op} ".join(a.code) + ")"
 
 
+def _sql(limit: str) -> dict[str, str]:
+    return {DUCKDB: limit, SPARK: limit}
+
+
+_NO_WHOLE = {**_sql("not between lists or sets"), Z3: "not between whole records or lists"}
+_UDF_IN_LAMBDA = {SPARK: "inside a quantifier, only of the record or of one variable over a list field (Spark runs no UDF in a lambda)"}
+
 _DIVISION_SQL = Refused("`/` (division rounds to 18 places, half to even, and faults on zero)")
 _DIVISION_Z3 = Refused("division by a value read from the record is not encoded (`/` rounds to 18 places)")
 
@@ -309,9 +321,10 @@ OPERATORS: tuple[Operator, ...] = (
              lambda a: f"(not {a.code[0]})", lambda a: f"(NOT {a.code[0]})", lambda a: a.ops.not_(a.code[0])),
     # comparisons (never chained)
     Operator("==", "Compare", COMPARE, "none", "equality", "equal", _binary(operator.eq),
-             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1])),
+             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1]), limits=_NO_WHOLE),
     Operator("!=", "Compare", COMPARE, "none", "equality", "not equal", _binary(operator.ne),
-             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1]))),
+             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1])),
+             limits=_NO_WHOLE),
     Operator("<", "Compare", COMPARE, "none", "order", "less than", _binary(operator.lt),
              _py_infix("<"), _sql_scalar_compare("<"), _z3_num(operator.lt)),
     Operator("<=", "Compare", COMPARE, "none", "order", "at most", _binary(operator.le),
@@ -370,24 +383,25 @@ def _sql_len(a: Args) -> str:
 FUNCTIONS: tuple[Function, ...] = (
     # the text functions run as UDFs on SQL engines (theirs differ from Python's: `upper('ß')`)
     Function("normalize", ("text",), t.STRING, "", v.normalize, _py_call("_normalize"), NATIVE,
-             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("lower", ("text",), t.STRING, "", v.lower, _py_call("_lower"), NATIVE,
-             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("upper", ("text",), t.STRING, "", v.upper, _py_call("_upper"), NATIVE,
-             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("starts_with", ("text", "text"), t.BOOL, "", v.starts_with, _py_call("_starts_with"),
              lambda a: a.dialect.starts_with(a.code[0], a.code[1]),
              lambda a: a.ops.starts_with(a.code[0], a.code[1])),
     Function("len", ("collection",), t.INT, "The number of elements of a list or set, or of characters of a text.",
-             len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0])),
+             len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0]),
+             limits={Z3: "not of a set whose members depend on the date"}),
     Function("days_between", ("date", "date"), t.INT, "", v.days_between,
              lambda a: f"({a.code[1]} - {a.code[0]}).days", lambda a: a.dialect.days_between(a.code[0], a.code[1]),
              lambda a: a.ops.num(a.code[1]) - a.ops.num(a.code[0])),
     # screening: the list is read by each back-end's own machinery (vectorised UDFs, refinements)
     Function("screen", None, t.NUMBER, "the best score of a name against a screening list", None,
-             NATIVE, NATIVE, NATIVE),
+             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
     Function("matches", None, t.BOOL, "whether a name scores a screening list's threshold", None,
-             NATIVE, NATIVE, NATIVE),
+             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
 )
 FUNCTIONS_BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
 
