@@ -239,6 +239,43 @@ def _div(a: int | Decimal, b: int | Decimal, site: str = "") -> Decimal:
     return v.divide(a, b, site)
 
 
+def remainder(a: int | Decimal, b: int | Decimal, site: str = "") -> int | Decimal:
+    """`a % b`: the remainder of the division truncated toward zero, so it has the sign of `a`
+    (as DuckDB's and Spark's `%`; Python's `%` floors on integers). Exact; an `int` when both
+    are; a fault when `b` is zero, as `/` is."""
+    if not b:
+        raise v.Fault(f"division by zero at {site}" if site else "division by zero")
+    if type(a) is int and type(b) is int:
+        r = abs(a) % abs(b)
+        return -r if a < 0 else r
+    return v.EXACT.remainder(a, b)  # a decimal remainder has the dividend's sign
+
+
+def _sql_remainder(a: Args) -> str:
+    """SQL's `%` truncates as the language does, but a zero divisor is a query error there, not
+    one record's `error` decision: only a divisor known (and not zero) when the policy loads."""
+    divisor = a.value(1)
+    if divisor is NOT_KNOWN:
+        raise Unsupported("`%` by a value read from the record (a zero divisor is an error decision)")
+    if not divisor:
+        raise Unsupported("`%` by zero (an error decision on every record)")
+    return f"({a.code[0]} % {a.code[1]})"
+
+
+def _z3_remainder(a: Args) -> Any:
+    """`x % k` for a known `k`: x - k * trunc(x / k), trunc from z3's floor (`ToInt`); exact."""
+    import z3  # type: ignore[import-untyped]
+
+    k = a.code[1]
+    if not isinstance(k, (int, Decimal)) or isinstance(k, bool) or not k:
+        raise Unsupported("`%` by a value read from the record is not encoded (a zero divisor is an error decision)")
+    x = a.ops.num(a.code[0])
+    real = z3.ToReal(x) if x.is_int() else x
+    q = real / z3.RealVal(str(k))
+    r = real - z3.RealVal(str(k)) * z3.ToReal(z3.If(q >= 0, z3.ToInt(q), -z3.ToInt(-q)))
+    return z3.ToInt(r) if x.is_int() and type(k) is int else r
+
+
 def _binary(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
     def run(a: Any, b: Any, site: str = "") -> Any:
         return fn(a, b)
@@ -351,6 +388,10 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("/", "Arith", MUL, "left", "arith", "quotient rounded to 18 places, half to even; faults on zero",
              _div, lambda a: f"_div({a.code[0]}, {a.code[1]}, {a.site})", _DIVISION_SQL, _DIVISION_Z3,
              int_closed=False),
+    Operator("%", "Arith", MUL, "left", "arith", "remainder of the division truncated toward zero (the sign of "
+             "the dividend); faults on zero", remainder, lambda a: f"_rem({a.code[0]}, {a.code[1]}, {a.site})",
+             _sql_remainder, _z3_remainder,
+             limits={**_sql("only by a literal or `const` divisor, not zero"), Z3: "only by a known divisor, not zero"}),
     # unary minus
     Operator("-", "Neg", NEG, "prefix", "neg", "exact negation", v.neg,
              lambda a: f"(-{a.code[0]})" if a.ints else f"_EXACT.minus({a.code[0]})",
@@ -418,7 +459,7 @@ UDFS: dict[str, Callable[[str], str]] = {f.name: f.run for f in FUNCTIONS if f.u
 #: the Python helpers the row compiler's renderings call, by the name they are called by
 PY_HELPERS: dict[str, Any] = {
     "_EXACT": v.EXACT, "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
-    "_starts_with": v.starts_with,
+    "_starts_with": v.starts_with, "_rem": remainder,
 }
 
 
