@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ecrules import nodes as n
 from ecrules.cli import main
 from ecrules.formatter import format_module, format_source, hoist_headers
-from ecrules.parser import parse_with_comments
+from ecrules.parser import Lexeme, parse_lossless
 from ecrules.source import Source, Span
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,9 +25,9 @@ ECP_FILES = sorted(p for d in ECP_DIRS for p in (ROOT / d).rglob("*.ecp"))
 
 
 def _parse(text: str) -> tuple[n.Module, list[str]]:
-    module, diags, comments = parse_with_comments(Source("<test>", text))
-    assert module is not None, [d.render() for d in diags]
-    return module, [c[2].rstrip() for c in comments]
+    parsed = parse_lossless(Source("<test>", text))
+    assert parsed.module is not None, [d.render() for d in parsed.diagnostics]
+    return parsed.module, [c.text.rstrip() for c in parsed.comments]
 
 
 # ---- (1) every policy in the repository ------------------------------------------------------
@@ -124,6 +124,58 @@ def test_random_expressions_round_trip(expr: n.Expr) -> None:
     parsed, _ = _parse(text)
     assert parsed == module, text
     assert format_source(text) == text
+
+
+def _code(tokens: tuple[Lexeme, ...]) -> list[tuple[str, str]]:
+    return [(t.kind, t.text) for t in tokens if t.kind != "COMMENT"]
+
+
+def _respaced(expr: n.Expr, data: st.DataObject) -> tuple[str, str, list[str]]:
+    """A formatted policy, its tokens written again with other white space between them and
+    comments slipped in at token boundaries: (canonical text, respaced text, comments in order)."""
+    canonical = format_module(_rule_module(expr))
+    tokens = parse_lossless(Source("<canonical>", canonical)).tokens
+    parts: list[str] = []
+    comments: list[str] = []
+    for k, tok in enumerate(tokens):
+        if k:
+            parts.append(data.draw(st.sampled_from([" ", "  ", "\n", "\n    ", " \t"])))
+            if data.draw(st.integers(0, 5)) == 0:  # a comment runs to the end of its line
+                comments.append(f"# c{len(comments)} {data.draw(st.sampled_from(['', 'and', '}', '# x', '(']))}".rstrip())
+                parts.append(comments[-1] + "\n")
+        parts.append(tok.text)
+    return canonical, "".join(parts) + "\n", comments
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions, st.data())
+def test_layout_depends_on_the_token_stream_alone(expr: n.Expr, data: st.DataObject) -> None:
+    """The formatter works from the parser's token stream: formatting text that differs from a
+    formatted policy only in white space and comments gives back the same tokens (white space
+    aside), and every comment, in the order it was written."""
+    canonical, respaced, comments = _respaced(expr, data)
+    out = format_source(respaced)
+    kept = parse_lossless(Source("<out>", out))
+    assert _code(kept.tokens) == _code(parse_lossless(Source("<canonical>", canonical)).tokens), out
+    assert Counter(c.text for c in kept.comments) == Counter(comments), out
+    if not comments:
+        assert out == canonical
+    assert format_source(out) == out
+
+
+def test_the_parser_keeps_every_token_and_comment() -> None:
+    """`parse_lossless` is lossless: between its tokens there is only white space, so the source
+    can be rebuilt from the tokens and their positions."""
+    text = 'rule R deny {  # why\n  when a.b in {"x", 2026-01-01} and not -x > 1.5  # more\n}\n'
+    tokens = parse_lossless(Source("<t>", text)).tokens
+    lines = text.split("\n")
+    rebuilt = [[" "] * len(line) for line in lines]
+    for tok in tokens:
+        assert tok.line == tok.end_line and lines[tok.line - 1][tok.column - 1:tok.end_column - 1] == tok.text
+        rebuilt[tok.line - 1][tok.column - 1:tok.end_column - 1] = list(tok.text)
+    assert ["".join(r).rstrip() for r in rebuilt] == [line.rstrip() for line in lines]
+    assert [t.text for t in tokens if t.kind == "COMMENT"] == ["# why", "# more"]
+    assert [t.kind for t in tokens[:4]] == ["RULE", "NAME", "DENY", "LBRACE"]
 
 
 def test_tricky_literals() -> None:

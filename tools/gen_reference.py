@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 GRAMMAR = ROOT / "grammar" / "ecp.lark"
@@ -26,7 +27,7 @@ LEVELS = (
     ("negation", "boolean not"),
     ("comp_op", "comparison, membership, pattern; not chainable"),
     ("add_op", "addition, subtraction; left associative"),
-    ("mul_op", "multiplication, division; left associative"),
+    ("mul_op", "multiplicative; left associative"),
     ("negative", "unary minus"),
     ("postfix", "field access"),
 )
@@ -88,8 +89,7 @@ def _rule(rules: dict[str, str], name: str) -> str:
 def render() -> str:
     from ecrules import checked
     from ecrules.combine import STRENGTH
-    from ecrules.interpreter import FUNCS
-    from ecrules.typecheck import SIGNATURES
+    from ecrules.semantics import operators as registry
     from ecrules.types import PRIMITIVES
 
     text = GRAMMAR.read_text(encoding="utf-8")
@@ -134,15 +134,12 @@ def render() -> str:
     add("")
     add("| function | parameters | result | |")
     add("|---|---|---|---|")
-    for name in checked.FUNCTIONS:
-        if name in SIGNATURES:
-            params, result = SIGNATURES[name]
-            doc = (FUNCS[name].__doc__ or "").strip().splitlines()[0] if name in FUNCS else ""
-            add(f"| `{name}` | {', '.join(params)} | `{result}` | {doc} |")
+    for fn in registry.FUNCTIONS:
+        if fn.params is not None:
+            add(f"| `{fn.name}` | {', '.join(fn.params)} | `{fn.result}` | {fn.summary} |")
         else:
-            add(f"| `{name}` | text, a `screening` list [, text [, text]] | "
-                f"`{'number' if name == 'screen' else 'bool'}` | screens a name against a list: "
-                "[screening](screening.md) |")
+            add(f"| `{fn.name}` | text, a `screening` list [, text [, text]] | "
+                f"`{fn.result}` | screens a name against a list: [screening](screening.md) |")
     add("")
     add("\"text\" is a `string`, a `country` or an enum value; \"collection\" a list, a set or text.")
     add("")
@@ -150,6 +147,7 @@ def render() -> str:
     add("")
     add(", ".join(f"`{q}`" for q in checked.QUANTIFIERS) + ": written `NAME(x in SOURCE [where FILTER]: BODY)`.")
     add("")
+    support(add)
     add("## Names")
     add("")
     add("| | |")
@@ -184,6 +182,35 @@ def render() -> str:
         add("```")
     add("")
     return "\n".join(out)
+
+
+#: the engines of the support table, as its header names them
+ENGINES = (("row", "row engine"), ("interpreter", "`explain`"), ("duckdb", "columnar (DuckDB)"),
+           ("spark", "Spark SQL"), ("z3", "`verify` (z3)"))
+
+
+def support(add: Callable[[str], None]) -> None:
+    """The table of what each engine runs, from the registry (src/ecrules/semantics/operators.py);
+    tests/test_semantics_coverage.py checks each engine does what its column says."""
+    from ecrules.semantics import operators as ops
+
+    add("## What each engine runs")
+    add("")
+    add("Every operator, function and quantifier, and whether each engine runs it exactly. \"no\" is "
+        "explicit: the columnar engine then leaves the policy to the row engine (`--engine auto`), "
+        "`verify` answers `unknown`; the reason is the message it gives. A \"yes\" can still be "
+        "refused for a particular use (for example `==` between two lists in SQL, or a text "
+        "function inside a quantifier on Spark): [columnar](columnar.md) lists those.")
+    add("")
+    add("| construct | " + " | ".join(title for _, title in ENGINES) + " |")
+    add("|---|" + "---|" * len(ENGINES))
+    for c in ops.constructs():
+        cells = []
+        for engine, _ in ENGINES:
+            r = c.rendering(engine)
+            cells.append(f"no: {r.reason}" if isinstance(r, ops.Refused) else "yes")
+        add(f"| {ops.label(c)} | " + " | ".join(cells) + " |")
+    add("")
 
 
 def main(argv: list[str]) -> int:

@@ -3,12 +3,17 @@
 The Lark parser is built once per process from `grammar/ecp.lark` (shipped in the wheel as
 `ecrules/grammar/ecp.lark`); a Transformer turns its tree into nodes with spans.
 Syntax errors come back as diagnostics, never as Lark exceptions.
+
+`parse_lossless` also keeps the token stream the parser read, comments included, each token with
+its position (whitespace is what lies between them): the formatter lays a policy out from it.
 """
 
 from __future__ import annotations
 
 import datetime
+import heapq
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
@@ -49,7 +54,7 @@ def _lark() -> Lark:
 
 
 def _comment(tok: Token) -> Token:
-    """Lexer callback for the ignored COMMENT terminal: kept only when `parse_with_comments` asks."""
+    """Lexer callback for the ignored COMMENT terminal: kept only when `parse_lossless` asks."""
     comments: list[Token] | None = getattr(_local, "comments", None)
     if comments is not None:
         comments.append(tok)
@@ -58,13 +63,13 @@ def _comment(tok: Token) -> Token:
 
 def parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
     """Parse one file. On a syntax error: no module, and one diagnostic saying where and why."""
-    return _parse(source, None)
+    return _parse(source)
 
 
-def _parse(source: Source, comments: list[Token] | None) -> tuple[n.Module | None, list[Diagnostic]]:
+def _parse(source: Source) -> tuple[n.Module | None, list[Diagnostic]]:
     _local.source = source
     _local.diagnostics = []
-    _local.comments = comments
+    _local.comments = None
     try:
         module = _lark().parse(source.text)
     except UnexpectedInput as exc:
@@ -76,14 +81,70 @@ def _parse(source: Source, comments: list[Token] | None) -> tuple[n.Module | Non
     return module, diags
 
 
-def parse_with_comments(source: Source) -> tuple[n.Module | None, list[Diagnostic], list[tuple[int, int, str]]]:
-    """`parse`, plus every comment as (line, column, text) in source order (for the formatter)."""
+@dataclass(frozen=True, slots=True)
+class Lexeme:
+    """One token as the parser read it: `kind` is its terminal (`NAME`, `LBRACE`, `RULE`, ...,
+    `COMMENT`); positions are 1-based, `end_column` just past its last character (as in `Span`).
+    No token spans lines (a string or a comment ends on its line)."""
+
+    kind: str
+    text: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def start(self) -> tuple[int, int]:
+        return (self.line, self.column)
+
+    @property
+    def end(self) -> tuple[int, int]:
+        return (self.end_line, self.end_column)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A parse that keeps its token stream: every token and comment of the source, in order."""
+
+    module: n.Module | None
+    diagnostics: list[Diagnostic]
+    tokens: tuple[Lexeme, ...]
+
+    @property
+    def comments(self) -> tuple[Lexeme, ...]:
+        return tuple(t for t in self.tokens if t.kind == "COMMENT")
+
+
+def parse_lossless(source: Source) -> Parsed:
+    """`parse`, keeping the tokens it read (Lark's interactive parser hands each one over) and the
+    comments (the lexer's COMMENT callback). On a syntax error the tokens are not kept, and the
+    diagnostic is the one `parse` gives."""
     tokens: list[Token] = []
+    comments: list[Token] = []
+    _local.source = source
+    _local.diagnostics = []
+    _local.comments = comments
     try:
-        module, diags = _parse(source, tokens)
+        interactive = _lark().parse_interactive(source.text)
+        for tok in interactive.iter_parse():
+            tokens.append(tok)
+        module = interactive.feed_eof()  # type: ignore[no-untyped-call]
+    except UnexpectedInput:
+        module, diags = _parse(source)  # the plain parse words the diagnostic (it knows what was expected)
+        return Parsed(module, diags, ())
+    except VisitError as exc:  # a bug in the builder, not in the user's text
+        raise exc.orig_exc from exc
     finally:
         _local.comments = None
-    return module, diags, [(t.line or 1, t.column or 1, str(t)) for t in tokens]
+    assert isinstance(module, n.Module)
+    stream = heapq.merge(tokens, comments, key=lambda t: (t.line or 1, t.column or 1))
+    return Parsed(module, _local.diagnostics, tuple(_lexeme(t) for t in stream))
+
+
+def _lexeme(tok: Token) -> Lexeme:
+    line, column = tok.line or 1, tok.column or 1
+    return Lexeme(tok.type, str(tok), line, column, tok.end_line or line, tok.end_column or column + len(tok))
 
 
 # ---- building nodes --------------------------------------------------------------------------

@@ -8,6 +8,10 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+# what the columnar compiler cannot express exactly: the one class every back-end raises
+# (`compile_query` names the columnar engine in its message)
+from ..semantics.operators import Unsupported as Unsupported
+
 #: Input numbers are held as DECIMAL(38, NUMBER_SCALE): up to 9 places after the point and 29
 #: before it. A record value outside that range is decided by the row engine.
 NUMBER_PRECISION = 38  # the widest DECIMAL DuckDB, Spark and Arrow's decimal128 all hold
@@ -18,14 +22,6 @@ NUMBER_SQL = f"DECIMAL({NUMBER_PRECISION}, {NUMBER_SCALE})"
 INLINE_SET_LIMIT = 1000
 
 
-class Unsupported(Exception):
-    """The policy uses a construct that the columnar compiler cannot express exactly."""
-
-    def __init__(self, construct: str, where: object = None):
-        self.construct = construct
-        self.where = str(where) if where is not None else None
-        at = f" at {self.where}" if self.where else ""
-        super().__init__(f"the columnar engine cannot express {construct}{at}")
 
 
 class Dialect:

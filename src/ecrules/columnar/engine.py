@@ -290,7 +290,7 @@ class ColumnarEngine:
 
         c = policy.checked
         if c.record is None:
-            raise Unsupported("a policy without a record")
+            raise Unsupported("a policy without a record", engine="columnar")
         self.policy = policy
         self._eventful: set[str] = set()   # screened names with a hit or a clearance, this chunk
         self.checked = c
@@ -311,7 +311,8 @@ class ColumnarEngine:
                 typ = canon.arrow_type(big.elem)
                 self._set_tables[big.name] = pa.table({"v": pa.array(list(big.values), type=typ)})
             except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
-                raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})") from None
+                raise Unsupported(f"set `{big.set_name}` (its values do not fit the column type: {exc})",
+                                  engine="columnar") from None
         del fields
         self._lines: Any = None  # the JSON Lines reader, made when first needed
         #: the dates (days since 1970) where a basis or a set membership starts or ends

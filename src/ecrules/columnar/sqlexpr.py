@@ -14,6 +14,7 @@ import attrs
 from .. import nodes as n
 from .. import types as t
 from ..checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+from ..semantics import operators as ops
 from .dialects import DUCKDB, INLINE_SET_LIMIT, NUMBER_SQL, Dialect, Unsupported
 from .globs import like_sql
 
@@ -23,7 +24,7 @@ UNROLL_LIMIT = 256
 #: lambdas in memory that doubles every level or so (16 levels took 870 MB, 20 over 4 GB)
 QUANT_NESTING_LIMIT = 10
 #: the text functions that run as UDFs (`ecr_NAME`; `ecr_NAME_each` maps a list of texts)
-TEXT_UDFS = ("normalize", "lower", "upper")
+TEXT_UDFS = tuple(ops.UDFS)
 
 Env = dict[int, tuple[str, Any]]  # id(quant) -> ("var", sql name) | ("const", value)
 
@@ -155,19 +156,18 @@ class ExprGen:
         if isinstance(e, n.Has):
             return self.has(e.path, env)
         if isinstance(e, n.Not):
-            return f"(NOT {self.expr(e.operand, env)})"
+            return self.render(ops.NOT_OP, e, (e.operand,), env)
         if isinstance(e, n.BoolOp):
-            op = " AND " if e.op == "and" else " OR "
-            return "(" + op.join(self.expr(o, env) for o in e.operands) + ")"
+            return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
         if isinstance(e, n.Compare):
             return self.compare(e, env)
         if isinstance(e, n.Arith):
-            if e.op == "/":
-                raise Unsupported("`/` (division rounds to 18 places, half to even, and faults on zero)", e.span)
-            return f"({self.expr(e.left, env)} {e.op} {self.expr(e.right, env)})"
+            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
         if isinstance(e, n.Neg):
-            return f"(- {self.expr(e.operand, env)})"
-        if isinstance(e, n.Call) and e.func in ("screen", "matches"):
+            return self.render(ops.NEG_OP, e, (e.operand,), env)
+        if isinstance(e, n.Call) and (fn := ops.FUNCTIONS_BY_NAME[e.func]).rendering(d.name) is not ops.NATIVE:
+            return self.render(fn, e, e.args, env)
+        if isinstance(e, n.Call) and not fn.udf:  # `screen`, `matches`
             # a vectorised UDF: each distinct (name, type, country, date) is screened once, in Python
             if self._depth and not d.udf_in_lambda:
                 raise Unsupported(f"`{e.func}` inside a quantifier on {d.name}", e.span)
@@ -187,20 +187,10 @@ class ExprGen:
                     if key not in self.derived:
                         self.derived[key] = f"__n{len(self.derived)}"
                     return d.ident(self.derived[key])
-            if e.func in TEXT_UDFS and self._depth and not d.udf_in_lambda:
+            if self._depth and not d.udf_in_lambda:
                 return self._hoisted_udf(e, env)
-            args = [self.expr(a, env) for a in e.args]
-            if e.func in TEXT_UDFS:
-                self.udfs.add(e.func)
-                return f"ecr_{e.func}({args[0]})"
-            if e.func == "starts_with":
-                return d.starts_with(args[0], args[1])
-            if e.func == "days_between":
-                return d.days_between(args[0], args[1])
-            if e.func == "len":
-                at = c.type_of(e.args[0])
-                return d.list_len(args[0]) if isinstance(at, (t.ListT, t.SetT)) else d.text_len(args[0])
-            raise Unsupported(f"the function `{e.func}`", e.span)
+            self.udfs.add(e.func)
+            return f"ecr_{e.func}({self.expr(e.args[0], env)})"
         if isinstance(e, n.Quant):
             return self.quant(e, env)
         if isinstance(e, (n.SetLit, n.ListLit)):
@@ -210,6 +200,20 @@ class ExprGen:
             lit = d.list_literal(elems)
             return d.list_distinct(lit) if isinstance(e, n.SetLit) else lit
         raise Unsupported(f"the expression `{type(e).__name__}`", getattr(e, "span", None))
+
+    def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...], env: Env) -> str:
+        """`e` as the registry renders `c` in this dialect, from its rendered operands."""
+        ops.refuse(c, self.d.name, e.span)
+        args = ops.Args(tuple(self.expr(x, env) for x in operands), tuple(self.c.type_of(x) for x in operands),
+                        tuple(self.known(x) for x in operands), str(e.span), dialect=self.d)
+        return str(ops.render(c, self.d.name, args, e.span))
+
+    def known(self, e: n.Expr) -> Any:
+        """The value of `e` when the policy loads (a literal or a `const`), else `ops.NOT_KNOWN`."""
+        if isinstance(e, n.Literal):
+            return e.value
+        b = self.c.bindings.get(id(e)) if isinstance(e, n.Name) else None
+        return b.value if isinstance(b, ConstInfo) else ops.NOT_KNOWN
 
     def _free_quants(self, e: n.Expr, env: Env) -> list[n.Quant]:
         """The quantifiers bound outside `e` whose lambda variables `e` reads."""
@@ -275,8 +279,11 @@ class ExprGen:
         return "(" + " AND ".join(checks) + ")" if checks else "TRUE"
 
     def compare(self, e: n.Compare, env: Env) -> str:
+        op = ops.COMPARE_OPS[e.op]
+        if op.rendering(self.d.name) is not ops.NATIVE:
+            return self.render(op, e, (e.left, e.right), env)
         left = self.expr(e.left, env)
-        if e.op in ("like", "not like"):
+        if op.rule == "pattern":
             pattern = self.c.patterns[id(e)]
             if not isinstance(pattern, str):
                 # a quantifier variable over constant patterns: unrolled, so it is a constant here
@@ -288,15 +295,11 @@ class ExprGen:
                     raise Unsupported("`like` with a pattern that is not constant here", e.span)
                 pattern = str(value)
             test = like_sql(self.d, left, pattern)
-            return test if e.op == "like" else f"(NOT {test})"
-        lt, rt = self.c.type_of(e.left), self.c.type_of(e.right)
-        if e.op in ("in", "not in"):
+            return test if op.negates is None else f"(NOT {test})"
+        if op.rule == "membership":
             test = self.membership(left, e.right, env, e)
-            return test if e.op == "in" else f"(NOT {test})"
-        if isinstance(lt, (t.ListT, t.SetT)) or isinstance(rt, (t.ListT, t.SetT)):
-            raise Unsupported(f"`{e.op}` between lists or sets", e.span)
-        op = {"==": "=", "!=": "<>"}.get(e.op, e.op)
-        return f"({left} {op} {self.expr(e.right, env)})"
+            return test if op.negates is None else f"(NOT {test})"
+        raise Unsupported(f"`{e.op}` in SQL", e.span)
 
     def membership(self, left: str, right: n.Expr, env: Env, e: n.Compare) -> str:
         d = self.d

@@ -166,7 +166,11 @@ def compile_query(checked: Checked, dialect: str | Dialect = "duckdb", inline_li
     `canon.py` does); with `derive` it reads `normalize(FIELD)` from added columns (`Query.derived`).
     """
     d = DIALECTS[dialect] if isinstance(dialect, str) else dialect
-    return SqlGen(checked, d, inline_limit, validate, derive).query()
+    try:
+        return SqlGen(checked, d, inline_limit, validate, derive).query()
+    except Unsupported as exc:
+        exc.engine = exc.engine or "columnar"  # the message says which engine refused
+        raise
 
 
 def unsupported(policy: Program | Checked, dialect: str = "duckdb") -> Unsupported | None:

@@ -202,6 +202,14 @@ def _rendering(c: Operator | Function, backend: str) -> Render:
     raise KeyError(backend)
 
 
+def refuse(c: Operator | Function, backend: str, where: object = None) -> None:
+    """Raise `Unsupported` (at `where`) when `backend` refuses `c`: a back-end asks before it
+    renders the operands, so the refusal it reports is the construct's own."""
+    r = c.rendering(backend)
+    if isinstance(r, Refused):
+        raise r.error(where)
+
+
 def render(c: Operator | Function, backend: str, args: Args, where: object = None) -> Any:
     """`c` rendered by `backend`; raises `Unsupported` (at `where`) when it is refused there.
 
@@ -264,7 +272,7 @@ def _sql_infix(op: str) -> Callable[[Args], str]:
 
 def _sql_scalar_compare(op: str) -> Callable[[Args], str]:
     def render(a: Args) -> str:
-        if any(isinstance(x, (t.ListT, t.SetT)) for x in a.types[:1]):
+        if any(isinstance(x, (t.ListT, t.SetT)) for x in a.types):
             raise Unsupported(f"`{_TOKEN_OF_SQL.get(op, op)}` between lists or sets")
         return f"({a.code[0]} {op} {a.code[1]})"
 
@@ -426,5 +434,5 @@ __all__ = [
     "Function", "INTERPRETER", "NATIVE", "NEG_OP", "NOT_KNOWN", "NOT_OP", "OPERATORS", "Operator", "PY_HELPERS",
     "QUANTIFIERS", "QUANTIFIERS_BY_NAME", "Quantifier", "ROW", "Refused", "Render", "SPARK", "SQL_DIALECTS", "UDFS",
     "Unsupported",
-    "Z3", "constructs", "label", "operator_of", "precedence", "render",
+    "Z3", "constructs", "label", "operator_of", "precedence", "refuse", "render",
 ]

@@ -23,6 +23,7 @@ showing it (`solve.py`). Symbolic values are in `symbolic.py`, list bounds in `b
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
 import z3  # type: ignore[import-untyped]
@@ -31,6 +32,7 @@ from .. import nodes as n
 from .. import types as t
 from .. import values as v
 from ..checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..semantics import operators as ops
 from . import combining
 from .bounds import Bounds
 from .deadline import Deadline
@@ -107,8 +109,7 @@ class Encoder:
         self._app_cache: dict[tuple[str, int], App] = {}
         self._screen_funcs: dict[str, Any] = {}
         self.screen_apps: list[tuple[Any, str, list[Any], Any]] = []
-        self._funcs = {name: z3.Function(f"{name}_", z3.StringSort(), z3.StringSort())
-                       for name in ("normalize", "lower", "upper")}
+        self._funcs = {name: z3.Function(f"{name}_", z3.StringSort(), z3.StringSort()) for name in ops.UDFS}
         self._counter = 0
         self.numbers: list[Any] = []  # real-valued leaves (a witness needs finite decimals)
         self.strings: list[Any] = []
@@ -247,27 +248,20 @@ class Encoder:
         if isinstance(e, n.Has):
             return self._has(e.path, env)
         if isinstance(e, n.Not):
-            return znot(self.expr(e.operand, env))
+            return self.render(ops.NOT_OP, e, (e.operand,), env)
         if isinstance(e, n.BoolOp):
-            parts = [self.expr(o, env) for o in e.operands]
-            return zand(*parts) if e.op == "and" else zor(*parts)
+            return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
         if isinstance(e, n.Compare):
-            return self._compare(e, env)
+            return self.render(ops.COMPARE_OPS[e.op], e, (e.left, e.right), env)
         if isinstance(e, n.Arith):
-            a, b2 = self.expr(e.left, env), self.expr(e.right, env)
-            if e.op == "/":
-                if not is_z3(a) and not is_z3(b2):
-                    return v.divide(a, b2)
-                raise Unsupported("division by a value read from the record is not encoded (`/` rounds to 18 places)")
-            if not is_z3(a) and not is_z3(b2):
-                return {"+": v.add, "-": v.sub, "*": v.mul}[e.op](a, b2)
-            za, zb = lift_num(a), lift_num(b2)
-            return za + zb if e.op == "+" else za - zb if e.op == "-" else za * zb
+            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
         if isinstance(e, n.Neg):
-            x = self.expr(e.operand, env)
-            return -x if not is_z3(x) else -x
+            return self.render(ops.NEG_OP, e, (e.operand,), env)
         if isinstance(e, n.Call):
-            return self._call(e, env)
+            fn = ops.FUNCTIONS_BY_NAME[e.func]
+            if fn.z3 is ops.NATIVE:  # `screen`, `matches`
+                return self._screen_fn(e, env)
+            return self.render(fn, e, e.args, env)
         if isinstance(e, n.Quant):
             return self._quant(e, env)
         if isinstance(e, n.SetLit):
@@ -368,29 +362,28 @@ class Encoder:
             self.set_apps.append(app)
         return app.term
 
-    def _compare(self, e: n.Compare, env: Env) -> Any:
-        left = self.expr(e.left, env)
-        op = e.op
-        if op in ("like", "not like"):
-            right = self.expr(e.right, env)
-            if not isinstance(right, str):
-                raise Unsupported("a `like` pattern not known at load time")
-            hit = self.like(left, right)
-            return hit if op == "like" else znot(hit)
-        right = self.expr(e.right, env)
-        if op == "==":
-            return self.eq(left, right)
-        if op == "!=":
-            return znot(self.eq(left, right))
-        if op in ("in", "not in"):
-            hit = self.member(left, right)
-            return hit if op == "in" else znot(hit)
-        if not is_z3(left) and not is_z3(right):
-            return bool({"<": left < right, "<=": left <= right, ">": left > right, ">=": left >= right}[op])
-        a, b2 = lift_num(left), lift_num(right)
-        return {"<": a < b2, "<=": a <= b2, ">": a > b2, ">=": a >= b2}[op]
+    def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...], env: Env) -> Any:
+        """`e` as the registry encodes `c`. Operands that are all plain values (known when the
+        policy loads) are computed with the registry's run-time function, the one meaning;
+        `and`/`or`/`not`, equality and membership have encodings that take plain values too."""
+        args = tuple(self.expr(x, env) for x in operands)
+        if c.run is not None and getattr(c, "rule", None) not in _NO_FOLD and all(_plain(x) for x in args):
+            return c.run(*args)
+        return ops.render(c, ops.Z3, ops.Args(args, tuple(self.c.type_of(x) for x in operands),
+                                              site=str(e.span), ops=self), e.span)
 
-    def like(self, s: Any, pattern: str) -> Any:
+    # the primitives the registry's z3 encodings call (`semantics.operators`, `Args.ops`)
+    num = staticmethod(lift_num)
+    and_ = staticmethod(zand)
+    or_ = staticmethod(zor)
+    not_ = staticmethod(znot)
+
+    def text_fn(self, func: str, s: Any) -> Any:
+        return self._text_fn(func, s)
+
+    def like(self, s: Any, pattern: Any) -> Any:
+        if not isinstance(pattern, str):
+            raise Unsupported("a `like` pattern not known at load time")
         if isinstance(s, str):
             return v.like(s, pattern)
         if isinstance(s, FD):
@@ -443,40 +436,26 @@ class Encoder:
         self.screen_apps.append((info, e.func, args, term))
         return term
 
-    def _call(self, e: n.Call, env: Env) -> Any:
-        if e.func in ("screen", "matches"):
-            return self._screen_fn(e, env)
-        args = [self.expr(a, env) for a in e.args]
-        f = e.func
-        if f in ("normalize", "lower", "upper"):
-            return self._text_fn(f, args[0])
-        if f == "starts_with":
-            s, p = args
-            if isinstance(s, str) and isinstance(p, str):
-                return s.startswith(p)
-            if isinstance(s, FD) and isinstance(p, str):
-                return fd_where(s, lambda x: x.startswith(p))
-            return z3.PrefixOf(lift_str(p), lift_str(s))
-        if f == "len":
-            x = args[0]
-            if isinstance(x, SList):
-                return x.length
-            if isinstance(x, DatedSet):
-                raise Unsupported("`len` of a set whose members depend on the date is not encoded")
-            if isinstance(x, (str, frozenset, tuple)):
-                return len(x)
-            if isinstance(x, FD):
-                out: Any = z3.IntVal(len(x.values[-1]))
-                for k in range(len(x.values) - 2, -1, -1):
-                    out = z3.If(x.idx == k, len(x.values[k]), out)
-                return out
-            return z3.Length(x)
-        if f == "days_between":
-            a, b2 = args
-            if not is_z3(a) and not is_z3(b2):
-                return v.days_between(a, b2)
-            return lift_num(b2) - lift_num(a)
-        raise Unsupported(f"the function `{f}` is not encoded")
+    def starts_with(self, s: Any, p: Any) -> Any:
+        if isinstance(s, str) and isinstance(p, str):
+            return s.startswith(p)
+        if isinstance(s, FD) and isinstance(p, str):
+            return fd_where(s, lambda x: x.startswith(p))
+        return z3.PrefixOf(lift_str(p), lift_str(s))
+
+    def length(self, x: Any) -> Any:
+        if isinstance(x, SList):
+            return x.length
+        if isinstance(x, DatedSet):
+            raise Unsupported("`len` of a set whose members depend on the date is not encoded")
+        if isinstance(x, (str, frozenset, tuple)):
+            return len(x)
+        if isinstance(x, FD):
+            out: Any = z3.IntVal(len(x.values[-1]))
+            for k in range(len(x.values) - 2, -1, -1):
+                out = z3.If(x.idx == k, len(x.values[k]), out)
+            return out
+        return z3.Length(x)
 
     def _elements(self, src: Any) -> Iterator[tuple[Any, Any]]:
         """(guard, element) for each element a quantifier ranges over."""
@@ -528,6 +507,17 @@ class Encoder:
         if e.kind == "sum" and self.c.types.get(id(e)) == t.NUMBER:
             zs = [z3.ToReal(p) if p.sort() == z3.IntSort() else p for p in zs]
         return z3.Sum(*zs) if len(zs) > 1 else zs[0]
+
+
+#: type rules whose z3 encodings take plain values as they are (no folding with `run`)
+_NO_FOLD = frozenset({"bool", "not", "equality", "membership"})
+
+
+def _plain(x: Any) -> bool:
+    """A value known when the policy loads: no z3 term or symbolic value anywhere in it."""
+    if isinstance(x, (bool, int, Decimal, str, datetime.date)):
+        return True
+    return isinstance(x, (frozenset, tuple)) and all(_plain(y) for y in x)
 
 
 def all_exprs(c: Checked) -> Iterable[n.Expr]:

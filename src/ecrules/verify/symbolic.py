@@ -14,15 +14,18 @@ import z3  # type: ignore[import-untyped]
 from .. import types as t
 from .. import values as v
 from ..countries import COUNTRIES
+# a construct the encoding cannot represent faithfully (the verdict becomes `unknown`): the one
+# class every back-end raises
+from ..semantics.operators import UDFS
+from ..semantics.operators import Unsupported as Unsupported
 
-TEXT_FUNCS: dict[str, Callable[[str], str]] = {"normalize": v.normalize, "lower": v.lower, "upper": v.upper}
+#: the text functions, uninterpreted in z3 and refined with their real values (the registry's)
+TEXT_FUNCS: dict[str, Callable[[str], str]] = dict(UDFS)
 COUNTRY_LIST: tuple[str, ...] = tuple(sorted(COUNTRIES))
 MIN_DAY = datetime.date(1, 1, 1).toordinal()
 MAX_DAY = datetime.date(9999, 12, 31).toordinal()
 
 
-class Unsupported(Exception):
-    """A construct the encoding cannot represent faithfully: the verdict becomes `unknown`."""
 
 
 # ---- symbolic values ---------------------------------------------------------------------------
