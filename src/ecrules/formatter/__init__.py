@@ -89,7 +89,7 @@ def format_module(module: n.Module, tokens: tuple[Lexeme, ...] = ()) -> str:
     stream = Stream(tokens)
     printer = Printer(stream)
     printer.module(module)
-    return place(printer.out, stream)
+    return place(printer.out, stream, printer.decl_lines)
 
 
 __all__ = ["format_source", "format_module", "hoist_headers", "FormatterBug", "WIDTH"]

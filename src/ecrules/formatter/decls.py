@@ -27,6 +27,8 @@ class Printer(Exprs):
     def __init__(self, stream: Stream) -> None:
         super().__init__(stream)
         self.out = Frag()
+        #: the output line where each declaration starts (comments keep their order within one)
+        self.decl_lines: list[int] = []
 
     # -- source positions, from the token stream
 
@@ -85,6 +87,7 @@ class Printer(Exprs):
 
     def module(self, module: n.Module) -> None:
         for decl in hoist_headers(module).decls:
+            self.decl_lines.append(0 if self.out.empty else len(self.out.lines))
             self.decl(decl)
 
     def decl(self, d: n.Decl) -> None:

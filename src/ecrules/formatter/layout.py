@@ -74,9 +74,14 @@ class Frag:
         self.lines.extend(other.lines[1:])
         return self
 
+    @property
+    def empty(self) -> bool:
+        """Nothing laid out yet (one empty line, no anchor)."""
+        return len(self.lines) == 1 and self.lines[0].text == "" and not self.anchors
+
     def below(self, other: Frag) -> Frag:
         """Append `other` as new lines."""
-        if len(self.lines) == 1 and self.lines[0].text == "" and not self.anchors:
+        if self.empty:
             self.lines = []
         base = len(self.lines)
         for a in other.anchors:
