@@ -238,4 +238,7 @@ def test_the_support_table_in_the_reference_is_the_registry() -> None:
         assert cells[0] == ops.label(c)
         for engine, cell in zip(ops.BACKENDS, cells[1:]):
             r = c.rendering(engine)
-            assert cell == (f"no: {r.reason}" if isinstance(r, ops.Refused) else "yes"), (cells[0], engine)
+            want = f"no: {r.reason}" if isinstance(r, ops.Refused) else \
+                f"yes, {c.limits[engine]}" if engine in c.limits else "yes"
+            assert cell == want, (cells[0], engine)
+            assert engine not in c.limits or not isinstance(r, ops.Refused)

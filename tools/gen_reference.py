@@ -198,9 +198,9 @@ def support(add: Callable[[str], None]) -> None:
     add("")
     add("Every operator, function and quantifier, and whether each engine runs it exactly. \"no\" is "
         "explicit: the columnar engine then leaves the policy to the row engine (`--engine auto`), "
-        "`verify` answers `unknown`; the reason is the message it gives. A \"yes\" can still be "
-        "refused for a particular use (for example `==` between two lists in SQL, or a text "
-        "function inside a quantifier on Spark): [columnar](columnar.md) lists those.")
+        "`verify` answers `unknown`; the reason is the message it gives. \"yes, ...\" names the uses "
+        "that engine still refuses, the same way; [columnar](columnar.md) lists its other limits "
+        "(set sizes, quantifier nesting).")
     add("")
     add("| construct | " + " | ".join(title for _, title in ENGINES) + " |")
     add("|---|" + "---|" * len(ENGINES))
@@ -208,7 +208,8 @@ def support(add: Callable[[str], None]) -> None:
         cells = []
         for engine, _ in ENGINES:
             r = c.rendering(engine)
-            cells.append(f"no: {r.reason}" if isinstance(r, ops.Refused) else "yes")
+            cells.append(f"no: {r.reason}" if isinstance(r, ops.Refused) else
+                         f"yes, {c.limits[engine]}" if engine in c.limits else "yes")
         add(f"| {ops.label(c)} | " + " | ".join(cells) + " |")
     add("")
 

@@ -13,8 +13,16 @@ A rendering is one of:
   not hold (compiled `like` patterns, set tables, screening lists, quantifier loops);
 - `Refused(reason)`: the back-end cannot express it exactly.
 
-Adding an operator is: the grammar rule that spells it, an entry here, docs and tests; the
-coverage test (tests/test_semantics_coverage.py) fails until every back-end renders or refuses it.
+Adding an operator (`%` was added so: grammar, this file, docs, tests, nothing else):
+1. spell it in grammar/ecp.lark in the rule of its precedence level (`mul_op`, `comp_op`, ...);
+2. add an `Operator` here: token, node, precedence, type rule, `run` (exact, from `values`), and a
+   rendering or a `Refused` for Python, SQL and z3 (`limits` for uses an engine still refuses); a
+   helper the Python rendering calls goes in `PY_HELPERS` (the compiler's globals, which the
+   generated-source audit accepts);
+3. document it in docs/language.md and run `python tools/gen_reference.py` (the support table);
+4. test it against its definition and across engines; tests/test_semantics_coverage.py builds a
+   sample from its node kind and holds every engine to what the entry says.
+Adding a function is the same with a `Function` (the grammar needs nothing: calls are generic).
 """
 
 from __future__ import annotations
@@ -141,6 +149,8 @@ class Operator:
     int_closed: bool = True
     #: `not in`, `not like`: the operator this one negates
     negates: str | None = None
+    #: per back-end, the uses it refuses although it renders the construct (docs print them)
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     def rendering(self, backend: str) -> Render:
         return _rendering(self, backend)
@@ -164,6 +174,8 @@ class Function:
     folds: bool = False
     #: SQL engines call `run` as a Python UDF `ecr_NAME` (and `ecr_NAME_each` over a list)
     udf: bool = False
+    #: per back-end, the uses it refuses although it renders the construct (docs print them)
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def summary(self) -> str:
@@ -185,6 +197,7 @@ class Quantifier:
     doc: str
     #: whether the body may be left out (`count(x in xs)`)
     body_optional: bool = False
+    limits: Mapping[str, str] = attrs.field(factory=dict)
 
     def rendering(self, backend: str) -> Render:
         return NATIVE
@@ -232,6 +245,43 @@ def render(c: Operator | Function, backend: str, args: Args, where: object = Non
 
 def _div(a: int | Decimal, b: int | Decimal, site: str = "") -> Decimal:
     return v.divide(a, b, site)
+
+
+def remainder(a: int | Decimal, b: int | Decimal, site: str = "") -> int | Decimal:
+    """`a % b`: the remainder of the division truncated toward zero, so it has the sign of `a`
+    (as DuckDB's and Spark's `%`; Python's `%` floors on integers). Exact; an `int` when both
+    are; a fault when `b` is zero, as `/` is."""
+    if not b:
+        raise v.Fault(f"division by zero at {site}" if site else "division by zero")
+    if type(a) is int and type(b) is int:
+        r = abs(a) % abs(b)
+        return -r if a < 0 else r
+    return v.EXACT.remainder(a, b)  # a decimal remainder has the dividend's sign
+
+
+def _sql_remainder(a: Args) -> str:
+    """SQL's `%` truncates as the language does, but a zero divisor is a query error there, not
+    one record's `error` decision: only a divisor known (and not zero) when the policy loads."""
+    divisor = a.value(1)
+    if divisor is NOT_KNOWN:
+        raise Unsupported("`%` by a value read from the record (a zero divisor is an error decision)")
+    if not divisor:
+        raise Unsupported("`%` by zero (an error decision on every record)")
+    return f"({a.code[0]} % {a.code[1]})"
+
+
+def _z3_remainder(a: Args) -> Any:
+    """`x % k` for a known `k`: x - k * trunc(x / k), trunc from z3's floor (`ToInt`); exact."""
+    import z3  # type: ignore[import-untyped]
+
+    k = a.code[1]
+    if not isinstance(k, (int, Decimal)) or isinstance(k, bool) or not k:
+        raise Unsupported("`%` by a value read from the record is not encoded (a zero divisor is an error decision)")
+    x = a.ops.num(a.code[0])
+    real = z3.ToReal(x) if x.is_int() else x
+    q = real / z3.RealVal(str(k))
+    r = real - z3.RealVal(str(k)) * z3.ToReal(z3.If(q >= 0, z3.ToInt(q), -z3.ToInt(-q)))
+    return z3.ToInt(r) if x.is_int() and type(k) is int else r
 
 
 def _binary(fn: Callable[[Any, Any], Any]) -> Callable[..., Any]:
@@ -296,6 +346,13 @@ def _bool_sql(op: str) -> Callable[[Args], str]:
     return lambda a: "(" + f" {op} ".join(a.code) + ")"
 
 
+def _sql(limit: str) -> dict[str, str]:
+    return {DUCKDB: limit, SPARK: limit}
+
+
+_NO_WHOLE = {**_sql("not between lists or sets"), Z3: "not between whole records or lists"}
+_UDF_IN_LAMBDA = {SPARK: "inside a quantifier, only of the record or of one variable over a list field (Spark runs no UDF in a lambda)"}
+
 _DIVISION_SQL = Refused("`/` (division rounds to 18 places, half to even, and faults on zero)")
 _DIVISION_Z3 = Refused("division by a value read from the record is not encoded (`/` rounds to 18 places)")
 
@@ -309,9 +366,10 @@ OPERATORS: tuple[Operator, ...] = (
              lambda a: f"(not {a.code[0]})", lambda a: f"(NOT {a.code[0]})", lambda a: a.ops.not_(a.code[0])),
     # comparisons (never chained)
     Operator("==", "Compare", COMPARE, "none", "equality", "equal", _binary(operator.eq),
-             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1])),
+             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1]), limits=_NO_WHOLE),
     Operator("!=", "Compare", COMPARE, "none", "equality", "not equal", _binary(operator.ne),
-             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1]))),
+             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1])),
+             limits=_NO_WHOLE),
     Operator("<", "Compare", COMPARE, "none", "order", "less than", _binary(operator.lt),
              _py_infix("<"), _sql_scalar_compare("<"), _z3_num(operator.lt)),
     Operator("<=", "Compare", COMPARE, "none", "order", "at most", _binary(operator.le),
@@ -338,6 +396,10 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("/", "Arith", MUL, "left", "arith", "quotient rounded to 18 places, half to even; faults on zero",
              _div, lambda a: f"_div({a.code[0]}, {a.code[1]}, {a.site})", _DIVISION_SQL, _DIVISION_Z3,
              int_closed=False),
+    Operator("%", "Arith", MUL, "left", "arith", "remainder of the division truncated toward zero (the sign of "
+             "the dividend); faults on zero", remainder, lambda a: f"_rem({a.code[0]}, {a.code[1]}, {a.site})",
+             _sql_remainder, _z3_remainder,
+             limits={**_sql("only by a literal or `const` divisor, not zero"), Z3: "only by a known divisor, not zero"}),
     # unary minus
     Operator("-", "Neg", NEG, "prefix", "neg", "exact negation", v.neg,
              lambda a: f"(-{a.code[0]})" if a.ints else f"_EXACT.minus({a.code[0]})",
@@ -370,24 +432,25 @@ def _sql_len(a: Args) -> str:
 FUNCTIONS: tuple[Function, ...] = (
     # the text functions run as UDFs on SQL engines (theirs differ from Python's: `upper('ß')`)
     Function("normalize", ("text",), t.STRING, "", v.normalize, _py_call("_normalize"), NATIVE,
-             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("lower", ("text",), t.STRING, "", v.lower, _py_call("_lower"), NATIVE,
-             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("upper", ("text",), t.STRING, "", v.upper, _py_call("_upper"), NATIVE,
-             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True),
+             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
     Function("starts_with", ("text", "text"), t.BOOL, "", v.starts_with, _py_call("_starts_with"),
              lambda a: a.dialect.starts_with(a.code[0], a.code[1]),
              lambda a: a.ops.starts_with(a.code[0], a.code[1])),
     Function("len", ("collection",), t.INT, "The number of elements of a list or set, or of characters of a text.",
-             len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0])),
+             len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0]),
+             limits={Z3: "not of a set whose members depend on the date"}),
     Function("days_between", ("date", "date"), t.INT, "", v.days_between,
              lambda a: f"({a.code[1]} - {a.code[0]}).days", lambda a: a.dialect.days_between(a.code[0], a.code[1]),
              lambda a: a.ops.num(a.code[1]) - a.ops.num(a.code[0])),
     # screening: the list is read by each back-end's own machinery (vectorised UDFs, refinements)
     Function("screen", None, t.NUMBER, "the best score of a name against a screening list", None,
-             NATIVE, NATIVE, NATIVE),
+             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
     Function("matches", None, t.BOOL, "whether a name scores a screening list's threshold", None,
-             NATIVE, NATIVE, NATIVE),
+             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
 )
 FUNCTIONS_BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
 
@@ -404,7 +467,7 @@ UDFS: dict[str, Callable[[str], str]] = {f.name: f.run for f in FUNCTIONS if f.u
 #: the Python helpers the row compiler's renderings call, by the name they are called by
 PY_HELPERS: dict[str, Any] = {
     "_EXACT": v.EXACT, "_div": v.divide, "_normalize": v.normalize, "_lower": v.lower, "_upper": v.upper,
-    "_starts_with": v.starts_with,
+    "_starts_with": v.starts_with, "_rem": remainder,
 }
 
 
