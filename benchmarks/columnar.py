@@ -146,7 +146,8 @@ def duckdb_copy(path: Path, out: Path) -> float:
 
 def stream_child(policy_file: str, path: str, copies: int, out: str, batch_size: int) -> None:
     """In a child process: stream `copies` x the file through the columnar engine to Parquet."""
-    from ecrules.columnar.engine import ColumnarEngine, prefetch
+    from ecrules.columnar.engine import ColumnarEngine
+    from ecrules.columnar.feed import prefetch
 
     policy = ecrules.load(policy_file)
     engine = ColumnarEngine(policy, batch_size=batch_size)

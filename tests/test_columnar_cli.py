@@ -19,7 +19,8 @@ import ecrules  # noqa: E402
 from ecrules.cli import main  # noqa: E402
 from ecrules.columnar import Unsupported, unsupported  # noqa: E402
 from ecrules.columnar import run as columnar_run  # noqa: E402
-from ecrules.columnar.engine import DECISION_SCHEMA, ColumnarEngine, normalize_arrow  # noqa: E402
+from ecrules.columnar.engine import DECISION_SCHEMA, ColumnarEngine  # noqa: E402
+from ecrules.columnar.udfs import normalize_arrow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY = ROOT / "policies" / "export_control.ecp"

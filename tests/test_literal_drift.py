@@ -104,3 +104,64 @@ def test_one_decimal_type_for_columnar_numbers() -> None:
     again = re.compile(r"pa\.decimal128\(\s*38|DECIMAL\(38, \{")  # in code, not in prose
     written = [p.name for p in src.rglob("*.py") if again.search(p.read_text())]
     assert written == [], f"the precision is written out again in {written}"
+
+
+COMPACT = ["20260101", "2026-W01-4", "2026-001"]  # what `date.fromisoformat` also takes
+
+LAW_POLICY = """policy "law" version "1"
+as_of day
+instrument UNSCR_2428 {
+  kind UNSC
+  citation "S/RES/2428 (2018)"
+  title "South Sudan"
+  adopted 2018-07-13
+  source "shared/DOMAIN.md"
+  scope destination "SS"
+}
+schema {
+  record r {
+    destination: country
+    day: date
+  }
+}
+set embargoed: country = file "list.csv"
+rule EMB deny { when destination in embargoed }
+"""
+
+
+@pytest.mark.parametrize("until", COMPACT)
+def test_a_list_file_basis_window_reads_dates_as_records_do(tmp_path: Path, until: str) -> None:
+    """A list-file row's `from`/`until` went through `date.fromisoformat` too (law.py)."""
+    (tmp_path / "p.ecp").write_text(LAW_POLICY, encoding="utf-8")
+    (tmp_path / "list.csv").write_text(f"value,instrument,pinpoint,from,until\nSS,UNSCR_2428,para. 4,,{until}\n")
+    with pytest.raises(PolicyError, match=f"`{until}` is not a valid date"):
+        ecrules.load(tmp_path / "p.ecp")
+    (tmp_path / "list.csv").write_text("value,instrument,pinpoint,from,until\nSS,UNSCR_2428,para. 4,,2026-01-01\n")
+    policy = ecrules.load(tmp_path / "p.ecp")
+    assert policy.evaluate({"destination": "SS", "day": "2025-12-31"}).basis[0].pinpoint == "para. 4"
+
+
+@pytest.mark.parametrize("expires", COMPACT)
+def test_a_clearance_file_reads_dates_as_records_do(tmp_path: Path, expires: str) -> None:
+    from ecrules.screening import ListError
+    from ecrules.screening.runtime import CLEARED_HEADER, load_cleared
+
+    path = tmp_path / "cleared.csv"
+    path.write_text(",".join(CLEARED_HEADER) + f"\nCDi.007,Thomas Lubnaga,A. Officer,2025-01-01,{expires},checked\n")
+    with pytest.raises(ListError, match="is not a date"):
+        load_cleared(path, "cleared.csv")
+    path.write_text(",".join(CLEARED_HEADER) + "\nCDi.007,Thomas Lubnaga,A. Officer,2025-01-01,2026-01-01,checked\n")
+    (clearance,) = load_cleared(path, "cleared.csv")
+    assert clearance.expires == datetime.date(2026, 1, 1)
+
+
+@pytest.mark.parametrize("listed", COMPACT)
+def test_a_screening_list_reads_dates_as_records_do(tmp_path: Path, listed: str) -> None:
+    from ecrules.screening import ListError, load_list
+
+    path = tmp_path / "list.jsonl"
+    path.write_text('{"ref": "X1", "type": "entity", "names": ["Example Trading"], "listed_on": "%s"}\n' % listed)
+    with pytest.raises(ListError, match="is not a date"):
+        load_list(path)
+    path.write_text('{"ref": "X1", "type": "entity", "names": ["Example Trading"], "listed_on": "2026-01-02"}\n')
+    assert load_list(path).entries[0].listed_on == datetime.date(2026, 1, 2)

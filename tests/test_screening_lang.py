@@ -246,7 +246,7 @@ def test_names_near_list_entries_decide_alike_on_both_engines(policy: ecrules.Po
 
 
 def test_columnar_scores_equal_row_scores(policy: ecrules.Policy) -> None:
-    from ecrules.columnar.engine import _screen_udf
+    from ecrules.columnar.udfs import _screen_udf
     import pyarrow as pa
     from ecrules.screening import runtime
     info = policy.checked.screenings["un"]

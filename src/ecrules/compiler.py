@@ -35,6 +35,7 @@ from .countries import COUNTRIES
 from .decision import Decision, DecisionError
 from .pysource import audit, comment, ident, lit
 from .semantics import operators as ops
+from .semantics.combining import stops_at_match
 from . import literals
 
 Decide = Callable[[Any, int], Decision]
@@ -536,7 +537,7 @@ class _Emitter:
 
     def rules(self, as_of: str) -> list[str]:
         c = self.c
-        first = c.combine == "first_match"
+        first = stops_at_match(c.combine)  # the generated code returns at the first match
         cites = any(rule.sites for rule in c.rules)
         lines = [] if first else ["    M = []"]
         if cites and not first:

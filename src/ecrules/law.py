@@ -16,6 +16,7 @@ import re
 from typing import Any, Iterable
 
 from . import nodes as n
+from .literals import parse_date
 from .checked import (
     LEGACY_KINDS, SCOPE_CATEGORIES, BasisInfo, Binding, InstrumentInfo, LetInfo, ScopeInfo, SetInfo, Site,
 )
@@ -198,11 +199,11 @@ class LawChecker:
         dates: list[datetime.date | None] = []
         for key in ("from", "until"):
             text = row.get(key, "")
-            try:
-                dates.append(datetime.date.fromisoformat(text) if text else None)
-            except ValueError:
+            day = parse_date(text) if text else None  # as records read dates: YYYY-MM-DD only
+            if text and day is None:
                 self.err(f"`{text}` is not a valid date", span, "dates are written YYYY-MM-DD")
                 return None
+            dates.append(day)
         if inst not in self.instruments:
             self.err(f"unknown instrument `{inst}`", span, _suggest(inst, self.instruments)
                      or "declare it with `instrument ID { ... }` or import the catalogue")

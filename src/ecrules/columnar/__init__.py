@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .sqlgen import Unsupported, compile_query, unsupported
 
-__all__ = ["ColumnarEngine", "PolicyQuery", "Unsupported", "compile_query", "register_spark_udfs", "unsupported"]
+#: `compile_query` (it takes the checked program) stays importable for tools; `Policy.to_sql` is its public form
+__all__ = ["ColumnarEngine", "PolicyQuery", "Unsupported", "register_spark_udfs", "unsupported"]
 
 
 def __getattr__(name: str) -> object:

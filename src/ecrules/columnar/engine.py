@@ -10,14 +10,15 @@ chunk on which the SQL engine raises (an overflow) is decided by the row engine 
 decisions are the row engine's in every case, only faster where the query can decide.
 
 Memory is bounded by the batch size (records a chunk), never by the input size.
+
+The query's functions are in `udfs.py`, a chunk's decisions in `chunk.py` (`ChunkResult`),
+DataFrame input and read-ahead in `feed.py`.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 from decimal import Decimal
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
@@ -28,120 +29,21 @@ import pyarrow.compute as pc
 from .. import records as r
 from .. import types as t
 from ..combine import Combiner
-from ..decision import Decision, DecisionError, id_text, json_id
-from ..outputs import BASIS_TYPE, DECISION_SCHEMA, MATCHES_TYPE
-from ..values import lower, normalize, upper
+from ..decision import Decision, DecisionError
+from ..outputs import DECISION_SCHEMA
+from ..values import lower, upper
 from . import canon
+from .chunk import ChunkResult
 from .dialects import INLINE_SET_LIMIT, NUMBER_SQL, Unsupported
+from .feed import prefetch, to_arrow
 from .sqlgen import MASK_BITS, Query, compile_query
+from .udfs import _member_udf, _rows_holding, _screen_udf, _text_udf, normalize_arrow
 
 if TYPE_CHECKING:
     from ..checked import Program
 
 #: Records a chunk: the setting that bounds memory (`--batch-size`).
 DEFAULT_BATCH_SIZE = 100_000
-
-
-
-def _json_default(value: Any) -> Any:
-    return str(value)
-
-
-def _json_id(x: Any) -> str:
-    if x.__class__ is str:
-        return str(encode_basestring(x))
-    if x.__class__ is int:
-        return str(x)
-    return json.dumps(json_id(x), ensure_ascii=False)
-
-
-class ChunkResult:
-    """The decisions of one chunk: `decisions[index[k]]` is row k's decision, with id `ids[k]`.
-
-    The ids may come as an Arrow string column (a `string` id field) plus the few rows whose id
-    differs (`overrides`: rows decided by the row engine, optional ids left out): the Arrow
-    output is then built without a Python object a row, and `ids` is made only when asked for.
-    """
-
-    __slots__ = ("_ids", "_arrow_ids", "_over", "index", "decisions", "fallback")
-
-    def __init__(self, ids: list[Any] | pa.Array, index: np.ndarray, decisions: list[Decision], fallback: int,
-                 overrides: dict[int, Any] | None = None):
-        self._over = overrides or {}
-        if isinstance(ids, list):
-            for k, v in self._over.items():
-                ids[k] = v
-            self._ids: list[Any] | None = ids
-            self._arrow_ids: pa.Array | None = None
-            self._over = {}
-        else:
-            self._ids = None
-            self._arrow_ids = ids
-        self.index = index
-        self.decisions = decisions
-        self.fallback = fallback  # rows decided by the row engine
-
-    @property
-    def ids(self) -> list[Any]:
-        if self._ids is None:
-            assert self._arrow_ids is not None
-            ids = self._arrow_ids.to_pylist()
-            for k, v in self._over.items():
-                ids[k] = v
-            self._ids = ids
-        return self._ids
-
-    def id_column(self) -> pa.Array:
-        """The ids as the output's string column (`decision.id_text`)."""
-        if self._arrow_ids is None:
-            ids = self.ids
-            if not all(x.__class__ is str for x in ids):
-                ids = [id_text(x) for x in ids]
-            return pa.array(ids, type=pa.string())
-        arr = self._arrow_ids
-        if not self._over:
-            return arr
-        rows = sorted(self._over)
-        mask = np.zeros(len(arr), dtype=bool)
-        mask[rows] = True
-        return pc.replace_with_mask(arr, pa.array(mask), pa.array([id_text(self._over[k]) for k in rows], type=pa.string()))
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-    def __iter__(self) -> Iterator[Decision]:
-        ds = self.decisions
-        for rid, k in zip(self.ids, self.index.tolist()):
-            yield ds[k]._replace(id=rid)
-
-    def json_lines(self) -> list[str]:
-        rests = []
-        for d in self.decisions:
-            text = json.dumps(d._replace(id=None).to_dict(), ensure_ascii=False, default=_json_default)
-            rests.append(text[len('{"id": null'):] + "\n")
-        return ['{"id": ' + _json_id(rid) + rests[k] for rid, k in zip(self.ids, self.index.tolist())]
-
-    def to_arrow(self) -> pa.Table:
-        ds = self.decisions
-        idx = pa.array(self.index, type=pa.int64())
-
-        def col(values: list[Any], typ: pa.DataType) -> pa.Array:
-            return pa.array(values, type=typ).take(idx)
-
-        err = [d.error for d in ds]
-        return pa.Table.from_arrays([
-            self.id_column(),
-            col([d.outcome for d in ds], pa.string()),
-            col([list(d.fired) for d in ds], pa.list_(pa.string())),
-            col([list(d.obligations) for d in ds], pa.list_(pa.string())),
-            col([[b.to_dict() for b in d.basis] for d in ds], BASIS_TYPE),
-            col([d.policy for d in ds], pa.string()),
-            col([d.version for d in ds], pa.string()),
-            col([e.field if e else None for e in err], pa.string()),
-            col([e.rule if e else None for e in err], pa.string()),
-            col([e.message if e else None for e in err], pa.string()),
-            col([list(d.matches) for d in ds], MATCHES_TYPE),
-        ], schema=DECISION_SCHEMA)
 
 
 def _fetch(con: Any, sql: str) -> pa.Table:
@@ -152,121 +54,6 @@ def _fetch(con: Any, sql: str) -> pa.Table:
             out = fn()
             return out if isinstance(out, pa.Table) else out.read_all()
     raise RuntimeError("this duckdb cannot return Arrow tables")
-
-
-def _text_udf(fn: Callable[[str], str]) -> Callable[[pa.Array], pa.Array]:
-    import pyarrow.compute as pc
-
-    def udf(arr: pa.Array) -> pa.Array:
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        uniq = pc.unique(arr)
-        mapped = pa.array([fn(s) if s is not None else None for s in uniq.to_pylist()], type=pa.string())
-        return mapped.take(pc.index_in(arr, value_set=uniq))
-
-    return udf
-
-
-#: the ASCII part of the whitespace that `values.normalize` collapses (Unicode White_Space)
-_ASCII_SPACE_RUN = "[\\t\\n\\x0b\\x0c\\r ]+"
-
-
-def _screen_udf(info: Any, func: str, eventful: set[str] | None = None) -> Callable[..., pa.Array]:
-    """`screen`/`matches` over Arrow columns: every distinct (name, type, country, date) is
-    screened once by the same function the row engine calls, so both give the same scores.
-    Names that produce a hit or a clearance go into `eventful`: the rows that hold them are
-    decided again by the row engine, whose decisions carry the matches."""
-    import datetime as dt
-
-    from ..screening import runtime
-
-    base = runtime.score if func == "screen" else runtime.matches
-
-    def fn(*args: Any) -> Any:
-        if eventful is None:
-            return base(*args)
-        runtime.JOURNAL.events = []
-        try:
-            out = base(*args)
-            if runtime.JOURNAL.events:
-                eventful.add(args[1])
-            return out
-        finally:
-            runtime.JOURNAL.events = None
-
-    def udf(names: pa.Array, types: pa.Array, countries: pa.Array, dates: pa.Array) -> pa.Array:
-        memo: dict[tuple[Any, ...], Any] = {}
-        out: list[Any] = []
-        for key in zip(names.to_pylist(), types.to_pylist(), countries.to_pylist(), dates.to_pylist()):
-            got = memo.get(key)
-            if got is None:
-                day = dt.date.fromisoformat(key[3]) if key[3] else None
-                got = memo[key] = fn(info, key[0], key[1], key[2], day)
-            out.append(float(got) if func == "screen" else bool(got))
-        return pa.array(out, type=pa.float64() if func == "screen" else pa.bool_())
-
-    return udf
-
-
-def _rows_holding(table: pa.Table, names: set[str]) -> np.ndarray:
-    """Which rows hold one of `names` in a text field, nested fields included (vectorised but
-    for lists, which are looked through in Python)."""
-    import pyarrow.compute as pc
-
-    n = table.num_rows
-    mask = np.zeros(n, dtype=bool)
-    values = pa.array(sorted(names), type=pa.string())
-    cols = table.select([c for c in table.column_names if not c.startswith("__")])
-    while any(pa.types.is_struct(f.type) for f in cols.schema):
-        cols = cols.flatten()
-    for col in cols.columns:
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            mask |= pc.fill_null(pc.is_in(col, value_set=values), False).to_numpy(zero_copy_only=False)
-        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            mask |= np.array([_holds_any(v, names) for v in col.to_pylist()], dtype=bool)
-    return mask
-
-
-def _holds_any(value: Any, names: set[str]) -> bool:
-    """Whether a row (nested dicts and lists) holds one of `names` as a string value."""
-    if isinstance(value, str):
-        return value in names
-    if isinstance(value, dict):
-        return any(_holds_any(v, names) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_any(v, names) for v in value)
-    return False
-
-
-def normalize_arrow(arr: pa.Array) -> pa.Array:
-    """`values.normalize` over an Arrow string array, vectorised for ASCII text.
-
-    For ASCII text NFKC changes nothing and case folding is lower-casing, so `normalize` is
-    lower-casing, whitespace runs collapsed to one space, ends trimmed;
-    other text goes through `values.normalize` itself (cached).
-    """
-    import pyarrow.compute as pc
-
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    fast = pc.ascii_lower(arr)
-    fast = pc.replace_substring_regex(fast, pattern=_ASCII_SPACE_RUN, replacement=" ")
-    fast = pc.ascii_trim(fast, characters=" ")
-    ascii_ = pc.fill_null(pc.string_is_ascii(arr), True)
-    if pc.all(ascii_).as_py():
-        return fast
-    mask = pc.invert(ascii_)
-    slow = [normalize(s) for s in pc.filter(arr, mask).to_pylist()]
-    return pc.replace_with_mask(fast, mask, pa.array(slow, type=pa.string()))
-
-
-def _member_udf(values: pa.Array) -> Callable[[pa.Array], pa.Array]:
-    import pyarrow.compute as pc
-
-    def member(arr: pa.Array) -> pa.Array:
-        return pc.is_in(arr, value_set=values)
-
-    return member
 
 
 def _sql_type(typ: t.Type) -> str:
@@ -756,67 +543,6 @@ def _safe_pylist(col: Any) -> list[Any]:
             except (ValueError, OverflowError):
                 out.append(None)
         return out
-
-
-def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
-    """`items`, read one ahead in a thread (reading Parquet releases the GIL while DuckDB runs)."""
-    import queue
-    import threading
-
-    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work() -> None:
-        try:
-            for x in items:
-                while not stop.is_set():
-                    try:
-                        q.put(("item", x), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    break
-            else:
-                q.put(("end", None))
-                return
-            close = getattr(items, "close", None)
-            if close is not None:  # the consumer stopped early: let the producer clean up (a connection)
-                close()
-        except BaseException as exc:  # handed to the consumer
-            q.put(("error", exc))
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, x = q.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise x
-            yield x
-    finally:
-        stop.set()
-
-
-def to_arrow(data: Any) -> pa.Table | None:
-    """An Arrow table from an Arrow table or batch, a pandas or a polars DataFrame; None otherwise."""
-    if isinstance(data, pa.Table):
-        return data
-    if isinstance(data, pa.RecordBatch):
-        return pa.Table.from_batches([data])
-    mod = type(data).__module__
-    if mod.startswith("polars"):
-        return data.to_arrow()
-    if mod.startswith("pandas"):
-        try:
-            return pa.Table.from_pandas(data, preserve_index=False)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return None  # mixed columns: decided as Python values
-    if hasattr(data, "__arrow_c_stream__"):
-        return pa.table(data)
-    return None
 
 
 __all__ = ["ColumnarEngine", "ChunkResult", "DECISION_SCHEMA", "DEFAULT_BATCH_SIZE", "Unsupported", "to_arrow"]

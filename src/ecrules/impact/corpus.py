@@ -169,7 +169,7 @@ def load_corpus(policy: Policy, data: Any, paths: Iterable[FieldPath], *, engine
         else:
             rows = read_records(p, policy.checked, kind)
     else:
-        from ..columnar.engine import to_arrow
+        from ..columnar.feed import to_arrow
 
         table = to_arrow(data)
         if table is None:

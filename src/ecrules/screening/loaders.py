@@ -19,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ..literals import parse_date
 from .. import files
 from .model import Entry, ListError, ListedName, ScreeningList
 from .text import script_of
@@ -76,10 +77,10 @@ def _date(value: str, file: str, where: str) -> dt.date | None:
     value = value.strip()
     if not value:
         return None
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        raise ListError(file, where, f"`{value}` is not a date (YYYY-MM-DD)") from None
+    day = parse_date(value[:10])  # a list's timestamps keep their date: `2006-10-14T00:00:00`
+    if day is None:
+        raise ListError(file, where, f"`{value}` is not a date (YYYY-MM-DD)")
+    return day
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from ..literals import parse_date
 from ..semantics import combining as sem
 from ..semantics.combining import in_force
 from ..decision import BasisRef, Decision
@@ -77,11 +78,10 @@ def load_cleared(display: str, data: bytes) -> tuple[Clearance, ...]:
         for label, value in (("ref", ref), ("name", name), ("cleared_by", by), ("expires", expires)):
             if not value:
                 raise ListError(display, str(line), f"column `{label}` is empty (every clearance needs it)")
-        try:
-            exp = dt.date.fromisoformat(expires)
-            cleared_on = dt.date.fromisoformat(on) if on else None
-        except ValueError:
-            raise ListError(display, str(line), f"`{expires if on == '' else on + '` or `' + expires}` is not a date (YYYY-MM-DD)") from None
+        exp = parse_date(expires)  # as records read dates: YYYY-MM-DD only
+        cleared_on = parse_date(on) if on else None
+        if exp is None or (on and cleared_on is None):
+            raise ListError(display, str(line), f"`{expires if on == '' else on + '` or `' + expires}` is not a date (YYYY-MM-DD)")
         out.append(Clearance(ref, name, by, cleared_on, exp, reason, line))
     return tuple(out)
 

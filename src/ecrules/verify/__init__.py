@@ -103,4 +103,4 @@ def verify_policy(policy: Program, file: str = "<policy>", timeout: float = 10.0
     return report
 
 
-__all__ = ["PolicyReport", "Unsupported", "Verdict", "Warning_", "check_constraint", "dumps", "verify_policy"]
+__all__ = ["PolicyReport", "Unsupported", "Verdict", "Warning_", "dumps", "verify_policy"]  # check_constraint takes the IR
