@@ -31,7 +31,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     # the back-ends: each reads the IR and renders or evaluates it its own way
     "backend": ("compiler", "explain", "columnar", "verify"),
     # text to IR: parsing, checking, loading (the only layer that reads a policy's files)
-    "frontend": ("parser", "depth", "typecheck", "law", "checker", "loader", "formatter"),
+    "frontend": ("parser", "depth", "typecheck", "law", "checker", "annotate", "loader", "formatter"),
     # reading record files and writing decision files
     "io": ("inputs", "outputs", "pick"),
     # the public API and the tools built on it (policy, tests, coverage, impact, lsp, cli, audit)
@@ -218,3 +218,74 @@ def test_the_walk_sees_what_it_must() -> None:
     assert "pick" in _imports("cli", with_type_checking=False)  # imported inside a function
     assert "checked" in _imports("columnar.engine", with_type_checking=True)
     assert _layer("checked") == "ir" and _layer("verify.encode") == "backend" and _layer("policy") == "app"
+
+
+#: calls that touch the file system; the front end leaves them to the loader (`loader.DiskReader`)
+_FS_CALLS = frozenset({"open", "read_text", "read_bytes", "resolve", "exists", "stat", "is_file", "iterdir",
+                       "glob", "note_read", "probe", "read_list_bytes"})
+#: front-end modules that may: the loader, and the parser (its own grammar file, not a policy's)
+_READERS = frozenset({"loader", "parser"})
+
+
+def test_only_the_loader_reads_files() -> None:
+    bad = []
+    for module, path in sorted(MODULES.items()):
+        if _layer(module) != "frontend" or module in _READERS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else None
+                if name in _FS_CALLS:
+                    bad.append(f"ecrules.{module}:{node.lineno}: `{name}(...)`")
+    assert not bad, "the front end reads files only through the loader's reader:\n" + "\n".join(bad)
+
+
+class _MemoryReader:
+    """A `checker.Reader` over files held in memory: the checker needs no disk."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files = {Path(k): v for k, v in files.items()}
+        self.asked: list[Path] = []
+
+    def real(self, path: Path) -> Path:
+        return Path("/virtual") / path if not path.is_absolute() else path
+
+    def inside(self, root: Path, path: Path) -> bool:
+        return root == path or root in path.parents
+
+    def text(self, path: Path, limit: int) -> tuple[str, str | None]:
+        data, problem = self.data(path, limit)
+        return data.decode("utf-8"), problem
+
+    def data(self, path: Path, limit: int) -> tuple[bytes, str | None]:
+        self.asked.append(path)
+        if path not in self.files:
+            return b"", "does not exist"
+        return self.files[path], None
+
+
+def test_the_checker_reads_list_files_through_its_reader() -> None:
+    from ecrules.checker import check
+    from ecrules.parser import parse
+    from ecrules.source import Source
+
+    text = """policy "lists"
+schema {
+  record tx { dest: country }
+}
+set embargoed: country = file "lists/embargoed.txt"
+rule r deny {
+  when dest in embargoed
+}
+"""
+    module, diags = parse(Source("p.ecp", text))
+    assert module is not None and not diags
+    reader = _MemoryReader({"/virtual/lists/embargoed.txt": b"KP\nIR\n"})
+    checked, diags = check(module, [], Path("/virtual"), reader)
+    assert checked is not None, diags
+    assert checked.sets["embargoed"].values == frozenset({"KP", "IR"})
+    assert reader.asked == [Path("/virtual/lists/embargoed.txt")]
+    missing = _MemoryReader({})
+    checked, diags = check(module, [], Path("/virtual"), missing)
+    assert checked is None and any("does not exist" in d.message for d in diags)

@@ -228,6 +228,11 @@ def test_z3_encodes_or_refuses(folder: Path, name: str, condition: str, construc
     assert enc.expr(c.rules[0].when, env) is not None
 
 
+def test_the_engine_pages_point_to_the_support_table() -> None:
+    for page in ("columnar.md", "spark.md"):
+        assert "reference.md#what-each-engine-runs" in (ROOT / "docs" / page).read_text(encoding="utf-8"), page
+
+
 def test_the_support_table_in_the_reference_is_the_registry() -> None:
     page = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
     table = page.split("## What each engine runs", 1)[1].split("\n## ", 1)[0]

@@ -194,7 +194,8 @@ def test_proofs_are_not_vacuous(path: Path) -> None:
     never comes from an unsatisfiable schema or invariant encoding."""
     import z3  # type: ignore[import-untyped]
 
-    from ecrules.verify.encode import Encoder, Env
+    from ecrules.checked import Env
+    from ecrules.verify.encode import Encoder
     from ecrules.verify.outcome import decision_bounds
     from ecrules.verify.symbolic import zbool
 

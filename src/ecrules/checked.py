@@ -187,11 +187,13 @@ class FieldRef:
     index: int
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class VarRef:
-    """A quantifier variable; `quant` is the quantifier that binds it."""
+    """A quantifier variable: one object per quantifier (its `binds`), carried by every name that
+    reads it. Compared by identity, so two quantifiers over the same name are two variables, and
+    back-ends key what a variable holds by it (`Env.vars`)."""
 
-    quant: n.Quant
+    name: str
     type: t.Type
 
 
@@ -251,25 +253,21 @@ class Checked:
     invariants: tuple[InvariantInfo, ...]
     constraints: tuple[n.Constraint, ...]
     tests: tuple[n.Test, ...]
-    #: the tables below are keyed by `id()` of the nodes of `module` and `imports`
-    types: Mapping[int, t.Type] = attrs.field(converter=readonly)
-    bindings: Mapping[int, Binding] = attrs.field(converter=readonly)
-    #: for `like`: the constant pattern, or the tuple of patterns a quantifier variable ranges over
-    patterns: Mapping[int, str | tuple[str, ...]] = attrs.field(converter=readonly)
-    #: nodes kept alive so the id()-keyed tables above stay valid
+    #: the parsed files as written, for tools that report on declarations by their spans
+    #: (coverage: set members, waivers); the expressions above are their annotated copies
     module: n.Module
     imports: tuple[n.Module, ...]
-    #: `screening` declarations by name, and the list each `screen`/`matches` call reads
-    #: (values are `ecrules.screening.runtime.ScreeningInfo`)
+    #: `screening` declarations by name (values are `ecrules.screening.runtime.ScreeningInfo`)
     screenings: Mapping[str, Any] = attrs.field(factory=dict, converter=readonly)
-    screen_calls: Mapping[int, Any] = attrs.field(factory=dict, converter=readonly)
 
     def type_of(self, e: n.Expr) -> t.Type:
-        return self.types[id(e)]
+        """An expression's type (the checker typed every expression the back-ends see)."""
+        assert e.type is not None, f"untyped node {e!r}"
+        return e.type
 
     def field_of(self, e: n.Expr) -> t.Field | None:
         """The schema field a path expression reads (`note`, `i.origin`), if it reads one."""
-        return field_of(e, self.types, self.bindings)
+        return field_of(e)
 
     def optional_reads(self, path: n.Expr) -> list[n.Expr]:
         """What `has path` checks: each prefix of the path that reads an optional field."""
@@ -293,14 +291,33 @@ def path_prefixes(path: n.Expr) -> list[n.Expr]:
     return chain[::-1]
 
 
-def field_of(e: n.Expr, types: Mapping[int, t.Type], bindings: Mapping[int, Binding]) -> t.Field | None:
+def field_of(e: n.Expr) -> t.Field | None:
+    """The schema field an annotated path expression reads, if it reads one."""
     if isinstance(e, n.Name):
-        b = bindings.get(id(e))
+        b = e.binding
         return b.field if isinstance(b, FieldRef) else None
     if isinstance(e, n.Attr):
-        ot = types.get(id(e.obj))
+        ot = e.obj.type
         return ot.fields.get(e.name) if isinstance(ot, t.StructT) else None
     return None
+
+
+def var_of(q: n.Quant) -> VarRef:
+    """The variable a checked quantifier binds."""
+    assert q.binds is not None, f"unchecked quantifier {q!r}"
+    return q.binds
+
+
+class Env:
+    """What a condition can see while a back-end walks it: the record (values for the interpreter,
+    symbolic ones for verify), what each quantifier variable holds, the lets computed so far."""
+
+    __slots__ = ("record", "vars", "lets")
+
+    def __init__(self, record: Any, lets: dict[str, Any] | None = None):
+        self.record = record
+        self.vars: dict[VarRef, Any] = {}
+        self.lets: dict[str, Any] = lets if lets is not None else {}
 
 
 class Program(Protocol):

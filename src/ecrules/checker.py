@@ -4,9 +4,11 @@ This module checks declarations (schema, sets, constants, lets, rules, invariant
 tests); `typecheck.py` types the expressions inside them; `checked.py` holds the result.
 
 The checker never stops at the first problem: it records a diagnostic and carries on with a
-placeholder type, so one run shows the author everything to fix. What it learns (the type of
-each expression, what each name denotes, the patterns of `like`) goes into side tables keyed by
-node identity; the back-ends read those and never resolve a name again.
+placeholder type, so one run shows the author everything to fix. While it checks, what it learns
+(the type of each expression, what each name denotes, the patterns of `like`) goes into tables
+keyed by the parsed nodes (the language server reads them, even for a policy with errors); a
+policy that checks is then rebuilt with those facts on its nodes (`annotate.py`): that typed
+tree is the IR the back-ends read, and they never resolve a name again.
 """
 
 from __future__ import annotations
@@ -14,37 +16,54 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 from pathlib import Path as FsPath
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
+
+import attrs
 
 from . import files
 from . import nodes as n
 from . import types as t
-from .checked import (  # re-exported: the back-ends import them from here
-    BasisInfo, COMBINING, FUNCTIONS, OPERATOR_WORDS, OUTCOMES, QUANTIFIERS, Binding, Checked, ConstInfo,
-    FieldRef, InstrumentInfo, InvariantInfo, LetInfo, RuleInfo, SetInfo, Value, VarRef,
+from .checked import (
+    BasisInfo, COMBINING, OPERATOR_WORDS, Binding, Checked, ConstInfo, InstrumentInfo, InvariantInfo, LetInfo,
+    RuleInfo, SetInfo, Value, VarRef,
 )
 from .countries import COUNTRIES, country_help
 from .literals import decimal_in_range, parse_date, parse_decimal, parse_int
 from .depth import check_depth
 from .diagnostics import Diagnostic, error, warning
-from .files import inside_tree, printable
+from .files import printable
+from .annotate import Annotator
 from .interpreter import NotConstant, const_eval
-from .source import Source, Span, display_path, read_text
+from .source import Source, Span, display_path
 from .law import LawChecker
 from .typecheck import _NO_GUARDS, ExprChecker, _plain_path, _suggest
 
-__all__ = [
-    "COMBINING", "FUNCTIONS", "OPERATOR_WORDS", "OUTCOMES", "QUANTIFIERS", "Binding", "Checked",
-    "Checker", "ConstInfo", "FieldRef", "InvariantInfo", "LetInfo", "RuleInfo", "SetInfo", "Value",
-    "VarRef", "check",
-]
+__all__ = ["Checker", "Reader", "check"]  # what it produces, the IR, is `checked.py`
+
+
+class Reader(Protocol):
+    """The file access the checker needs (list files, screening lists), supplied by the loader:
+    the checker itself never touches the file system (`loader.DiskReader` is the real one)."""
+
+    def real(self, path: FsPath) -> FsPath:
+        """`path` made absolute, symlinks resolved."""
+
+    def inside(self, root: FsPath, path: FsPath) -> bool:
+        """Whether `path` lies in the folder `root` or below it."""
+
+    def text(self, path: FsPath, limit: int) -> tuple[str, str | None]:
+        """A list file's text, or why not (`read_text`'s problems)."""
+
+    def data(self, path: FsPath, limit: int) -> tuple[bytes, str | None]:
+        """A list file's bytes, or why not; noted, so the policy's content hash covers it."""
 
 
 class Checker(LawChecker, ExprChecker):
-    def __init__(self, module: n.Module, imports: Iterable[n.Module], root: FsPath | None):
+    def __init__(self, module: n.Module, imports: Iterable[n.Module], root: FsPath | None, reader: Reader):
         self.module = module
         self.imports = tuple(imports)
         self.root = root
+        self.reader = reader
         self.diags: list[Diagnostic] = []
         self.types: dict[int, t.Type] = {}
         self.bindings: dict[int, Binding] = {}
@@ -66,6 +85,8 @@ class Checker(LawChecker, ExprChecker):
         self._rule_ids: set[str] = set()
         self.screenings: dict[str, Any] = {}
         self.screen_calls: dict[int, Any] = {}
+        self.binders: dict[int, VarRef] = {}
+        self.quant_of: dict[VarRef, n.Quant] = {}
         self.failed_screenings: set[str] = set()   # reported once, at the declaration
 
     def _errors(self) -> int:
@@ -128,13 +149,19 @@ class Checker(LawChecker, ExprChecker):
                      "declare the transaction's shape: `schema { record transaction { ... } }`")
         if any(d.severity == "error" for d in self.diags):
             return None
+        # the IR: every expression rebuilt with its facts on it; the declarations point into it
+        ann = Annotator(self.types, self.bindings, self.patterns, self.screen_calls, self.binders)
+        lets = {name: ann.let(info) for name, info in self.lets.items()}  # in the order checked
+        rules = tuple(attrs.evolve(r, when=(w := ann.expr(r.when)), sites=self.sites(w)) for r in rules)
+        invariants = tuple(attrs.evolve(i, expr=ann.expr(i.expr)) for i in invariants)
+        constraints = tuple(attrs.evolve(c, body=attrs.evolve(c.body, expr=ann.expr(c.body.expr)))
+                            if isinstance(c.body, n.OutcomeWhen) else c for c in constraints)
+        tests = tuple(attrs.evolve(x, given=ann.expr(x.given)) for x in tests)
         return Checked(
             name=name, version=version, combine=combine, default=default, as_of=as_of,
             record=self.record, structs=self.structs, sets=self.sets, consts=self.consts,
-            instruments=self.instruments, lets=self.lets, rules=rules, invariants=invariants, constraints=constraints,
-            tests=tests, types=self.types, bindings=self.bindings, patterns=self.patterns,
-            module=self.module, imports=self.imports, screenings=self.screenings,
-            screen_calls=self.screen_calls,
+            instruments=self.instruments, lets=lets, rules=rules, invariants=invariants, constraints=constraints,
+            tests=tests, module=self.module, imports=self.imports, screenings=self.screenings,
         )
 
     # -- headers
@@ -353,9 +380,9 @@ class Checker(LawChecker, ExprChecker):
         if "\x00" in ref.path:
             self.err(f"{what} path `{shown}` holds a NUL character", ref.span)
             return None
-        here = FsPath(ref.span.source.name).resolve().parent
-        path = (here / ref.path).resolve()
-        if not inside_tree(self.root or here, path):
+        here = self.reader.real(FsPath(ref.span.source.name)).parent
+        path = self.reader.real(here / ref.path)
+        if not self.reader.inside(self.root or here, path):
             self.err(f"{what} `{shown}` is outside the policy's folder", ref.span,
                      "list files must sit in the policy's folder or below it")
             return None
@@ -389,7 +416,8 @@ class Checker(LawChecker, ExprChecker):
             return
         from .screening.matcher import DEFAULT_THRESHOLD
         try:
-            lst, matcher = load_screening(path, display_path(path), d.format, threshold or DEFAULT_THRESHOLD)
+            lst, matcher = load_screening(path, display_path(path), self._list_bytes(path), d.format,
+                                          threshold or DEFAULT_THRESHOLD)
             cleared: tuple[Any, ...] = ()
             cleared_path = None
             if d.cleared is not None:
@@ -397,7 +425,7 @@ class Checker(LawChecker, ExprChecker):
                 if cpath is None:
                     return
                 cleared_path = display_path(cpath)
-                cleared = load_cleared(cpath, cleared_path)
+                cleared = load_cleared(cleared_path, self._list_bytes(cpath))
                 unknown = [c for c in cleared if c.ref not in lst.by_ref]
                 for c in unknown:
                     self.err(f"{cleared_path}:{c.line}: cleared entry `{c.ref}` is not on `{d.name}`", d.cleared.span)
@@ -410,13 +438,21 @@ class Checker(LawChecker, ExprChecker):
             return
         # a match names the list file relative to the policy's tree, so that a decision does not
         # depend on where the tree sits (a replay from a bundle gives the same decision)
-        root = (self.root or FsPath(d.source.span.source.name).resolve().parent).resolve()
+        root = self.reader.real(self.root or self.reader.real(FsPath(d.source.span.source.name)).parent)
         try:
             named = path.relative_to(root).as_posix()
         except ValueError:
             named = display_path(path)
         self.screenings[d.name] = ScreeningInfo(d.name, named, lst.format, matcher.threshold,
                                                 lst, matcher, cleared, cleared_path, self._regimes(d, lst))
+
+    def _list_bytes(self, path: FsPath) -> bytes:
+        data, problem = self.reader.data(path, files.MAX_LIST_BYTES)
+        if problem is not None:
+            from .screening.model import ListError
+
+            raise ListError(display_path(path), None, problem)
+        return data
 
     def _regimes(self, d: n.ScreeningDecl, lst: Any) -> dict[str, BasisInfo]:
         """`regime "R" basis ID` clauses: the instrument a hit on an entry of regime R cites."""
@@ -440,7 +476,7 @@ class Checker(LawChecker, ExprChecker):
         path = self._inside_tree(ref, "set file")
         if path is None:
             return [], {}
-        text, problem = read_text(path, limit=files.MAX_LIST_BYTES, policy=False)
+        text, problem = self.reader.text(path, files.MAX_LIST_BYTES)
         if problem is not None:
             self.err(f"set file `{printable(ref.path)}` {problem}", ref.span,
                      f"looked for `{display_path(path)}`" if problem == "does not exist" else None)
@@ -576,7 +612,7 @@ class Checker(LawChecker, ExprChecker):
         return RuleInfo(
             index=index, id=r.id, outcome=r.outcome, title=title, bases=resolved,
             inherited=inherited, requires=tuple(requires), effective=eff, expires=exp,
-            waives=tuple(waives), when=when, span=r.span, sites=self.sites(when),
+            waives=tuple(waives), when=when, span=r.span,
         )
 
     def _inherited_bases(self, e: n.Expr, own: set[BasisInfo]) -> tuple[BasisInfo, ...]:
@@ -737,11 +773,11 @@ def _parse_entry(entry: str, elem: t.Type) -> Value:
     return entry
 
 
-def check(module: n.Module, imports: Iterable[n.Module] = (), root: FsPath | None = None) -> tuple[Checked | None, list[Diagnostic]]:
+def check(module: n.Module, imports: Iterable[n.Module], root: FsPath | None, reader: Reader) -> tuple[Checked | None, list[Diagnostic]]:
     imports = list(imports)
     too_deep = check_depth([*imports, module])  # before anything below recurses into the tree
     if too_deep:
         return None, too_deep
-    checker = Checker(module, imports, root)
+    checker = Checker(module, imports, root, reader)
     result = checker.run()
     return result, checker.diags

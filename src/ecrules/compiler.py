@@ -29,7 +29,7 @@ from . import nodes as n
 from . import records as r
 from . import types as t
 from . import values as v
-from .checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef, var_of
 from .combine import Combiner
 from .countries import COUNTRIES
 from .decision import Decision, DecisionError
@@ -100,7 +100,7 @@ class _Emitter:
             "_repr": repr, "_seq": r.sequence, "_NULL": r.NULL,
             **ops.PY_HELPERS,  # what the registry's renderings of operators and functions call
         }
-        self._fused: dict[int, tuple[str, str]] = {}  # id(quantifier) -> (its result, its loop's flag)
+        self._fused: dict[VarRef, tuple[str, str]] = {}  # quantifier's variable -> (its result, its loop's flag)
         self._results = 0
         self._locals = 0
         self._inlining = 0
@@ -109,7 +109,7 @@ class _Emitter:
             self.globals["_screen_score"] = runtime.score
             self.globals["_screen_matches"] = runtime.matches
         self._hoisted: dict[tuple[str, Any], str] = {}
-        self._var_names: dict[int, str] = {}
+        self._var_names: dict[VarRef, str] = {}
         self._struct_fns: dict[int, str] = {}
         self._uses_lets: set[str] = set()
         self._rule: str | None = None      # the rule being compiled (screening hits name it)
@@ -262,9 +262,9 @@ class _Emitter:
         if isinstance(e, n.Literal):
             return self.const(e.value)
         if isinstance(e, n.Name):
-            b = c.bindings[id(e)]
+            b = e.binding
             if isinstance(b, VarRef):
-                return self._var_names[id(b.quant)]
+                return self._var_names[b]
             if isinstance(b, FieldRef):
                 return f"F{b.index}"
             if isinstance(b, LetInfo):
@@ -292,7 +292,7 @@ class _Emitter:
         if isinstance(e, n.Neg):
             return self.render(ops.NEG_OP, e, (e.operand,))
         if isinstance(e, n.Call) and ops.FUNCTIONS_BY_NAME[e.func].python is ops.NATIVE:  # `screen`, `matches`
-            info = self.hoist("Z", c.screen_calls[id(e)])
+            info = self.hoist("Z", e.screening)
             args = [self.expr(a) if k != 1 else info for k, a in enumerate(e.args)]
             args += ["None"] * (4 - len(args))
             assert c.record is not None
@@ -305,8 +305,8 @@ class _Emitter:
             return self.quant(e)
         if isinstance(e, (n.SetLit, n.ListLit)):
             wrap = frozenset if isinstance(e, n.SetLit) else tuple
-            if all(isinstance(x, n.Literal) or _is_const_name(x, c) for x in e.elements):
-                values = [x.value if isinstance(x, n.Literal) else c.bindings[id(x)].value for x in e.elements]  # type: ignore[union-attr]
+            if all(isinstance(x, n.Literal) or _is_const_name(x) for x in e.elements):
+                values = [x.value if isinstance(x, n.Literal) else x.binding.value for x in e.elements]  # type: ignore[union-attr]
                 return self.hoist("C", wrap(values))
             inner = ", ".join(self.expr(x) for x in e.elements)
             return f"{wrap.__name__}(({inner},))"
@@ -334,7 +334,7 @@ class _Emitter:
             loops = []
             for q in site.quants:
                 var = f"V{len(self._var_names)}"
-                self._var_names[id(q)] = var
+                self._var_names[var_of(q)] = var
                 cond = f" if {self.expr(q.where)}" if q.where is not None else ""
                 loops.append(f" for {var} in {self.expr(q.source)}{cond}")
             left = self.expr(site.compare.left)
@@ -351,7 +351,8 @@ class _Emitter:
             return self.render(op, e, (e.left, e.right))
         left = self.expr(e.left)
         if op.rule == "pattern":
-            pattern = self.c.patterns[id(e)]
+            pattern = e.pattern
+            assert pattern is not None, "the checker puts a pattern on every `like`"
             if isinstance(pattern, str):
                 test = _literal_like(left, pattern) or \
                     f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({left}) is not None"
@@ -362,17 +363,17 @@ class _Emitter:
         raise ops.Unsupported(f"`{e.op}` in the row engine", e.span)
 
     def quant(self, e: n.Quant) -> str:
-        fused = self._fused.get(id(e))
+        fused = self._fused.get(var_of(e))
         if fused is not None:  # decided in the fused loop; its own code only if that loop faulted
-            self._fused.pop(id(e))
+            self._fused.pop(var_of(e))
             original = self.quant(e)
-            self._fused[id(e)] = fused
+            self._fused[var_of(e)] = fused
             return f"({fused[0]} if {fused[1]} else {original})"
         prefixes = self.prefix_set(e)
         if prefixes is not None:
             return prefixes
         var = ident("V", len(self._var_names))
-        self._var_names[id(e)] = var
+        self._var_names[var_of(e)] = var
         src = self.expr(e.source)
         cond = f" if {self.expr(e.where)}" if e.where is not None else ""
         body = self.expr(e.body) if e.body is not None else None
@@ -396,20 +397,20 @@ class _Emitter:
         if e.kind != "any" or e.where is not None or not isinstance(body, n.Call) \
                 or body.func != "starts_with" or not isinstance(body.args[1], n.Name):
             return None
-        if not isinstance(self.c.bindings.get(id(body.args[1])), VarRef) \
-                or self.c.bindings[id(body.args[1])].quant is not e:  # type: ignore[union-attr]
+        prefix = body.args[1]
+        if not isinstance(prefix, n.Name) or prefix.binding is None or prefix.binding is not e.binds:
             return None
         src = e.source
         values: Any
-        if isinstance(src, n.Name) and isinstance(self.c.bindings.get(id(src)), SetInfo):
-            values = self.c.bindings[id(src)].values  # type: ignore[union-attr]
+        if isinstance(src, n.Name) and isinstance(src.binding, SetInfo):
+            values = src.binding.values
         elif isinstance(src, n.SetLit) and all(isinstance(x, n.Literal) for x in src.elements):
             values = [x.value for x in src.elements]  # type: ignore[union-attr]
         else:
             return None
-        if _mentions_var(body.args[0], e, self.c):
+        if _mentions_var(body.args[0], e):
             return None
-        self._var_names[id(e)] = "_U"  # binds nothing: the variable is not read any more
+        self._var_names[var_of(e)] = "_U"  # binds nothing: the variable is not read any more
         return f"{self.expr(body.args[0])}.startswith({self.hoist('C', tuple(sorted(values)))})"
 
     def fuse(self) -> list[str]:
@@ -426,7 +427,7 @@ class _Emitter:
         exprs += [rule.when for rule in self.c.rules]
         for e in exprs:
             for q in _top_quants(e):
-                b = self.c.bindings.get(id(q.source)) if isinstance(q.source, n.Name) else None
+                b = q.source.binding if isinstance(q.source, n.Name) else None
                 if not isinstance(b, FieldRef) or b.field.optional:
                     continue
                 if q.kind == "count" and q.body is None and q.where is None:
@@ -445,11 +446,11 @@ class _Emitter:
             init, body = [], []
             seen: dict[tuple[str, str | None, str | None], str] = {}
             for q in quants:
-                self._var_names[id(q)] = loop
+                self._var_names[var_of(q)] = loop
                 where = self.expr(q.where) if q.where is not None else None
                 test = self.expr(q.body) if q.body is not None else None
                 if (q.kind, where, test) in seen:  # the same quantifier in two rules: computed once
-                    self._fused[id(q)] = (seen[q.kind, where, test], g)
+                    self._fused[var_of(q)] = (seen[q.kind, where, test], g)
                     continue
                 res = seen[q.kind, where, test] = f"Q{self._results}"
                 self._results += 1
@@ -469,7 +470,7 @@ class _Emitter:
                     init.append(f"{res} = 0")
                     add = f"{res} += {test}" if self.c.type_of(q.body) == t.INT else f"{res} = _EXACT.add({res}, {test})"
                     body.append(f"if {where}: {add}" if where else add)
-                self._fused[id(q)] = (res, g)
+                self._fused[var_of(q)] = (res, g)
             lines += ["try:"] + ["    " + x for x in init] + [f"    for {loop} in F{index}:"] \
                 + ["        " + x for x in body] + [f"    {g} = True", "except Exception:", f"    {g} = False"]
         return lines
@@ -569,7 +570,7 @@ class _Emitter:
         if inv.index_after is not None:
             assert isinstance(e, n.Quant) and e.body is not None
             var = ident("V", len(self._var_names))
-            self._var_names[id(e)] = var
+            self._var_names[var_of(e)] = var
             before, after = on[: inv.index_after], on[inv.index_after :]
             where = f"({self.expr(e.where)}) and " if e.where is not None else ""
             path = ", ".join(lit(x) for x in before) + ", k, " + ", ".join(lit(x) for x in after)
@@ -618,45 +619,30 @@ def _literal_like(subject: str, pattern: str) -> str | None:
     return f"({subject} == {text})"
 
 
-def _walk(e: Any) -> Any:
-    """Every node under `e` (itself included), in no particular order."""
-    stack = [e]
-    while stack:
-        node = stack.pop()
-        yield node
-        for a in attrs.fields(type(node)):
-            value = getattr(node, a.name)
-            if isinstance(value, tuple):
-                stack.extend(x for x in value if attrs.has(type(x)))
-            elif attrs.has(type(value)):
-                stack.append(value)
+def _walk(e: n.Expr) -> list[n.Expr]:
+    """Every node under `e` (itself included)."""
+    return n.walk(e)
 
 
 def _top_quants(e: n.Expr) -> list[n.Quant]:
     """The quantifiers of `e` that are not inside another quantifier, in source order."""
     out: list[n.Quant] = []
-    stack: list[Any] = [e]
+    stack: list[n.Expr] = [e]
     while stack:
         node = stack.pop()
         if isinstance(node, n.Quant):
             out.append(node)
             continue
-        for a in reversed(attrs.fields(type(node))):
-            value = getattr(node, a.name)
-            if isinstance(value, tuple):
-                stack.extend(x for x in reversed(value) if attrs.has(type(x)))
-            elif attrs.has(type(value)):
-                stack.append(value)
+        stack.extend(reversed(n.children(node)))
     return out
 
 
-def _mentions_var(e: n.Expr, q: n.Quant, c: Checked) -> bool:
-    return any(isinstance(x, n.Name) and isinstance(b := c.bindings.get(id(x)), VarRef) and b.quant is q
-               for x in _walk(e))
+def _mentions_var(e: n.Expr, q: n.Quant) -> bool:
+    return any(isinstance(x, n.Name) and x.binding is not None and x.binding is q.binds for x in _walk(e))
 
 
-def _is_const_name(e: n.Expr, c: Checked) -> bool:
-    return isinstance(e, n.Name) and isinstance(c.bindings.get(id(e)), ConstInfo)
+def _is_const_name(e: n.Expr) -> bool:
+    return isinstance(e, n.Name) and isinstance(e.binding, ConstInfo)
 
 
 def compile_policy(checked: Checked) -> tuple[Decide, str]:

@@ -26,7 +26,7 @@ import attrs
 from . import nodes as n
 from .checked import Checked, LetInfo, Program, SetInfo
 from .decision import Decision
-from .interpreter import Env, Interpreter
+from .interpreter import Interpreter, const_eval
 from .nodes import given_record
 from .source import Span
 
@@ -126,7 +126,7 @@ class _Watching(Interpreter):
         self.decisions.setdefault((id(e), k), []).append(self.test)
 
     def found(self, source: n.Expr, value: Any) -> None:
-        b = self.c.bindings.get(id(source)) if isinstance(source, n.Name) else None
+        b = source.binding if isinstance(source, n.Name) else None
         if isinstance(b, SetInfo):
             try:
                 self.members.setdefault((b.name, value), []).append(self.test)
@@ -178,7 +178,7 @@ def _reachable(c: Checked) -> list[tuple[str, n.Expr]]:
     k = 0
     while k < len(out):
         for e in n.walk(out[k][1]):
-            b = c.bindings.get(id(e)) if isinstance(e, n.Name) else None
+            b = e.binding if isinstance(e, n.Name) else None
             if isinstance(b, LetInfo) and b.name not in seen:
                 seen.add(b.name)
                 out.append((f"let `{b.name}`", b.expr))
@@ -212,7 +212,7 @@ def _read_sets(c: Checked) -> list[SetInfo]:
     names: dict[str, SetInfo] = {}
     for _, expr in _reachable(c):
         for e in n.walk(expr):
-            b = c.bindings.get(id(e)) if isinstance(e, n.Name) else None
+            b = e.binding if isinstance(e, n.Name) else None
             if isinstance(b, SetInfo):
                 names.setdefault(b.name, b)
     return list(names.values())
@@ -220,14 +220,13 @@ def _read_sets(c: Checked) -> list[SetInfo]:
 
 def _members(c: Checked, found: dict[tuple[str, Any], list[str]]) -> Iterator[Item]:
     decls = _set_decls(c)
-    interp = Interpreter(c)
     for info in _read_sets(c):
         decl = decls.get(info.name)
         if decl is None or not isinstance(decl.source, n.SetLit):
             continue  # a set read from a file is data, not policy: its members are not counted
         for element in decl.source.elements:
             try:
-                value = interp.eval(element, Env({}))
+                value = const_eval(element, lambda x: c.consts.get(x.name))  # a member is a constant
             except Exception:
                 continue
             tests = tuple(dict.fromkeys(found.get((info.name, value), ())))

@@ -53,7 +53,8 @@ def check_depth(modules: list[n.Module]) -> list[Diagnostic]:
 
 
 def _fields(node: Any) -> Iterator[Any]:
-    """The children of a syntax node (attrs fields other than spans), tuples flattened."""
+    """The children of a syntax node (the attrs fields that take part in equality: not spans, not
+    the checker's facts), tuples flattened."""
     for name in _FIELD_NAMES.get(type(node)) or _field_names(type(node)):
         value = getattr(node, name)
         if isinstance(value, tuple):
@@ -66,7 +67,7 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def _field_names(cls: type) -> tuple[str, ...]:
-    names = tuple(a.name for a in attrs.fields(cls) if "span" not in a.name)
+    names = tuple(a.name for a in attrs.fields(cls) if a.eq)
     _FIELD_NAMES[cls] = names
     return names
 

@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from . import nodes as n
-from .checked import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from .checked import ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef, var_of
 from .decision import BasisRef, Decision
 from .interpreter import Env, Interpreter, render
 from .checked import Program
@@ -177,14 +177,14 @@ def _why_false(interp: Interpreter, e: n.Expr, env: Env) -> tuple[str, list[tupl
             # no element satisfies the body: show what the body read, element by element
             vals: list[tuple[str, str]] = []
             for k, item in enumerate(items):
-                env.vars[id(e)] = item
+                env.vars[var_of(e)] = item
                 for name, value in _values(interp, e.where or e.body, env) + _values(interp, e.body, env):
                     label = _element_label(name, e.var, f"{source}[{k}]")
                     if (label, value) not in vals:
                         vals.append((label, value))
             return _text(e), vals
         for k, item in enumerate(items):
-            env.vars[id(e)] = item
+            env.vars[var_of(e)] = item
             if e.where is not None and not interp.eval(e.where, env):
                 continue
             if not interp.eval(e.body, env):
@@ -212,7 +212,7 @@ def _values(interp: Interpreter, e: n.Expr, env: Env) -> list[tuple[str, str]]:
     while stack:
         sub = stack.pop()
         if isinstance(sub, (n.Name, n.Attr, n.Call)):
-            binding = interp.c.bindings.get(id(sub)) if isinstance(sub, n.Name) else None
+            binding = sub.binding if isinstance(sub, n.Name) else None
             if isinstance(binding, SetInfo):
                 size = len(binding.values)
                 text = f"a set of {size} {'entry' if size == 1 else 'entries'}"

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from . import nodes as n
 from . import values as v
-from .checked import Binding, Checked, ConstInfo, FieldRef, LetInfo, SetInfo, Site, VarRef
+from .checked import Binding, Checked, ConstInfo, Env, FieldRef, LetInfo, SetInfo, Site, VarRef, var_of
 from .combine import Combiner
 from .semantics.combining import in_force, stops_at_match
 from .decision import Decision
@@ -21,15 +21,6 @@ from .records import RecordError, render_path, validate
 from .semantics import operators as ops
 
 _UNSET = object()
-
-
-class Env:
-    """What a condition can see: the validated record, quantifier variables, computed lets."""
-
-    def __init__(self, record: dict[str, Any], lets: dict[str, Any] | None = None):
-        self.record = record
-        self.vars: dict[int, Any] = {}
-        self.lets: dict[str, Any] = lets if lets is not None else {}
 
 
 #: the run-time functions of the built-ins that compute a value (the registry's)
@@ -44,8 +35,9 @@ class Evaluator:
     """
 
     def binding(self, e: n.Name) -> Binding:
-        """What a name denotes (the checker resolved it)."""
-        raise NotImplementedError
+        """What a name denotes: the checker put it on the node."""
+        assert e.binding is not None, f"unresolved name {e!r}"
+        return e.binding
 
     def as_of(self, env: Env) -> datetime.date | None:
         return None
@@ -61,7 +53,7 @@ class Evaluator:
         if isinstance(e, n.Name):
             b = self.binding(e)
             if isinstance(b, VarRef):
-                return env.vars[id(b.quant)]
+                return env.vars[b]
             if isinstance(b, FieldRef):
                 return env.record[e.name]
             if isinstance(b, LetInfo):
@@ -138,7 +130,7 @@ class Evaluator:
     def _quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
         for item in self.eval(e.source, env):
-            env.vars[id(e)] = item
+            env.vars[var_of(e)] = item
             if e.where is not None and not self.eval(e.where, env):
                 continue
             if e.kind == "any":
@@ -183,9 +175,6 @@ class Interpreter(Evaluator):
     def as_of(self, env: Env) -> datetime.date | None:
         return env.record.get(self.c.as_of) if self.c.as_of else None
 
-    def binding(self, e: n.Name) -> Binding:
-        return self.c.bindings[id(e)]
-
     # -- a whole decision
     def validate(self, record: Any) -> dict[str, Any]:
         """The record's run-time form; raises `RecordError` on the first schema or invariant error."""
@@ -206,7 +195,7 @@ class Interpreter(Evaluator):
         if inv.index_after is not None:
             assert isinstance(e, n.Quant) and e.body is not None
             for k, item in enumerate(self.eval(e.source, env)):
-                env.vars[id(e)] = item
+                env.vars[var_of(e)] = item
                 if e.where is not None and not self.eval(e.where, env):
                     continue
                 if not self.eval(e.body, env):
@@ -223,7 +212,7 @@ class Interpreter(Evaluator):
         args += [None] * (4 - len(args))
         as_of = env.record.get(self.c.as_of) if self.c.as_of else None
         fn = runtime.score if e.func == "screen" else runtime.matches
-        return fn(self.c.screen_calls[id(e)], args[0], args[2], args[3], as_of, self._rule)
+        return fn(e.screening, args[0], args[2], args[3], as_of, self._rule)
 
     def matches(self, rule: Any, env: Env) -> bool:
         as_of = env.record.get(self.c.as_of) if self.c.as_of else None
@@ -252,7 +241,7 @@ class Interpreter(Evaluator):
             return
         q = quants[i]
         for item in list(self.eval(q.source, env)):
-            env.vars[id(q)] = item
+            env.vars[var_of(q)] = item
             if q.where is not None and not self.eval(q.where, env):
                 continue
             yield from self._bind(quants, i + 1, env)

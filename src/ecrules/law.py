@@ -213,6 +213,7 @@ class LawChecker:
     # -- which membership tests a decision cites
     def sites(self, e: n.Expr, _lets: frozenset[str] = frozenset()) -> tuple[Site, ...]:
         """Membership tests `x in SET` (SET with bases) that can make `e` true, in source order.
+        Read off the annotated tree (the tests a decision cites must be the nodes back-ends run).
 
         A test under an odd number of `not`s, or a `not in`, only ever stops a rule matching, so
         it cites nothing. Tests inside a `let` the condition reads count too.
@@ -224,12 +225,12 @@ class LawChecker:
                 visit(x.operand, not positive, quants)
                 return
             if isinstance(x, n.Name):
-                b = self.bindings.get(id(x))
+                b = x.binding
                 if isinstance(b, LetInfo) and positive and b.name not in _lets:
                     out.extend(s for s in self.sites(b.expr, _lets | {b.name}) if s not in out)
                 return
             if isinstance(x, n.Compare) and x.op == "in" and positive and isinstance(x.right, n.Name):
-                b = self.bindings.get(id(x.right))
+                b = x.right.binding
                 if isinstance(b, SetInfo) and b.has_bases:
                     out.append(Site(x, b.name, quants))
             if isinstance(x, n.Quant):

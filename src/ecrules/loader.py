@@ -1,15 +1,41 @@
-"""Load a policy: read files, follow imports, parse, check, compile; diagnostics collected once."""
+"""Load a policy: read files, follow imports, parse, check, compile; diagnostics collected once.
+
+The one layer that reads a policy's files: the policy and its imports here, its list files and
+screening lists through `DiskReader`, which the checker is given (it touches no file itself).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from . import nodes as n
-from .checker import Checked, check
+from . import files
+from .checked import Checked
+from .checker import check
 from .diagnostics import Diagnostic, error, sort_key
 from .files import TREE_HELP, inside_tree, printable, probe
 from .parser import parse
-from .source import Source, display_path, read_text
+from .source import Source, display_path, note_read, read_text
+
+
+class DiskReader:
+    """The checker's access to list files (`checker.Reader`): the file system, bounded reads,
+    every file read noted for the policy's content hash."""
+
+    def real(self, path: Path) -> Path:
+        return path.resolve()
+
+    def inside(self, root: Path, path: Path) -> bool:
+        return inside_tree(root, path)
+
+    def text(self, path: Path, limit: int) -> tuple[str, str | None]:
+        return read_text(path, limit=limit, policy=False)
+
+    def data(self, path: Path, limit: int) -> tuple[bytes, str | None]:
+        data, problem = files.read_bytes(path, limit)
+        if problem is None:
+            note_read(path, data)
+        return data, problem
 
 
 def check_source(source: Source, root: Path) -> tuple[Checked | None, list[Diagnostic]]:
@@ -17,7 +43,7 @@ def check_source(source: Source, root: Path) -> tuple[Checked | None, list[Diagn
     module, imports, diags = parse_with_imports(source, root)
     if module is None or any(d.severity == "error" for d in diags):
         return None, order_diagnostics(diags, module, imports)
-    checked, more = check(module, imports, root)
+    checked, more = check(module, imports, root, DiskReader())
     return checked, order_diagnostics(diags + more, module, imports)
 
 

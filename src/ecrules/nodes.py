@@ -1,19 +1,30 @@
 """The abstract syntax tree of a .ecp file: small frozen classes, each with its source span.
 
-The tree is what the parser produced and nothing more: names are unresolved and nothing is
-typed. The checker (`checker.py`) reads it and records what it learns in side tables, so the
-tree stays a faithful, immutable picture of the text.
+The parser produces the tree with names unresolved and nothing typed. The checker
+(`checker.py`) then rebuilds each expression it checked with its facts filled in: `type` on
+every expression, `binding` on a name, `pattern` on a `like`, `screening` on `screen`/`matches`,
+`binds` on a quantifier. That annotated tree is the IR the back-ends read (`checked.py`); the
+facts take no part in equality, so a node still equals the text it was parsed from.
 """
 
 from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import attrs
 
 from .source import Span
+
+if TYPE_CHECKING:
+    from .checked import Binding, VarRef
+    from .types import Type
+
+
+def _fact() -> Any:
+    """A fact the checker fills in (None in the parser's tree); not part of a node's equality."""
+    return attrs.field(default=None, eq=False, repr=False)
 
 
 # ---- expressions ---------------------------------------------------------------------------
@@ -25,12 +36,15 @@ class Literal:
 
     value: str | int | Decimal | bool | datetime.date
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
 class Name:
     name: str
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
+    binding: Binding | None = _fact()
 
 
 @attrs.frozen
@@ -40,6 +54,7 @@ class Attr:
     obj: Expr
     name: str
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
@@ -48,12 +63,14 @@ class Has:
 
     path: Expr
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
 class Not:
     operand: Expr
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
@@ -63,6 +80,7 @@ class BoolOp:
     op: str
     operands: tuple[Expr, ...]
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
@@ -73,6 +91,9 @@ class Compare:
     left: Expr
     right: Expr
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
+    #: for `like`: the constant pattern, or the patterns a quantifier variable ranges over
+    pattern: str | tuple[str, ...] | None = _fact()
 
 
 @attrs.frozen
@@ -81,12 +102,14 @@ class Arith:
     left: Expr
     right: Expr
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
 class Neg:
     operand: Expr
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
@@ -94,6 +117,9 @@ class Call:
     func: str
     args: tuple[Expr, ...]
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
+    #: for `screen`/`matches`: the screening list read (`screening.runtime.ScreeningInfo`)
+    screening: Any = _fact()
 
 
 @attrs.frozen
@@ -107,6 +133,9 @@ class Quant:
     body: Expr | None
     span: Span = attrs.field(eq=False, repr=False)
     var_span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
+    #: the variable this quantifier binds: what a `Name`'s `binding` is when it reads it
+    binds: VarRef | None = _fact()
 
 
 @attrs.frozen
@@ -117,6 +146,7 @@ class SetLit:
     span: Span = attrs.field(eq=False, repr=False)
     #: per element, the bases written after it (empty for most); same length as `elements`
     bases: tuple[tuple[Basis, ...], ...] = attrs.field(default=(), repr=False)
+    type: Type | None = _fact()
 
     def bases_of(self, k: int) -> tuple[Basis, ...]:
         return self.bases[k] if k < len(self.bases) else ()
@@ -126,6 +156,7 @@ class SetLit:
 class ListLit:
     elements: tuple[Expr, ...]
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 @attrs.frozen
@@ -139,6 +170,7 @@ class FieldInit:
 class RecordLit:
     fields: tuple[FieldInit, ...]
     span: Span = attrs.field(eq=False, repr=False)
+    type: Type | None = _fact()
 
 
 Expr = Union[Literal, Name, Attr, Has, Not, BoolOp, Compare, Arith, Neg, Call, Quant, SetLit, ListLit, RecordLit]

@@ -6,7 +6,7 @@ import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
-from .checker import Checked, RuleInfo
+from .checked import Checked, RuleInfo
 from .compiler import Decide, compile_policy
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
@@ -70,7 +70,7 @@ class Policy:
 
     @property
     def checked(self) -> Checked:
-        """The checked AST and its side tables, for tools (explain, verify, other back-ends)."""
+        """The checked IR (the typed tree, every fact on its nodes), for tools and back-ends."""
         return self._checked
 
     @property

@@ -79,7 +79,9 @@ class _Pools:
             for sub in n.walk(e):
                 if isinstance(sub, n.Literal):
                     self._value(sub.value)
-        for pattern in c.patterns.values():
+        checked = exprs + [con.body.expr for con in c.constraints if isinstance(con.body, n.OutcomeWhen)]
+        patterns = [sub.pattern for e in checked for sub in n.walk(e) if isinstance(sub, n.Compare) and sub.pattern]
+        for pattern in patterns:
             for p in (pattern,) if isinstance(pattern, str) else pattern:
                 hits, misses = pattern_examples(p)
                 self.strings.update(hits)
@@ -90,8 +92,8 @@ class _Pools:
             if not (isinstance(sub, n.Compare) and isinstance(sub.left, (n.Attr, n.Name))):
                 continue
             field = sub.left.name
-            if sub.op == "like" and id(sub) in c.patterns:
-                pattern = c.patterns[id(sub)]
+            if sub.op == "like" and sub.pattern is not None:
+                pattern = sub.pattern
                 for p in (pattern,) if isinstance(pattern, str) else pattern:
                     self.by_field.setdefault(field, set()).update(pattern_examples(p)[0])
             elif sub.op == "==" and isinstance(sub.right, n.Literal) and isinstance(sub.right.value, str) and sub.right.value:
@@ -238,7 +240,7 @@ def _sum_repairs(c: Checked) -> list[tuple[str, str, str]]:
         if not (isinstance(e, n.Compare) and e.op == "=="):
             continue
         left, right = e.left, e.right
-        if (isinstance(left, n.Name) and isinstance(c.bindings.get(id(left)), FieldRef)
+        if (isinstance(left, n.Name) and isinstance(left.binding, FieldRef)
                 and isinstance(right, n.Quant) and right.kind == "sum" and right.where is None
                 and isinstance(right.source, n.Name) and isinstance(right.body, n.Attr)
                 and isinstance(right.body.obj, n.Name) and right.body.obj.name == right.var):

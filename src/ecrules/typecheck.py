@@ -2,7 +2,8 @@
 
 A mixin of `Checker`: it resolves each name in scope, gives every expression its type, checks
 that optional fields are guarded by `has`, validates `like` patterns and literal members of enums
-and countries, and records what it learns in the checker's side tables.
+and countries, and records what it learns in the checker's tables (`annotate.py` then puts it
+on the nodes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Iterable
 from . import nodes as n
 from . import types as t
 from .checked import (
-    FUNCTIONS, QUANTIFIERS, Binding, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, field_of, path_prefixes,
+    FUNCTIONS, QUANTIFIERS, Binding, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, path_prefixes,
 )
 from .countries import COUNTRIES, country_help
 from .diagnostics import Diagnostic
@@ -64,6 +65,9 @@ class ExprChecker:
     _let_decls: dict[str, n.LetDecl]
     _const_decls: dict[str, n.ConstDecl]
     screen_calls: dict[int, Any]
+    #: the variable each quantifier binds, and back (a variable's source decides its `like` patterns)
+    binders: dict[int, VarRef]
+    quant_of: dict[VarRef, n.Quant]
 
     def err(self, message: str, span: Span | None, help: str | None = None) -> None:
         raise NotImplementedError
@@ -232,8 +236,15 @@ class ExprChecker:
             self.warn(f"`has {_text(path)}` is always true: no field on the path is optional", e.span)
         return t.BOOL
 
-    def _field_of(self, p: n.Expr) -> t.Field | None:
-        return field_of(p, self.types, self.bindings)
+    def _field_of(self, e: n.Expr) -> t.Field | None:
+        """`checked.field_of` while checking: the facts are still in the tables."""
+        if isinstance(e, n.Name):
+            b = self.bindings.get(id(e))
+            return b.field if isinstance(b, FieldRef) else None
+        if isinstance(e, n.Attr):
+            ot = self.types.get(id(e.obj))
+            return ot.fields.get(e.name) if isinstance(ot, t.StructT) else None
+        return None
 
     def _compare(self, e: n.Compare, scope: dict[str, VarRef], g: Guards, const_only: bool) -> t.Type:
         lt = self.expr(e.left, scope, g, const_only)
@@ -306,7 +317,7 @@ class ExprChecker:
             if isinstance(b, ConstInfo) and isinstance(b.value, str):
                 patterns = b.value
             elif isinstance(b, VarRef):
-                patterns = self._constant_members(b.quant.source)
+                patterns = self._constant_members(self.quant_of[b].source)
         if patterns is None:
             self.err("the pattern of `like` must be known when the policy loads", right.span,
                      "use a string literal, a `const`, or a quantifier variable over a constant set")
@@ -406,7 +417,11 @@ class ExprChecker:
         elif not isinstance(st, t.AnyT):
             self.err(f"`{e.kind}` ranges over a list or a set, not `{st}`", e.source.span)
         inner = dict(scope)
-        inner[e.var] = VarRef(e, elem)
+        var = self.binders.get(id(e))
+        if var is None:
+            var = self.binders[id(e)] = VarRef(e.var, elem)
+            self.quant_of[var] = e
+        inner[e.var] = var
         body_guards = g
         if e.where is not None:
             self._bool(e.where, inner, g, const_only, "`where`")
@@ -447,7 +462,7 @@ def path_key(e: n.Expr, bindings: dict[int, Binding]) -> tuple[object, ...] | No
         if isinstance(b, FieldRef):
             return ("$", e.name)
         if isinstance(b, VarRef):
-            return (id(b.quant),)
+            return (b,)
         return None
     if isinstance(e, n.Attr):
         head = path_key(e.obj, bindings)

@@ -13,7 +13,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
+from ..checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, var_of
 from ..semantics import operators as ops
 from .dialects import DUCKDB, INLINE_SET_LIMIT, NUMBER_SQL, Dialect, Unsupported
 from .globs import like_sql
@@ -26,7 +26,8 @@ QUANT_NESTING_LIMIT = 10
 #: the text functions that run as UDFs (`ecr_NAME`; `ecr_NAME_each` maps a list of texts)
 TEXT_UDFS = tuple(ops.UDFS)
 
-Env = dict[int, tuple[str, Any]]  # id(quant) -> ("var", sql name) | ("const", value)
+#: what each quantifier variable in scope is in SQL: ("var", lambda variable) | ("const", value)
+Scope = dict[VarRef, tuple[str, Any]]
 
 
 @attrs.frozen
@@ -63,10 +64,10 @@ class ExprGen:
         #: where the dialect runs no UDF inside a lambda (Spark): UDF calls taken out of lambdas,
         #: computed as columns of a subquery, one layer each (SQL text -> column name)
         self.hoisted: dict[str, str] = {}
-        #: id(quantifier) -> (index variable, source SQL when it reads no lambda variable, else None)
-        self._quants: dict[int, tuple[str, str | None]] = {}
-        #: quantifiers whose lambdas need their index variable
-        self._need_index: set[int] = set()
+        #: quantifier's variable -> (index variable, source SQL when it reads no lambda variable, else None)
+        self._quants: dict[VarRef, tuple[str, str | None]] = {}
+        #: quantifiers (by variable) whose lambdas need their index variable
+        self._need_index: set[VarRef] = set()
 
     # -- leaves
     def literal(self, v: Any) -> str:
@@ -125,14 +126,14 @@ class ExprGen:
         return f"(CASE {branches} ELSE {test(sets[-1])} END)"
 
     # -- expressions
-    def expr(self, e: n.Expr, env: Env) -> str:
+    def expr(self, e: n.Expr, env: Scope) -> str:
         c, d = self.c, self.d
         if isinstance(e, n.Literal):
             return self.literal(e.value)
         if isinstance(e, n.Name):
-            b = c.bindings[id(e)]
+            b = e.binding
             if isinstance(b, VarRef):
-                kind, value = env[id(b.quant)]
+                kind, value = env[b]
                 return str(value) if kind == "var" else self.literal(value)
             if isinstance(b, FieldRef):
                 return d.ident(b.field.name) if not isinstance(b.field.type, t.SetT) else d.list_distinct(d.ident(b.field.name))
@@ -171,7 +172,7 @@ class ExprGen:
             # a vectorised UDF: each distinct (name, type, country, date) is screened once, in Python
             if self._depth and not d.udf_in_lambda:
                 raise Unsupported(f"`{e.func}` inside a quantifier on {d.name}", e.span)
-            info = c.screen_calls[id(e)]
+            info = e.screening
             args = [self.expr(a, env) if k != 1 else "" for k, a in enumerate(e.args)]
             args += ["NULL"] * (4 - len(args))
             as_of = f"CAST({d.ident(c.as_of)} AS VARCHAR)" if c.as_of else "NULL"
@@ -201,7 +202,7 @@ class ExprGen:
             return d.list_distinct(lit) if isinstance(e, n.SetLit) else lit
         raise Unsupported(f"the expression `{type(e).__name__}`", getattr(e, "span", None))
 
-    def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...], env: Env) -> str:
+    def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...], env: Scope) -> str:
         """`e` as the registry renders `c` in this dialect, from its rendered operands."""
         ops.refuse(c, self.d.name, e.span)
         args = ops.Args(tuple(self.expr(x, env) for x in operands), tuple(self.c.type_of(x) for x in operands),
@@ -212,20 +213,20 @@ class ExprGen:
         """The value of `e` when the policy loads (a literal or a `const`), else `ops.NOT_KNOWN`."""
         if isinstance(e, n.Literal):
             return e.value
-        b = self.c.bindings.get(id(e)) if isinstance(e, n.Name) else None
+        b = e.binding if isinstance(e, n.Name) else None
         return b.value if isinstance(b, ConstInfo) else ops.NOT_KNOWN
 
-    def _free_quants(self, e: n.Expr, env: Env) -> list[n.Quant]:
-        """The quantifiers bound outside `e` whose lambda variables `e` reads."""
+    def _free_quants(self, e: n.Expr, env: Scope) -> list[VarRef]:
+        """The variables of quantifiers bound outside `e` (lambda variables) that `e` reads."""
         inside = n.walk(e)
-        bound = {id(x) for x in inside if isinstance(x, n.Quant)}
-        out: dict[int, n.Quant] = {}
+        bound = {x.binds for x in inside if isinstance(x, n.Quant)}
+        out: dict[VarRef, None] = {}
         for x in inside:
             if isinstance(x, n.Name):
-                b = self.c.bindings.get(id(x))
-                if isinstance(b, VarRef) and id(b.quant) not in bound and env.get(id(b.quant), ("", ""))[0] == "var":
-                    out[id(b.quant)] = b.quant
-        return list(out.values())
+                b = x.binding
+                if isinstance(b, VarRef) and b not in bound and env.get(b, ("", ""))[0] == "var":
+                    out[b] = None
+        return list(out)
 
     def _hoist(self, sql: str) -> str:
         col = self.hoisted.get(sql)
@@ -233,7 +234,7 @@ class ExprGen:
             col = self.hoisted[sql] = f"__p{len(self.hoisted)}"
         return self.d.ident(col)
 
-    def _hoisted_udf(self, e: n.Call, env: Env) -> str:
+    def _hoisted_udf(self, e: n.Call, env: Scope) -> str:
         """`normalize`/`lower`/`upper` inside a lambda, for a dialect that cannot call UDFs there.
 
         An argument that reads no lambda variable is computed per record outside the lambda. An
@@ -258,39 +259,39 @@ class ExprGen:
             if len(free) > 1:
                 raise Unsupported(f"{what}: its argument reads more than one quantifier variable", e.span)
             q = free[0]
-            index, src = self._quants[id(q)]
+            index, src = self._quants[q]
             if src is None:
-                raise Unsupported(f"{what}: the list of `{q.var}` is not a field of the record", e.span)
+                raise Unsupported(f"{what}: the list of `{q.name}` is not a field of the record", e.span)
             var = f"__h{self._vars}"
             self._vars += 1
             inner = dict(env)
-            inner[id(q)] = ("var", var)
+            inner[q] = ("var", var)
             self._depth = 1
             each = d.list_transform(src, var, self.expr(arg, inner))
             self.udfs.add(f"{e.func}_each")
-            self._need_index.add(id(q))
+            self._need_index.add(q)
             return d.list_item(self._hoist(f"ecr_{e.func}_each({each})"), index)
         finally:
             self._hoisting = False
             self._depth = depth
 
-    def has(self, path: n.Expr, env: Env) -> str:
+    def has(self, path: n.Expr, env: Scope) -> str:
         checks = [f"({self.expr(p, env)} IS NOT NULL)" for p in self.c.optional_reads(path)]
         return "(" + " AND ".join(checks) + ")" if checks else "TRUE"
 
-    def compare(self, e: n.Compare, env: Env) -> str:
+    def compare(self, e: n.Compare, env: Scope) -> str:
         op = ops.COMPARE_OPS[e.op]
         if op.rendering(self.d.name) is not ops.NATIVE:
             return self.render(op, e, (e.left, e.right), env)
         left = self.expr(e.left, env)
         if op.rule == "pattern":
-            pattern = self.c.patterns[id(e)]
+            pattern = e.pattern
             if not isinstance(pattern, str):
                 # a quantifier variable over constant patterns: unrolled, so it is a constant here
                 assert isinstance(e.right, n.Name)
-                b = self.c.bindings[id(e.right)]
+                b = e.right.binding
                 assert isinstance(b, VarRef)
-                kind, value = env[id(b.quant)]
+                kind, value = env[b]
                 if kind != "const":
                     raise Unsupported("`like` with a pattern that is not constant here", e.span)
                 pattern = str(value)
@@ -301,10 +302,10 @@ class ExprGen:
             return test if op.negates is None else f"(NOT {test})"
         raise Unsupported(f"`{e.op}` in SQL", e.span)
 
-    def membership(self, left: str, right: n.Expr, env: Env, e: n.Compare) -> str:
+    def membership(self, left: str, right: n.Expr, env: Scope, e: n.Compare) -> str:
         d = self.d
         if isinstance(right, n.Name):
-            b = self.c.bindings[id(right)]
+            b = right.binding
             if isinstance(b, SetInfo):
                 members = self.members(b)
                 if members is None:
@@ -335,7 +336,7 @@ class ExprGen:
     def _constant_source(self, src: n.Expr) -> tuple[Any, ...] | None:
         """The values of a quantifier source known at load time (a named set, a constant literal)."""
         if isinstance(src, n.Name):
-            b = self.c.bindings.get(id(src))
+            b = src.binding
             if isinstance(b, SetInfo):
                 members = self.members(b)
                 if members is None:
@@ -347,8 +348,8 @@ class ExprGen:
             for x in src.elements:
                 if isinstance(x, n.Literal):
                     vals.append(x.value)
-                elif isinstance(x, n.Name) and isinstance(self.c.bindings.get(id(x)), ConstInfo):
-                    vals.append(self.c.bindings[id(x)].value)  # type: ignore[union-attr]
+                elif isinstance(x, n.Name) and isinstance(x.binding, ConstInfo):
+                    vals.append(x.binding.value)
                 else:
                     return None
             if isinstance(src, n.SetLit):
@@ -356,14 +357,13 @@ class ExprGen:
             return tuple(vals)
         return None
 
-    def quant(self, e: n.Quant, env: Env) -> str:
+    def quant(self, e: n.Quant, env: Scope) -> str:
         d = self.d
         const = self._constant_source(e.source)
         inside = [x for part in (e.body, e.where) if part is not None for x in n.walk(part)]
         uses_pattern = any(
-            isinstance(x, n.Compare) and x.op in ("like", "not like") and not isinstance(self.c.patterns.get(id(x)), str)
-            and isinstance(x.right, n.Name) and isinstance(self.c.bindings.get(id(x.right)), VarRef)
-            and self.c.bindings[id(x.right)].quant is e  # type: ignore[union-attr]
+            isinstance(x, n.Compare) and x.op in ("like", "not like") and not isinstance(x.pattern, str)
+            and isinstance(x.right, n.Name) and x.right.binding is not None and x.right.binding is e.binds
             for x in inside
         )
         if const is not None and uses_pattern:
@@ -375,16 +375,16 @@ class ExprGen:
         var = f"__v{self._vars}"
         self._vars += 1
         inner = dict(env)
-        inner[id(e)] = ("var", var)
+        inner[var_of(e)] = ("var", var)
         src = self.expr(e.source, env)
-        self._quants[id(e)] = (f"__i{var[3:]}", None if self._free_quants(e.source, env) else src)
+        self._quants[var_of(e)] = (f"__i{var[3:]}", None if self._free_quants(e.source, env) else src)
         self._depth += 1
         try:
             where = self.expr(e.where, inner) if e.where is not None else None
             body = self.expr(e.body, inner) if e.body is not None else None
         finally:
             self._depth -= 1
-        index = self._quants[id(e)][0] if id(e) in self._need_index else None
+        index = self._quants[var_of(e)][0] if var_of(e) in self._need_index else None
         if e.kind == "any":
             cond = f"{where} AND {body}" if where else body
             return f"({d.list_len(d.list_filter(src, var, f'coalesce({cond}, FALSE)', index))} > 0)"
@@ -405,12 +405,12 @@ class ExprGen:
         filtered = d.list_filter(src, var, f"coalesce({where}, FALSE)") if where else src
         return d.list_sum(d.list_transform(filtered, var, body), zero)
 
-    def _unrolled(self, e: n.Quant, values: tuple[Any, ...], env: Env) -> str:
+    def _unrolled(self, e: n.Quant, values: tuple[Any, ...], env: Scope) -> str:
         parts_where: list[str | None] = []
         parts_body: list[str | None] = []
         for v in values:
             inner = dict(env)
-            inner[id(e)] = ("const", v)
+            inner[var_of(e)] = ("const", v)
             parts_where.append(self.expr(e.where, inner) if e.where is not None else None)
             parts_body.append(self.expr(e.body, inner) if e.body is not None else None)
         if e.kind == "any":
@@ -437,7 +437,7 @@ def _field_path(e: n.Expr, c: Checked) -> tuple[str, ...] | None:
         parts.append(e.name)
         e = e.obj
     if isinstance(e, n.Name):
-        b = c.bindings.get(id(e))
+        b = e.binding
         if isinstance(b, FieldRef) and not b.field.optional:
             parts.append(b.field.name)
             return tuple(reversed(parts))

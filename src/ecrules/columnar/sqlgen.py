@@ -29,10 +29,10 @@ from typing import Any
 
 import attrs
 
-from ..checked import Checked, Program, Site
+from ..checked import Checked, Program, Site, var_of
 from .dialects import DIALECTS, INLINE_SET_LIMIT, NUMBER_SCALE, Dialect, Unsupported
 from .globs import glob_regex
-from .sqlexpr import BigSet, Env, ExprGen
+from .sqlexpr import BigSet, ExprGen, Scope
 from .validation import schema_checks
 
 MASK_BITS = 62
@@ -144,14 +144,14 @@ class SqlGen(ExprGen):
         q = site.quants[0]
         var = f"__s{self._vars}"
         self._vars += 1
-        inner: Env = {id(q): ("var", var)}
+        inner: Scope = {var_of(q): ("var", var)}
         try:
             src = self.expr(q.source, {})
             left = self.expr(site.compare.left, inner)
             where = self.expr(q.where, inner) if q.where is not None else None
         except Unsupported:
             return None
-        if self._quants.get(id(q)) is not None and id(q) in self._need_index:
+        if self._quants.get(var_of(q)) is not None and var_of(q) in self._need_index:
             return None  # reads hoisted columns aligned with the source: keep to the row engine
         if where is not None:
             src = self.d.list_filter(src, var, f"coalesce({where}, FALSE)")

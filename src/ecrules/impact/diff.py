@@ -130,7 +130,8 @@ def _shape(typ: Any) -> Any:
 
 def _transition(old: Policy, new: Policy, a: str, b: str, timeout: float) -> Transition:
     from ..verify.deadline import Deadline, DeadlineExceeded
-    from ..verify.encode import Encoder, Env
+    from ..checked import Env
+    from ..verify.encode import Encoder
     from ..verify.outcome import decision_bounds, merge_bounds
     from ..verify.solve import solve
     from ..verify.symbolic import Unsupported, zbool

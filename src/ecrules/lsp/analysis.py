@@ -19,7 +19,7 @@ from ..checked import Checked
 from ..checker import Checker
 from ..diagnostics import Diagnostic
 from ..files import tree_root
-from ..loader import order_diagnostics, parse_with_imports
+from ..loader import DiskReader, order_diagnostics, parse_with_imports
 from ..parser import grammar_text
 from ..source import Source
 
@@ -51,7 +51,7 @@ def analyze(text: str, path: str | Path | None) -> Analysis:
     checker: Checker | None = None
     checked: Checked | None = None
     if module is not None and not any(d.severity == "error" for d in diags):
-        checker = Checker(module, imports, root)
+        checker = Checker(module, imports, root, DiskReader())
         checked = checker.run()
         diags = diags + checker.diags
     return Analysis(source, module, tuple(imports), tuple(order_diagnostics(diags, module, imports)),

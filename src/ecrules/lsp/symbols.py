@@ -283,7 +283,7 @@ class Symbols:
         if isinstance(b, FieldRef):
             self._add(e.span, "field", e.name, owner=self.record)
         elif isinstance(b, VarRef):
-            self._add(e.span, "var", e.name, quant=b.quant)
+            self._add(e.span, "var", e.name, quant=self.checker.quant_of.get(b) if self.checker is not None else None)
         elif isinstance(b, LetInfo):
             self._add(e.span, "let", e.name)
         elif isinstance(b, ConstInfo):

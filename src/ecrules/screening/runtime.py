@@ -25,8 +25,7 @@ from ..semantics.combining import in_force
 from ..decision import BasisRef, Decision
 from ..frozen import readonly
 
-from ..source import note_read
-from .loaders import load_list, read_list_bytes
+from .loaders import load_list
 from .matcher import FLOOR, Hit, Matcher
 from .model import Entry, ListError, ScreeningList
 from .text import normalise
@@ -56,11 +55,10 @@ class Clearance:
 CLEARED_HEADER = ("ref", "name", "cleared_by", "cleared_on", "expires", "reason")
 
 
-def load_cleared(path: Path, display: str) -> tuple[Clearance, ...]:
-    """A cleared-parties CSV: header `ref,name,cleared_by,cleared_on,expires,reason`; every
-    clearance names who cleared it and when it expires."""
-    data = read_list_bytes(path, display)
-    note_read(path, data)      # the policy's content hash covers its clearances
+def load_cleared(display: str, data: bytes) -> tuple[Clearance, ...]:
+    """A cleared-parties CSV (its bytes, read by the loader): header
+    `ref,name,cleared_by,cleared_on,expires,reason`; every clearance names who cleared it and when
+    it expires."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -127,11 +125,11 @@ _MATCHERS_MAX = 8
 _LOCK = threading.Lock()
 
 
-def load_screening(path: Path, display: str, fmt: str | None, threshold: float) -> tuple[ScreeningList, Matcher]:
-    """The list and its index, built once per file content and process (building takes a
-    second or more); the file is read every time, so the policy's content hash covers it."""
-    data = read_list_bytes(path, display)
-    note_read(path, data)
+def load_screening(path: Path, display: str, data: bytes, fmt: str | None,
+                   threshold: float) -> tuple[ScreeningList, Matcher]:
+    """The list in `data` (the file's bytes, read by the loader every time, so that the policy's
+    content hash covers it) and its index, built once per content and process (building takes a
+    second or more)."""
     key = (str(path), hashlib.sha256(data).hexdigest(), fmt or "", threshold, display)
     with _LOCK:
         got = _MATCHERS.get(key)

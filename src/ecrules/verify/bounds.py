@@ -10,7 +10,7 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checked import Checked, ConstInfo, FieldRef, LetInfo, VarRef
+from ..checked import Checked, ConstInfo, FieldRef, LetInfo, VarRef, var_of
 
 DEFAULT_CAP = 12
 #: witness needs saturate here (far above any cap): nested quantifiers multiply them, and 40
@@ -72,23 +72,23 @@ class BoundCounter:
         """`polarity`: +1 asserted true, -1 asserted false, 0 both (mixed)."""
         self._walk(e, polarity, copy, factor, {})
 
-    def _list_path(self, e: n.Expr, scope: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
+    def _list_path(self, e: n.Expr, scope: dict[VarRef, tuple[str, ...]]) -> tuple[str, ...] | None:
         if isinstance(e, n.Name):
-            b = self.c.bindings.get(id(e))
+            b = e.binding
             if isinstance(b, FieldRef) and isinstance(b.field.type, (t.ListT, t.SetT)):
                 return (e.name,)
             return None
         if isinstance(e, n.Attr):
             head = self._elem_path(e.obj, scope)
-            if head is not None and isinstance(self.c.types.get(id(e)), (t.ListT, t.SetT)):
+            if head is not None and isinstance(e.type, (t.ListT, t.SetT)):
                 return head + (e.name,)
         return None
 
-    def _elem_path(self, e: n.Expr, scope: dict[int, tuple[str, ...]]) -> tuple[str, ...] | None:
+    def _elem_path(self, e: n.Expr, scope: dict[VarRef, tuple[str, ...]]) -> tuple[str, ...] | None:
         if isinstance(e, n.Name):
-            b = self.c.bindings.get(id(e))
+            b = e.binding
             if isinstance(b, VarRef):
-                return scope.get(id(b.quant))
+                return scope.get(b)
             if isinstance(b, FieldRef):
                 return (e.name,)
             return None
@@ -106,12 +106,12 @@ class BoundCounter:
         if isinstance(e, n.Literal) and isinstance(e.value, Decimal):
             return int(e.value) + 1
         if isinstance(e, n.Name):
-            b = self.c.bindings.get(id(e))
+            b = e.binding
             if isinstance(b, ConstInfo) and isinstance(b.value, (int, Decimal)) and not isinstance(b.value, bool):
                 return int(b.value) + 1
         return None
 
-    def _size_term(self, e: n.Expr, scope: dict[int, tuple[str, ...]]) -> tuple[tuple[str, ...], n.Quant | None] | None:
+    def _size_term(self, e: n.Expr, scope: dict[VarRef, tuple[str, ...]]) -> tuple[tuple[str, ...], n.Quant | None] | None:
         """`len(L)` or `count(x in L ...)` over a record list."""
         if isinstance(e, n.Call) and e.func == "len" and len(e.args) == 1:
             p = self._list_path(e.args[0], scope)
@@ -120,12 +120,12 @@ class BoundCounter:
             p = self._list_path(e.source, scope)
             return (p, e) if p is not None else None
         if isinstance(e, n.Name):
-            b = self.c.bindings.get(id(e))
+            b = e.binding
             if isinstance(b, LetInfo):
                 return self._size_term(b.expr, {})
         return None
 
-    def _walk(self, e: n.Expr, pol: int, copy: int, factor: int, scope: dict[int, tuple[str, ...]]) -> None:
+    def _walk(self, e: n.Expr, pol: int, copy: int, factor: int, scope: dict[VarRef, tuple[str, ...]]) -> None:
         if isinstance(e, n.Not):
             self._walk(e.operand, -pol, copy, factor, scope)
             return
@@ -134,7 +134,7 @@ class BoundCounter:
                 self._walk(o, pol, copy, factor, scope)
             return
         if isinstance(e, n.Name):
-            b = self.c.bindings.get(id(e))
+            b = e.binding
             if isinstance(b, LetInfo):
                 key = (copy, b.name)
                 if key in self._lets_seen:
@@ -150,7 +150,7 @@ class BoundCounter:
                     path, quant = st
                     self._bump(path, factor * (abs(c) + 1))
                     if quant is not None:
-                        inner = {**scope, id(quant): path}
+                        inner = {**scope, var_of(quant): path}
                         sub_factor = min(SATURATE, factor * (abs(c) + 1))
                         for x in (quant.where, quant.body):
                             if x is not None:
@@ -178,7 +178,7 @@ class BoundCounter:
             inner = dict(scope)
             sub_factor = factor
             if p is not None:
-                inner[id(e)] = p
+                inner[var_of(e)] = p
                 if e.kind in ("sum", "count"):
                     self.incomplete.add(p)
                     self._bump(p, factor)

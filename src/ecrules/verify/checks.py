@@ -16,12 +16,12 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
-from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
-from .encode import Encoder, Env
+from ..checked import Env
+from .encode import Encoder
 from .outcome import decision_bounds
 from .report import Warning_
 from .seeds import match_vector, test_records
@@ -125,7 +125,7 @@ def _rule_checks(policy: Program, dl: Deadline, per_query: float, cap: int, out:
                 try:
                     w = record_of(model_box[0], rec)
                     values = interp.validate(w)
-                    confirmed = interp.matches(ri, IEnv(values)) and interp.matches(rj, IEnv(values))
+                    confirmed = interp.matches(ri, Env(values)) and interp.matches(rj, Env(values))
                 except (Unrepresentable, RecordError):
                     confirmed = False
                 out.append(Warning_("order", (ri.id, rj.id),

@@ -31,7 +31,7 @@ import z3  # type: ignore[import-untyped]
 from .. import nodes as n
 from .. import types as t
 from .. import values as v
-from ..checked import Checked, ConstInfo, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..checked import Checked, ConstInfo, Env, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef, var_of
 from ..semantics import operators as ops
 from . import combining
 from .bounds import Bounds
@@ -83,13 +83,6 @@ def _pattern_re(pattern: str) -> Any:
 
 
 # ---- the encoder -------------------------------------------------------------------------------
-
-
-class Env:
-    def __init__(self, record: SStruct):
-        self.record = record
-        self.vars: dict[int, Any] = {}
-        self.lets: dict[str, Any] = {}
 
 
 
@@ -222,9 +215,9 @@ class Encoder:
         if isinstance(e, n.Literal):
             return e.value
         if isinstance(e, n.Name):
-            b = c.bindings[id(e)]
+            b = e.binding
             if isinstance(b, VarRef):
-                return env.vars[id(b.quant)]
+                return env.vars[b]
             if isinstance(b, FieldRef):
                 return env.record.fields[e.name]
             if isinstance(b, LetInfo):
@@ -291,7 +284,7 @@ class Encoder:
                 return zand(head, obj.present[path.name])
             return head
         if isinstance(path, n.Name):
-            b = self.c.bindings.get(id(path))
+            b = path.binding
             if isinstance(b, FieldRef) and path.name in env.record.present:
                 return env.record.present[path.name]
         return True
@@ -422,7 +415,7 @@ class Encoder:
         """`screen`/`matches`: uninterpreted functions of (name, type), one per list
         (a score in [0, 1], a truth value), refined with the real matcher's value at each name a
         model proposes (`refinements`), so witnesses are ones the evaluator confirms."""
-        info = self.c.screen_calls[id(e)]
+        info = e.screening
         # the country only orders equally scored entries: the value is a function of name and type
         args = [lift_str(self.expr(e.args[k], env)) if k < len(e.args) else z3.StringVal("") for k in (0, 2)]
         key = f"{e.func}_{info.name}"
@@ -478,12 +471,12 @@ class Encoder:
         src = self.expr(e.source, env)
         if isinstance(src, tuple) and e.kind in ("count", "sum"):
             # a list literal may repeat values; a set literal with symbolic elements may not
-            st = self.c.types.get(id(e.source))
+            st = e.source.type
             if isinstance(st, t.SetT):
                 raise Unsupported("count/sum over a set literal with values read from the record")
         parts: list[Any] = []
         for guard, el in self._elements(src):
-            env.vars[id(e)] = el
+            env.vars[var_of(e)] = el
             cond = zand(guard, self.expr(e.where, env)) if e.where is not None else guard
             if e.kind == "any":
                 parts.append(zand(cond, self.expr(e.body, env)))  # type: ignore[arg-type]
@@ -494,7 +487,7 @@ class Encoder:
                 parts.append(zite(hit, 1, 0))
             else:
                 parts.append(zite(cond, self.expr(e.body, env), 0))  # type: ignore[arg-type]
-        env.vars.pop(id(e), None)
+        env.vars.pop(var_of(e), None)
         if e.kind == "any":
             return zor(*parts)
         if e.kind == "all":
@@ -504,7 +497,7 @@ class Encoder:
         if all(not is_z3(p) for p in parts):
             return v.dsum(parts)
         zs = [lift_num(p) for p in parts]
-        if e.kind == "sum" and self.c.types.get(id(e)) == t.NUMBER:
+        if e.kind == "sum" and e.type == t.NUMBER:
             zs = [z3.ToReal(p) if p.sort() == z3.IntSort() else p for p in zs]
         return z3.Sum(*zs) if len(zs) > 1 else zs[0]
 

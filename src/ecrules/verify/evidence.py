@@ -39,7 +39,7 @@ def _refs(c: Checked, e: n.Expr) -> list[tuple[str, str | None]]:
         if isinstance(x, n.Literal) and isinstance(x.value, str) and x.value in COUNTRY_SET:
             out.append((x.value, None))
         elif isinstance(x, n.Name):
-            b = c.bindings.get(id(x))
+            b = x.binding
             if isinstance(b, SetInfo):
                 out += [(v, b.name) for v in sorted(b.values, key=str) if isinstance(v, str) and v in COUNTRY_SET]
     return out
@@ -49,7 +49,7 @@ def _party_sets(c: Checked, e: n.Expr) -> list[SetInfo]:
     out: list[SetInfo] = []
     for x in n.walk(e):
         if isinstance(x, n.Name):
-            b = c.bindings.get(id(x))
+            b = x.binding
             if isinstance(b, SetInfo) and b.elem == t.STRING and any(
                     sc.category == "party" for bs in [getattr(b, "bases", ())] for basis in bs
                     if instrument_of(basis) is not None for sc in instrument_of(basis).scopes):
@@ -63,7 +63,7 @@ def _compares(c: Checked, e: n.Expr, seen: set[int]) -> list[n.Compare]:
         if isinstance(x, n.Compare) and x.op in ("==", "!=", "in", "not in"):
             out.append(x)
         elif isinstance(x, n.Name):
-            b = c.bindings.get(id(x))
+            b = x.binding
             if isinstance(b, LetInfo) and id(b) not in seen:
                 seen.add(id(b))
                 out += _compares(c, b.expr, seen)

@@ -18,14 +18,14 @@ import attrs
 
 from .. import nodes as n
 from ..semantics.combining import STRENGTH
-from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
 from .deadline import Deadline, DeadlineExceeded
 from . import combining
 from .bounds import BoundCounter, Bounds
-from .encode import Encoder, Env
+from ..checked import Env
+from .encode import Encoder
 from .solve import solve
 from .symbolic import Unsupported, zand, zbool, znot, zor
 from .witness import record_of
@@ -161,7 +161,7 @@ def check_outcome(policy: Program, body: n.OutcomeWhen, deadline: Deadline | Non
             values = interp.validate(record)
         except RecordError as exc:
             return f"the witness is not a valid record: {exc.message}"
-        if not interp.eval(body.expr, IEnv(values)):
+        if not interp.eval(body.expr, Env(values)):
             return "the condition does not hold on the witness"
         if (d.outcome == body.outcome) != (body.quantifier == "never"):
             return f"the evaluator decides {d.outcome}"

@@ -20,17 +20,16 @@ import attrs
 
 from .. import nodes as n
 from .. import types as t
-from ..checked import Checked, FieldRef, LetInfo, RuleInfo, SetInfo, VarRef
+from ..checked import Checked, FieldRef, LetInfo, Program, RuleInfo, SetInfo, VarRef, var_of
 from ..combine import in_force
-from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..checked import Program
 from ..records import RecordError, Struct
 import z3  # type: ignore[import-untyped]
 
 from .deadline import Deadline, DeadlineExceeded
 from .bounds import BoundCounter, Bounds
-from .encode import Encoder, Env, all_exprs
+from ..checked import Env
+from .encode import Encoder, all_exprs
 from .solve import Outcome, solve
 from .symbolic import COUNTRY_LIST, FD, SList, SStruct, Unsupported, zand, zbool, zor
 from .witness import record_of
@@ -142,27 +141,27 @@ def reads(c: Checked, e: n.Expr) -> Iterator[tuple[str, Path]]:
     whole, ("shape", path) for a list iterated or a presence tested."""
     seen: set[str] = set()
 
-    def path_of(x: n.Expr, scope: dict[int, Path]) -> Path | None:
+    def path_of(x: n.Expr, scope: dict[VarRef, Path]) -> Path | None:
         if isinstance(x, n.Name):
-            b = c.bindings.get(id(x))
+            b = x.binding
             if isinstance(b, FieldRef):
                 return (x.name,)
             if isinstance(b, VarRef):
-                return scope.get(id(b.quant))
+                return scope.get(b)
             return None
         if isinstance(x, n.Attr):
             head = path_of(x.obj, scope)
             return head + (x.name,) if head is not None else None
         return None
 
-    def walk(x: n.Expr, scope: dict[int, Path]) -> Iterator[tuple[str, Path]]:
+    def walk(x: n.Expr, scope: dict[VarRef, Path]) -> Iterator[tuple[str, Path]]:
         if isinstance(x, (n.Name, n.Attr)):
             p = path_of(x, scope)
             if p is not None:
                 yield "value", p
                 return
             if isinstance(x, n.Name):
-                b = c.bindings.get(id(x))
+                b = x.binding
                 if isinstance(b, LetInfo) and b.name not in seen:
                     seen.add(b.name)
                     yield from walk(b.expr, {})
@@ -182,7 +181,7 @@ def reads(c: Checked, e: n.Expr) -> Iterator[tuple[str, Path]]:
             inner = dict(scope)
             if p is not None:
                 yield "shape", p
-                inner[id(x)] = p
+                inner[var_of(x)] = p
             else:
                 yield from walk(x.source, scope)
             for part in (x.where, x.body):
@@ -407,7 +406,7 @@ def rule_country_refs(c: Checked, rule: RuleInfo) -> Iterator[tuple[str, str | N
             if isinstance(x, n.Literal) and isinstance(x.value, str) and x.value in COUNTRY_SET:
                 yield x.value, None
             elif isinstance(x, n.Name):
-                b = c.bindings.get(id(x))
+                b = x.binding
                 if isinstance(b, LetInfo) and id(b) not in seen:
                     seen.add(id(b))
                     stack.append(b.expr)
@@ -515,7 +514,7 @@ def _sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Pro
             if base_values is None:
                 continue
             day_of = base_values[c.as_of] if c.as_of is not None else None
-            base_match = interp.matches(rule, IEnv(base_values))
+            base_match = interp.matches(rule, Env(base_values))
             leaves = cache.get(("leaves", k, day))
             if leaves is None:
                 leaves = cache[("leaves", k, day)] = list(_leaves(c.record, base, (), ()))
@@ -532,11 +531,11 @@ def _sample_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Pro
                     if fixed and facts.holds(cat, alt, day_of):
                         continue
                     # the rule on the changed values first (cheap); the whole record only if it differs
-                    if interp.matches(rule, IEnv(_put_values(base_values, where, alt))) == base_match:
+                    if interp.matches(rule, Env(_put_values(base_values, where, alt))) == base_match:
                         continue
                     other = _put(base, where, alt)
                     other_values = validated((k, day, where, alt), other)
-                    m = interp.matches(rule, IEnv(other_values)) if other_values is not None else None
+                    m = interp.matches(rule, Env(other_values)) if other_values is not None else None
                     if m is None or m == base_match:
                         continue
                     pair = (base, other)
@@ -550,7 +549,7 @@ def _matches(interp: Interpreter, rule: RuleInfo, record: dict[str, Any]) -> boo
         values = interp.validate(record)
     except RecordError:
         return None
-    return interp.matches(rule, IEnv(values))
+    return interp.matches(rule, Env(values))
 
 
 def confirm_pair(policy: Program, interp: Interpreter, rule: RuleInfo, prot: Protection, facts: Facts,

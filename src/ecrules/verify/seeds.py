@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..interpreter import Env as IEnv
 from ..interpreter import Interpreter
-from ..checked import Program
+from ..checked import Env, Program
 from ..nodes import given_record
 from ..records import RecordError
 
@@ -38,4 +37,4 @@ def match_vector(policy: Program, interp: Interpreter, record: dict[str, Any]) -
         values = interp.validate(record)
     except RecordError:
         return None
-    return tuple(bool(interp.matches(r, IEnv(values))) for r in policy.checked.rules)
+    return tuple(bool(interp.matches(r, Env(values))) for r in policy.checked.rules)
