@@ -270,6 +270,12 @@ def _sql_remainder(a: Args) -> str:
         raise Unsupported("`%` by a value read from the record (a zero divisor is an error decision)")
     if not divisor:
         raise Unsupported("`%` by zero (an error decision on every record)")
+    # DuckDB computes `%` exactly only while both operands fit one DECIMAL(38, s); otherwise it
+    # silently falls back to floating point (duckdb#11506). A record number is DECIMAL(38, 9), a
+    # product of two DECIMAL(38, 18): a divisor of at most 9 places and 9 integer digits fits both.
+    d = Decimal(divisor)
+    if a.dialect is not None and a.dialect.name == DUCKDB and (-d.as_tuple().exponent > 9 or abs(d) >= 10**9):  # type: ignore[operator]
+        raise Unsupported(f"`%` by `{divisor}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
     return f"({a.code[0]} % {a.code[1]})"
 
 
@@ -404,6 +410,7 @@ OPERATORS: tuple[Operator, ...] = (
              "the dividend); faults on zero", remainder, lambda a: f"_rem({a.code[0]}, {a.code[1]}, {a.site})",
              _sql_remainder, _z3_remainder,
              limits={**_sql("only by a literal or `const` divisor, not zero"),
+                     DUCKDB: "only by a literal or `const` divisor, not zero, of at most 9 places and 9 integer digits",
                      Z3: "only by a known divisor, not zero"}),
     # unary minus
     Operator("-", "Neg", NEG, "prefix", "neg", "exact negation", v.neg,
