@@ -16,6 +16,7 @@ from ecrules import nodes as n
 from ecrules.cli import main
 from ecrules.formatter import format_module, format_source, hoist_headers
 from ecrules.parser import Lexeme, parse_lossless
+from ecrules.semantics import operators as ops
 from ecrules.source import Source, Span
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,15 +94,15 @@ def _extend(inner: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
         st.builds(lambda o, a: n.Attr(o, a, _SP), inner, field_names),
         st.builds(lambda p: n.Has(p, _SP), _path()),
         st.builds(lambda o: n.Not(o, _SP), inner),
-        st.builds(lambda op, xs: n.BoolOp(op, tuple(xs), _SP), st.sampled_from(["and", "or"]),
+        # every operator of the registry: a new one is formatted and parsed back without a test of its own
+        st.builds(lambda op, xs: n.BoolOp(op, tuple(xs), _SP), st.sampled_from(sorted(ops.BOOL_OPS)),
                   st.lists(inner, min_size=2, max_size=4)),
-        st.builds(lambda op, a, b: n.Compare(op, a, b, _SP),
-                  st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not in", "like", "not like"]), inner, inner),
-        st.builds(lambda op, a, b: n.Arith(op, a, b, _SP), st.sampled_from(["+", "-", "*", "/"]), inner, inner),
+        st.builds(lambda op, a, b: n.Compare(op, a, b, _SP), st.sampled_from(sorted(ops.COMPARE_OPS)), inner, inner),
+        st.builds(lambda op, a, b: n.Arith(op, a, b, _SP), st.sampled_from(sorted(ops.ARITH_OPS)), inner, inner),
         st.builds(lambda o: n.Neg(o, _SP), inner.filter(_not_numeric_literal)),
         st.builds(lambda f, args: n.Call(f, args, _SP), idents, small),
         st.builds(lambda k, v, s, w, b: n.Quant(k, v, s, w, b, _SP, _SP),
-                  st.sampled_from(["any", "all", "count", "sum"]), idents, inner,
+                  st.sampled_from(sorted(ops.QUANTIFIERS_BY_NAME)), idents, inner,
                   st.none() | inner, st.none() | inner),
         st.builds(lambda xs: n.SetLit(xs, _SP), small),
         st.builds(lambda xs: n.ListLit(xs, _SP), small),
@@ -185,6 +186,14 @@ def test_comments_keep_their_order_when_they_compete_for_a_line() -> None:
     assert format_source(text) == (
         'rule R deny {  # c0\n  # c1\n  # c2\n  # c3\n  # c4\n  title "t"  # c5\n  # c6\n'
         '  when ""  # c7\n    # c8\n    and ""  # c9\n}\n')
+
+
+def test_an_operator_the_registry_lacks_is_refused_not_guessed() -> None:
+    """Precedence comes from `semantics.operators`: an operator it does not list is an error, where
+    the formatter once gave it `+`'s precedence (and could drop parentheses that mattered)."""
+    expr = n.Arith("*", n.Arith("^", n.Name("a", _SP), n.Name("b", _SP), _SP), n.Name("c", _SP), _SP)
+    with pytest.raises(KeyError):
+        format_module(_rule_module(expr))
 
 
 def test_tricky_literals() -> None:

@@ -23,26 +23,15 @@ from ..checked import (
     SetInfo, Value,
 )
 from ..diagnostics import PolicyError
+from ..semantics import operators
 from ..source import Span
 from .analysis import Analysis, keywords
 from .symbols import Occurrence, Symbols
 
-#: one line per built-in (docs/language.md, "Functions" and "Quantifiers")
+#: one line per built-in, from the registry (`semantics.operators`): how it is written, what it gives
 BUILTINS: dict[str, str] = {
-    "normalize": "`normalize(s)`: text folded for comparison: NFKC, case-folded, white space collapsed and trimmed",
-    "lower": "`lower(s)`: full Unicode lower case",
-    "upper": "`upper(s)`: full Unicode upper case",
-    "starts_with": "`starts_with(s, prefix)`: case-sensitive prefix test",
-    "len": "`len(x)`: the number of elements of a list or set, or of characters of a text",
-    "days_between": "`days_between(d1, d2)`: `d2` minus `d1` in days, an `int`",
-    "matches": "`matches(name, LIST [, type [, country]])`: true when an entry of the screening list "
-               "not cleared for `name` scores the list's threshold",
-    "screen": "`screen(name, LIST [, type [, country]])`: the best score of `name` against the screening list, "
-              "a `number` in [0, 1]",
-    "any": "`any(x in xs [where f]: cond)`: true when some element satisfies `cond`",
-    "all": "`all(x in xs [where f]: cond)`: true when every element satisfies `cond`",
-    "count": "`count(x in xs [where f])`: the number of elements (that pass `f`)",
-    "sum": "`sum(x in xs [where f]: expr)`: the total of `expr` over the elements",
+    **{f.name: f"`{f.signature}`: {f.doc}" for f in operators.FUNCTIONS},
+    **{q.name: f"`{q.signature}`: {q.doc}" for q in operators.QUANTIFIERS},
 }
 assert set(BUILTINS) == set(FUNCTIONS) | set(QUANTIFIERS), "a built-in without a description"
 

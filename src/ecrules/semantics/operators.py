@@ -174,6 +174,8 @@ class Function:
     folds: bool = False
     #: SQL engines call `run` as a Python UDF `ecr_NAME` (and `ecr_NAME_each` over a list)
     udf: bool = False
+    #: how a call is written, for hovers and completions: `starts_with(s, prefix)`
+    signature: str = ""
     #: per back-end, the uses it refuses although it renders the construct (docs print them)
     limits: Mapping[str, str] = attrs.field(factory=dict)
 
@@ -197,6 +199,7 @@ class Quantifier:
     doc: str
     #: whether the body may be left out (`count(x in xs)`)
     body_optional: bool = False
+    signature: str = ""
     limits: Mapping[str, str] = attrs.field(factory=dict)
 
     def rendering(self, backend: str) -> Render:
@@ -267,6 +270,12 @@ def _sql_remainder(a: Args) -> str:
         raise Unsupported("`%` by a value read from the record (a zero divisor is an error decision)")
     if not divisor:
         raise Unsupported("`%` by zero (an error decision on every record)")
+    # DuckDB computes `%` exactly only while both operands fit one DECIMAL(38, s); otherwise it
+    # silently falls back to floating point (duckdb#11506). A record number is DECIMAL(38, 9), a
+    # product of two DECIMAL(38, 18): a divisor of at most 9 places and 9 integer digits fits both.
+    d = Decimal(divisor)
+    if a.dialect is not None and a.dialect.name == DUCKDB and (-d.as_tuple().exponent > 9 or abs(d) >= 10**9):  # type: ignore[operator]
+        raise Unsupported(f"`%` by `{divisor}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
     return f"({a.code[0]} % {a.code[1]})"
 
 
@@ -351,7 +360,8 @@ def _sql(limit: str) -> dict[str, str]:
 
 
 _NO_WHOLE = {**_sql("not between lists or sets"), Z3: "not between whole records or lists"}
-_UDF_IN_LAMBDA = {SPARK: "inside a quantifier, only of the record or of one variable over a list field (Spark runs no UDF in a lambda)"}
+_UDF_IN_LAMBDA = {SPARK: "inside a quantifier, only of the record or of one variable over a list field "
+                         "(Spark runs no UDF in a lambda)"}
 
 _DIVISION_SQL = Refused("`/` (division rounds to 18 places, half to even, and faults on zero)")
 _DIVISION_Z3 = Refused("division by a value read from the record is not encoded (`/` rounds to 18 places)")
@@ -399,7 +409,9 @@ OPERATORS: tuple[Operator, ...] = (
     Operator("%", "Arith", MUL, "left", "arith", "remainder of the division truncated toward zero (the sign of "
              "the dividend); faults on zero", remainder, lambda a: f"_rem({a.code[0]}, {a.code[1]}, {a.site})",
              _sql_remainder, _z3_remainder,
-             limits={**_sql("only by a literal or `const` divisor, not zero"), Z3: "only by a known divisor, not zero"}),
+             limits={**_sql("only by a literal or `const` divisor, not zero"),
+                     DUCKDB: "only by a literal or `const` divisor, not zero, of at most 9 places and 9 integer digits",
+                     Z3: "only by a known divisor, not zero"}),
     # unary minus
     Operator("-", "Neg", NEG, "prefix", "neg", "exact negation", v.neg,
              lambda a: f"(-{a.code[0]})" if a.ints else f"_EXACT.minus({a.code[0]})",
@@ -431,34 +443,44 @@ def _sql_len(a: Args) -> str:
 
 FUNCTIONS: tuple[Function, ...] = (
     # the text functions run as UDFs on SQL engines (theirs differ from Python's: `upper('ß')`)
-    Function("normalize", ("text",), t.STRING, "", v.normalize, _py_call("_normalize"), NATIVE,
-             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
-    Function("lower", ("text",), t.STRING, "", v.lower, _py_call("_lower"), NATIVE,
-             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
-    Function("upper", ("text",), t.STRING, "", v.upper, _py_call("_upper"), NATIVE,
-             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA),
-    Function("starts_with", ("text", "text"), t.BOOL, "", v.starts_with, _py_call("_starts_with"),
-             lambda a: a.dialect.starts_with(a.code[0], a.code[1]),
-             lambda a: a.ops.starts_with(a.code[0], a.code[1])),
-    Function("len", ("collection",), t.INT, "The number of elements of a list or set, or of characters of a text.",
+    Function("normalize", ("text",), t.STRING, "text folded for comparison: NFKC, case-folded, white space "
+             "collapsed and trimmed", v.normalize, _py_call("_normalize"), NATIVE,
+             lambda a: a.ops.text_fn("normalize", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA,
+             signature="normalize(s)"),
+    Function("lower", ("text",), t.STRING, "full Unicode lower case", v.lower, _py_call("_lower"), NATIVE,
+             lambda a: a.ops.text_fn("lower", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA,
+             signature="lower(s)"),
+    Function("upper", ("text",), t.STRING, "full Unicode upper case (`upper(\"ß\")` is `\"SS\"`)", v.upper,
+             _py_call("_upper"), NATIVE,
+             lambda a: a.ops.text_fn("upper", a.code[0]), folds=True, udf=True, limits=_UDF_IN_LAMBDA,
+             signature="upper(s)"),
+    Function("starts_with", ("text", "text"), t.BOOL, "case-sensitive prefix test", v.starts_with,
+             _py_call("_starts_with"), lambda a: a.dialect.starts_with(a.code[0], a.code[1]),
+             lambda a: a.ops.starts_with(a.code[0], a.code[1]), signature="starts_with(s, prefix)"),
+    Function("len", ("collection",), t.INT, "the number of elements of a list or set, or of characters of a text",
              len, lambda a: f"len({a.code[0]})", _sql_len, lambda a: a.ops.length(a.code[0]),
-             limits={Z3: "not of a set whose members depend on the date"}),
-    Function("days_between", ("date", "date"), t.INT, "", v.days_between,
+             limits={Z3: "not of a set whose members depend on the date"}, signature="len(x)"),
+    Function("days_between", ("date", "date"), t.INT,
+             "`d2` minus `d1` in days, an `int` (negative when `d2` is earlier)",
+             v.days_between,
              lambda a: f"({a.code[1]} - {a.code[0]}).days", lambda a: a.dialect.days_between(a.code[0], a.code[1]),
-             lambda a: a.ops.num(a.code[1]) - a.ops.num(a.code[0])),
+             lambda a: a.ops.num(a.code[1]) - a.ops.num(a.code[0]), signature="days_between(d1, d2)"),
     # screening: the list is read by each back-end's own machinery (vectorised UDFs, refinements)
-    Function("screen", None, t.NUMBER, "the best score of a name against a screening list", None,
-             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
-    Function("matches", None, t.BOOL, "whether a name scores a screening list's threshold", None,
-             NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"}),
+    Function("screen", None, t.NUMBER, "the best score of `name` against the screening list, a `number` in [0, 1]",
+             None, NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"},
+             signature="screen(name, LIST [, type [, country]])"),
+    Function("matches", None, t.BOOL, "true when an entry of the screening list not cleared for `name` scores the "
+             "list's threshold", None, NATIVE, NATIVE, NATIVE, limits={SPARK: "not inside a quantifier"},
+             signature="matches(name, LIST [, type [, country]])"),
 )
 FUNCTIONS_BY_NAME: dict[str, Function] = {f.name: f for f in FUNCTIONS}
 
 QUANTIFIERS: tuple[Quantifier, ...] = (
-    Quantifier("any", "true when some element satisfies the body"),
-    Quantifier("all", "true when every element satisfies the body"),
-    Quantifier("count", "the number of elements (that pass the filter and the body)", body_optional=True),
-    Quantifier("sum", "the exact total of the body over the elements"),
+    Quantifier("any", "true when some element satisfies `cond`", signature="any(x in xs [where f]: cond)"),
+    Quantifier("all", "true when every element satisfies `cond`", signature="all(x in xs [where f]: cond)"),
+    Quantifier("count", "the number of elements (that pass `f`)", body_optional=True,
+               signature="count(x in xs [where f])"),
+    Quantifier("sum", "the total of `expr` over the elements", signature="sum(x in xs [where f]: expr)"),
 )
 QUANTIFIERS_BY_NAME: dict[str, Quantifier] = {q.name: q for q in QUANTIFIERS}
 #: the functions SQL engines run as Python UDFs, with their run-time functions

@@ -361,7 +361,10 @@ class Encoder:
         `and`/`or`/`not`, equality and membership have encodings that take plain values too."""
         args = tuple(self.expr(x, env) for x in operands)
         if c.run is not None and getattr(c, "rule", None) not in _NO_FOLD and all(_plain(x) for x in args):
-            return c.run(*args)
+            try:
+                return c.run(*args)
+            except v.Fault as exc:  # `5 % (1 - 1)`: an error decision wherever it is reached
+                raise Unsupported(f"a constant that faults ({exc}); the rule's decisions are `error`", e.span) from None
         return ops.render(c, ops.Z3, ops.Args(args, tuple(self.c.type_of(x) for x in operands),
                                               site=str(e.span), ops=self), e.span)
 
