@@ -11,8 +11,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parent.parent / "src" / "ecrules"
 
 #: every module belongs to one layer, by its dotted name below `ecrules` (the longest prefix
@@ -60,10 +58,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ("columnar", "inputs"): "`evaluate_table` and `ecrules eval` read the table files the engine decides",
     ("columnar", "outputs"): "the engine builds decision tables in the schema `ecrules eval` writes",
 }
-
-#: edges being removed (issue 8): the `split` stream moves these files; the import goes after
-PENDING: dict[tuple[str, str], str] = {}
-
 
 def _modules() -> dict[str, Path]:
     out: dict[str, Path] = {}
@@ -185,7 +179,7 @@ def test_every_import_follows_the_layering() -> None:
             dst = _layer(dep)
             if dst == src or dst in ALLOWED[src]:
                 continue
-            if _covered((module, dep), EXCEPTIONS) or _covered((module, dep), PENDING):
+            if _covered((module, dep), EXCEPTIONS):
                 continue
             bad.append(f"ecrules.{module} ({src}) imports ecrules.{dep} ({dst})")
     assert not bad, "imports across the layering (tests/test_architecture.py):\n" + "\n".join(bad)
@@ -197,17 +191,9 @@ def test_the_tables_name_real_modules() -> None:
     for prefixes in LAYERS.values():
         for p in prefixes:
             assert any(m == p or m.startswith(p + ".") for m in names), p
-    for a, b in (*EXCEPTIONS, *PENDING):
+    for a, b in EXCEPTIONS:
         for p in (a, b):
             assert any(m == p or m.startswith(p + ".") for m in names), p
-
-
-@pytest.mark.parametrize("edge", sorted(PENDING))
-def test_a_pending_edge_still_exists(edge: tuple[str, str]) -> None:
-    """A pending edge that is gone must leave the table, so that it cannot come back unseen."""
-    src, dst = edge
-    deps = {d for m in MODULES if m == src or m.startswith(src + ".") for d in _imports(m, with_type_checking=True)}
-    assert any(d == dst or d.startswith(dst + ".") for d in deps), f"{src} no longer imports {dst}: drop it from PENDING"
 
 
 def test_the_walk_sees_what_it_must() -> None:

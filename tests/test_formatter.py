@@ -188,6 +188,14 @@ def test_comments_keep_their_order_when_they_compete_for_a_line() -> None:
         '  when ""  # c7\n    # c8\n    and ""  # c9\n}\n')
 
 
+def test_an_operator_the_registry_lacks_is_refused_not_guessed() -> None:
+    """Precedence comes from `semantics.operators`: an operator it does not list is an error, where
+    the formatter once gave it `+`'s precedence (and could drop parentheses that mattered)."""
+    expr = n.Arith("*", n.Arith("^", n.Name("a", _SP), n.Name("b", _SP), _SP), n.Name("c", _SP), _SP)
+    with pytest.raises(KeyError):
+        format_module(_rule_module(expr))
+
+
 def test_tricky_literals() -> None:
     text = 'rule R deny { when a == "ML\\*" or a == "ML\\\\*" or b == 5000.00 or c == -0.50 or d == 250_000 }\n'
     out = format_source(text)

@@ -19,7 +19,8 @@ from ecrules import nodes as n
 from ecrules.checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef
 
 ROOT = Path(__file__).resolve().parents[1]
-POLICIES = sorted((ROOT / "policies").glob("*.ecp")) + [ROOT / "tests" / "fixtures" / "language_example" / "policy.ecp"]
+POLICIES = sorted((ROOT / "policies").glob("*.ecp")) + [ROOT / "tests" / "fixtures" / "language_example" / "policy.ecp"] \
+    + sorted((ROOT / "tests" / "conformance").glob("*/policy.ecp"))
 
 
 def _exprs(c: Checked) -> Iterator[tuple[str, n.Expr]]:
