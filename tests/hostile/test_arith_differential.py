@@ -123,7 +123,7 @@ def test_a_z3_witness_makes_the_row_engine_fire(cond: str) -> None:
     from ecrules.verify.bounds import BoundCounter
     from ecrules.verify.encode import Encoder, Env
     from ecrules.verify.symbolic import zbool
-    from ecrules.verify.witness import record_of
+    from ecrules.verify.witness import Unrepresentable, record_of
 
     p = _policy([cond])
     if p is None:
@@ -140,6 +140,9 @@ def test_a_z3_witness_makes_the_row_engine_fire(cond: str) -> None:
     solver.add(zbool(enc.valid(rec)), formula, *enc.domain)
     if solver.check() != z3.sat:
         return
-    witness = record_of(solver.model(), rec)
+    try:
+        witness = record_of(solver.model(), rec)
+    except Unrepresentable:  # a rational with no decimal form (-2/3): verify looks further, not this test
+        return
     decision = p.evaluate(witness)
     assert decision.fired == ("R0",), (cond, witness, decision)
