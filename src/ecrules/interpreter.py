@@ -27,12 +27,14 @@ _UNSET = object()
 FUNCS: dict[str, Callable[..., Any]] = {f.name: f.run for f in ops.FUNCTIONS if f.run is not None}
 
 
-class Evaluator:
+class Evaluator(n.ExprVisitor):
     """The value of an expression in an `Env`: one case per node kind, straight from LANGUAGE.md.
 
     Apart from `Interpreter` (which adds records, rules and decisions) so that constant folding
     is this same code run with no record (`const_eval`).
     """
+
+    refuses = {n.RecordLit: "a record literal is a test's `given`, never evaluated"}
 
     def binding(self, e: n.Name) -> Binding:
         """What a name denotes: the checker put it on the node."""
@@ -46,54 +48,58 @@ class Evaluator:
         """Where a fault happened, for its message."""
         return str(e.span)
 
-    # -- evaluation of one expression
+    # -- evaluation of one expression: one method per node kind (`nodes.ExprVisitor`)
     def eval(self, e: n.Expr, env: Env) -> Any:
-        if isinstance(e, n.Literal):
-            return e.value
-        if isinstance(e, n.Name):
-            b = self.binding(e)
-            if isinstance(b, VarRef):
-                return env.vars[b]
-            if isinstance(b, FieldRef):
-                return env.record[e.name]
-            if isinstance(b, LetInfo):
-                if e.name not in env.lets:
-                    env.lets[e.name] = self.eval(b.expr, Env(env.record, env.lets))
-                return env.lets[e.name]
-            if isinstance(b, ConstInfo):
-                return b.value
-            if isinstance(b, SetInfo):
-                return b.on(self.as_of(env)) if b.has_bases else b.values
-            raise AssertionError(b)
-        if isinstance(e, n.Attr):
-            return self.eval(e.obj, env)[e.name]
-        if isinstance(e, n.Has):
-            return self._has(e.path, env)
-        if isinstance(e, n.Not):
-            return ops.NOT_OP.run(self.eval(e.operand, env))
-        if isinstance(e, n.BoolOp):
-            return self._bool(e, env)
-        if isinstance(e, n.Compare):
-            return self._compare(e, env)
-        if isinstance(e, n.Arith):
-            a, b = self.eval(e.left, env), self.eval(e.right, env)
-            return ops.ARITH_OPS[e.op].run(a, b, self.site(e))
-        if isinstance(e, n.Neg):
-            return ops.NEG_OP.run(self.eval(e.operand, env))
-        if isinstance(e, n.Call):
-            fn = ops.FUNCTIONS_BY_NAME[e.func].run
-            if fn is None:  # `screen`, `matches`: they read a screening list
-                return self._screen(e, env)
-            return fn(*(self.eval(a, env) for a in e.args))
-        if isinstance(e, n.Quant):
-            return self._quant(e, env)
-        if isinstance(e, n.SetLit):
-            return frozenset(self.eval(x, env) for x in e.elements)
-        if isinstance(e, n.ListLit):
-            return tuple(self.eval(x, env) for x in e.elements)
-        raise AssertionError(f"cannot evaluate {e!r}")
+        return self.visits[e.__class__](self, e, env)
 
-    def _bool(self, e: n.BoolOp, env: Env) -> bool:
+    def visit_Literal(self, e: n.Literal, env: Env) -> Any:
+        return e.value
+
+    def visit_Name(self, e: n.Name, env: Env) -> Any:
+        b = self.binding(e)
+        if isinstance(b, VarRef):
+            return env.vars[b]
+        if isinstance(b, FieldRef):
+            return env.record[e.name]
+        if isinstance(b, LetInfo):
+            if e.name not in env.lets:
+                env.lets[e.name] = self.eval(b.expr, Env(env.record, env.lets))
+            return env.lets[e.name]
+        if isinstance(b, ConstInfo):
+            return b.value
+        if isinstance(b, SetInfo):
+            return b.on(self.as_of(env)) if b.has_bases else b.values
+        raise AssertionError(b)
+
+    def visit_Attr(self, e: n.Attr, env: Env) -> Any:
+        return self.eval(e.obj, env)[e.name]
+
+    def visit_Has(self, e: n.Has, env: Env) -> bool:
+        return self._has(e.path, env)
+
+    def visit_Not(self, e: n.Not, env: Env) -> Any:
+        return ops.NOT_OP.run(self.eval(e.operand, env))
+
+    def visit_Arith(self, e: n.Arith, env: Env) -> Any:
+        a, b = self.eval(e.left, env), self.eval(e.right, env)
+        return ops.ARITH_OPS[e.op].run(a, b, self.site(e))
+
+    def visit_Neg(self, e: n.Neg, env: Env) -> Any:
+        return ops.NEG_OP.run(self.eval(e.operand, env))
+
+    def visit_Call(self, e: n.Call, env: Env) -> Any:
+        fn = ops.FUNCTIONS_BY_NAME[e.func].run
+        if fn is None:  # `screen`, `matches`: they read a screening list
+            return self._screen(e, env)
+        return fn(*(self.eval(a, env) for a in e.args))
+
+    def visit_SetLit(self, e: n.SetLit, env: Env) -> Any:
+        return frozenset(self.eval(x, env) for x in e.elements)
+
+    def visit_ListLit(self, e: n.ListLit, env: Env) -> Any:
+        return tuple(self.eval(x, env) for x in e.elements)
+
+    def visit_BoolOp(self, e: n.BoolOp, env: Env) -> bool:
         """`and` stops at its first false operand, `or` at its first true one: that operand decides."""
         stop = e.op == "or"
         for k, operand in enumerate(e.operands):
@@ -116,7 +122,7 @@ class Evaluator:
             return self.eval(path.obj, env)[path.name] is not None
         return self.eval(path, env) is not None
 
-    def _compare(self, e: n.Compare, env: Env) -> bool:
+    def visit_Compare(self, e: n.Compare, env: Env) -> bool:
         left = self.eval(e.left, env)
         op = ops.COMPARE_OPS[e.op]
         right = self.eval(e.right, env)
@@ -127,7 +133,7 @@ class Evaluator:
             self.found(e.right, left)
         return found if op.negates is None else not found
 
-    def _quant(self, e: n.Quant, env: Env) -> Any:
+    def visit_Quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
         for item in self.eval(e.source, env):
             env.vars[var_of(e)] = item

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, NoReturn, Union, get_args
 
 import attrs
 
+from .semantics.operators import Unsupported
 from .source import Span
 
 if TYPE_CHECKING:
@@ -174,6 +175,54 @@ class RecordLit:
 
 
 Expr = Union[Literal, Name, Attr, Has, Not, BoolOp, Compare, Arith, Neg, Call, Quant, SetLit, ListLit, RecordLit]
+
+#: every kind of expression node, read off `Expr`: a class added there is a kind each back-end
+#: must visit or refuse (tests/test_semantics_coverage.py)
+EXPR_KINDS: tuple[type, ...] = get_args(Expr)
+
+
+class _Visits(dict[type, Callable[..., Any]]):
+    """A visitor's dispatch table: a class it was not built for (a subclass of a node, a node kind
+    added later) is refused, never a `KeyError` or a fall-through."""
+
+    def __missing__(self, cls: type) -> Callable[..., Any]:
+        return ExprVisitor.refuse
+
+
+class ExprVisitor:
+    """The base of every expression back-end: one `visit_<Kind>` method per kind of `Expr`.
+
+    `visit(e, *args)` calls the method for `e`'s class, looked up in a table built once per
+    visitor class (no `isinstance` ladder, no name building per node). A kind the subclass has no
+    method for must be listed in `refuses` with the reason; visiting it (or a class the table does
+    not know) raises `Unsupported` naming the kind and its span.
+    """
+
+    #: node kind -> why this back-end cannot handle it (an explicit `Unsupported`)
+    refuses: ClassVar[Mapping[type, str]] = {}
+    #: node class -> the unbound method that handles it (`refuse` for the others)
+    visits: ClassVar[dict[type, Callable[..., Any]]] = _Visits()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = _Visits()
+        for kind in EXPR_KINDS:
+            table[kind] = getattr(cls, f"visit_{kind.__name__}", ExprVisitor.refuse)
+        cls.visits = table
+
+    @classmethod
+    def undeclared(cls, kinds: tuple[type, ...] = EXPR_KINDS) -> list[type]:
+        """The kinds of `kinds` this visitor neither visits nor refuses explicitly."""
+        return [k for k in kinds if not hasattr(cls, f"visit_{k.__name__}") and k not in cls.refuses]
+
+    def visit(self, e: Expr, *args: Any) -> Any:
+        return self.visits[e.__class__](self, e, *args)
+
+    def refuse(self, e: Expr, *args: Any) -> NoReturn:
+        kind = type(e).__name__
+        why = self.refuses.get(type(e), "no visit method for it")
+        raise Unsupported(f"the node kind `{kind}` ({why})", getattr(e, "span", None))
+
 
 # ---- types ---------------------------------------------------------------------------------
 
