@@ -127,6 +127,8 @@ class Matcher:
         self._cache: dict[tuple[str, str | None, str | None, float], list[Hit]] = {}
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
+        self._bests: dict[str, dict[int, float]] = {}
+        self._bests_size = 0
         self._build()
 
     @property
@@ -234,8 +236,33 @@ class Matcher:
             if len(self._lookups) > 500_000:
                 self._lookups.clear()
                 self._weights.clear()
+                self._bests.clear()
+                self._bests_size = 0
             found = self._lookups[text] = self._lookup_uncached(text)
         return found
+
+    def _unit_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
+        """Every listed name a query unit reaches, with the best similarity it reaches it at, in
+        posting order (memoised like `_lookup`: blocking then walks one dict, not every posting
+        of every listed word the unit stands for)."""
+        best = self._bests.get(text)
+        if best is None:
+            postings = self._postings
+            if len(found) == 1:
+                ((vid, (sim, _)),) = found.items()
+                best = dict.fromkeys(postings[vid], sim)
+            else:
+                best = {}
+                for vid, (sim, _) in found.items():
+                    for nid in postings[vid]:
+                        if best.get(nid, 0.0) < sim:
+                            best[nid] = sim
+            self._bests_size += len(best)
+            if self._bests_size > 1_000_000:     # bounded: a long stream of new words
+                self._bests.clear()
+                self._bests_size = len(best)
+            self._bests[text] = best
+        return best
 
     def _weight(self, text: str, found: dict[int, tuple[float, str]]) -> float:
         """A screened word's weight: the rarity of the listed words it stands for (memoised)."""
@@ -270,21 +297,30 @@ class Matcher:
                 found[v] = ((SIM_SKELETON if min(len(text), len(cand)) > 3 else SIM_SKELETON_TYPO), "spelling")
         if particle or len(text) < MIN_TYPO_LEN - 1:
             return found
-        keys = (text, *_deletions(text)) if len(text) >= MIN_TYPO_LEN else (text,)
-        for d in keys:
-            for v in self._deletes.get(d, ()):
-                if v not in found:
-                    cand = self._texts[v]
-                    if max(len(text), len(cand)) >= MIN_TYPO_LEN and OSA.distance(text, cand, score_cutoff=1) <= 1:
+        # a vocabulary word reached under several deletion keys is checked once per pass (`tried`)
+        tried: set[int] = set(found)
+        deletes = self._deletes
+        texts = self._texts
+        long_text = len(text) >= MIN_TYPO_LEN
+        for d in ((text, *_deletions(text)) if long_text else (text,)):
+            for v in deletes.get(d, ()):
+                if v not in tried:
+                    tried.add(v)
+                    cand = texts[v]
+                    if (long_text or len(cand) >= MIN_TYPO_LEN) and OSA.distance(text, cand, score_cutoff=1) <= 1:
                         found[v] = (_typo_sim(text, cand), "typo")
-        if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
+        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text:
+            skeletons = self._vocab_skeleton
+            first = sk[0]
+            tried = set(found)      # a word no typo reached may still be a spelling-and-typo
             for d in (sk, *_deletions(sk)):
                 for v in self._skeleton_deletes.get(d, ()):
-                    if v in found:
+                    if v in tried:
                         continue
-                    vsk = self._vocab_skeleton[v]
-                    if vsk[0] == sk[0] and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
-                            Indel.normalized_similarity(text, self._texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
+                    tried.add(v)
+                    vsk = skeletons[v]
+                    if vsk[0] == first and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
+                            Indel.normalized_similarity(text, texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
                         found[v] = (SIM_SKELETON_TYPO, "spelling and typo")
         return found
 
@@ -335,7 +371,6 @@ class Matcher:
         # prefix filtering: the heaviest word units first; once the units left could not lift a
         # name to the floor on their own, they stop proposing names (they still count as a bound)
         bound: dict[int, float] = {}
-        postings = self._postings
         words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
                        key=lambda u: -q.unit_weight[u])
         floor_weight = (floor ** 2) * q.total - q.allowance
@@ -344,29 +379,16 @@ class Matcher:
         for u in words:
             gain_w = q.unit_weight[u]
             rest -= gain_w
-            found = q.found[u]
-            get = bound.get
-            if len(found) == 1:     # the common case, one listed word: no per-name maximum to keep
-                ((vid, (sim, _)),) = found.items()
-                add = sim * gain_w
-                # proposing: new names enter `bound` in posting order, as in the general case below
-                for nid in (postings[vid] if proposing else bound.keys() & postings[vid]):
-                    bound[nid] = get(nid, 0.0) + add
-                if proposing and rest < floor_weight:
-                    proposing = False
-                continue
-            best: dict[int, float] = {}
-            for vid, (sim, _) in found.items():
-                if proposing:
-                    for nid in postings[vid]:
-                        if best.get(nid, 0.0) < sim:
-                            best[nid] = sim
-                else:
-                    for nid in postings[vid]:
-                        if nid in bound and best.get(nid, 0.0) < sim:
-                            best[nid] = sim
-            for nid, sim in best.items():
-                bound[nid] = get(nid, 0.0) + sim * gain_w
+            best = self._unit_best(q.units[u][1], q.found[u])
+            if not proposing:       # only names already proposed gain from this unit
+                for nid in bound.keys() & best.keys():
+                    bound[nid] += best[nid] * gain_w
+            elif bound:             # new names enter `bound` in the unit's (posting) order
+                get = bound.get
+                for nid, sim in best.items():
+                    bound[nid] = get(nid, 0.0) + sim * gain_w
+            else:
+                bound = {nid: sim * gain_w for nid, sim in best.items()}
             if proposing and rest < floor_weight:
                 proposing = False
         need = (floor ** 2) * q.total - q.allowance
