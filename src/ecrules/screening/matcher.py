@@ -165,6 +165,12 @@ class Matcher:
         self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
+        # what a screened word that is also a listed word stands for, worked out once here: most
+        # words of a name that resembles a listed one are listed words, and a lookup (typo and
+        # spelling variants) is most of the cost of screening a name; a few MB for 30,000 names
+        for vid in sorted(self._typo_ready):
+            text = self._texts[vid]
+            self._lookups[text] = self._lookup_uncached(text)
 
     def _vid(self, text: str, pair: bool = False) -> int:
         """The vocabulary id of a unit; a joined pair is found by its text and skeleton only
