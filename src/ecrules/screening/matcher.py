@@ -404,9 +404,7 @@ class Matcher:
         initials = {q.tokens[i] for i in q.initials}
         names = self._names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
-        for nid, ub in bound.items():
-            if ub < need:
-                continue
+        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= need]:
             # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
             # weight that some query unit (or initial) could cover; most candidates stop here
             listed = names[nid]
@@ -421,12 +419,8 @@ class Matcher:
             if covered != listed.full:
                 got_n = 0.0
                 weights = listed.weights
-                j = 0
-                while covered:
-                    if covered & 1:
-                        got_n += weights[j]
-                    covered >>= 1
-                    j += 1
+                for j in _bits(covered):
+                    got_n += weights[j]
                 ub_q = min(1.0, (ub + q.allowance) / qtotal) if qtotal else 0.0
                 if listed.total and ub_q * (got_n / listed.total) < floor2 and q.tokens != listed.norm.tokens:
                     continue
@@ -452,12 +446,14 @@ class Matcher:
         order: list[tuple[float, int, int]] = []
         weights = name.weights
         by_vid = q.by_vid
+        qfound = q.found
         for k, (nmask, ntext, vid) in enumerate(name.units):
             found = by_vid.get(vid)
             if found is None:
                 continue
             npair = nmask & (nmask - 1) != 0
-            for u, sim, how in found:
+            for u in found:
+                sim, how = qfound[u][vid]
                 qmask, qtext = q.units[u]
                 qpair = qmask & (qmask - 1) != 0
                 if npair and (qpair or how == "spelling and typo"):
@@ -552,6 +548,7 @@ class Matcher:
 
 
 _Pick = tuple[float, int, int, float, str, str, str, float]
+_MAJOR = frozenset({"word", "qualifier"})
 
 
 class _Query:
@@ -569,10 +566,21 @@ class _Query:
             if i + 1 < len(toks):
                 self.units.append((3 << i, tok + toks[i + 1]))
         self.found = [m._lookup(text) for _, text in self.units]
-        self.by_vid: dict[int, list[tuple[int, float, str]]] = {}   # vocabulary id → (unit, sim, how)
+        # vocabulary id → the units reaching it, in unit order (their sim and how: found[u][vid]);
+        # built a unit at a time in C (dict.fromkeys), as a listed word is rarely reached twice
+        by_vid: dict[int, tuple[int, ...]] = {}
         for u, found in enumerate(self.found):
-            for vid, (sim, how) in found.items():
-                self.by_vid.setdefault(vid, []).append((u, sim, how))
+            if not found:
+                continue
+            twice = by_vid.keys() & found.keys() if by_vid else None
+            if twice:
+                earlier = {vid: by_vid[vid] for vid in twice}
+                by_vid.update(dict.fromkeys(found, (u,)))
+                for vid, us in earlier.items():
+                    by_vid[vid] = us + (u,)
+            else:
+                by_vid.update(dict.fromkeys(found, (u,)))
+        self.by_vid = by_vid
         self.weights: list[float] = []
         self.classes: list[str] = []
         self.initials: list[int] = []
@@ -595,12 +603,18 @@ class _Query:
         self.unit_weight_of: dict[int, float] = {}
         self.unit_weight: list[float] = []
         self.unit_class: list[str] = []
-        for qmask, _ in self.units:
-            idx = _bits(qmask)
-            w = sum(self.weights[i] for i in idx)
+        weights, classes = self.weights, self.classes
+        for qmask, _ in self.units:     # a token (one bit) or a joined pair (two adjacent bits)
+            i = qmask.bit_length() - 1
+            if qmask & (qmask - 1):
+                w = weights[i - 1] + weights[i]
+                major = classes[i - 1] in _MAJOR or classes[i] in _MAJOR
+            else:
+                w = weights[i]
+                major = classes[i] in _MAJOR
             self.unit_weight.append(w)
             self.unit_weight_of[qmask] = w
-            self.unit_class.append("word" if any(self.classes[i] in ("word", "qualifier") for i in idx) else "minor")
+            self.unit_class.append("word" if major else "minor")
         self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
 
 
