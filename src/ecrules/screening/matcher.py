@@ -466,6 +466,7 @@ class Matcher:
                 pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
         if pairs:   # best gain first; ties in query order, then in the listed name's order
             pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
+        matched = len(pairs)
         for i in q.initials:                          # initials: `T.` for `Taher`
             tok = q.tokens[i]
             for j, ntok in enumerate(ntoks):
@@ -474,7 +475,8 @@ class Matcher:
                                   SIM_INITIAL, "initial", tok, ntok, weights[j]))
         if not pairs:
             return None
-        pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
+        if len(pairs) > matched:   # already best first unless initials were added
+            pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
         qused = nused = 0
         qgot = ngot = 0.0
         picked: list[_Pick] = []
