@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from ecrules.checked import FUNCTIONS, QUANTIFIERS
+from ecrules.semantics.operators import OPERATORS
 from ecrules.types import PRIMITIVES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +82,15 @@ def test_builtins_and_primitive_types_are_the_checkers(grammar: dict[str, Any]) 
     repo = grammar["repository"]
     assert set(words(repo["builtin-function"]["match"])) == set(FUNCTIONS) | set(QUANTIFIERS)
     assert set(words(repo["primitive-type"]["match"])) == set(PRIMITIVES)
+
+
+def test_every_symbolic_operator_of_the_registry_is_coloured(grammar: dict[str, Any]) -> None:
+    """A new operator (`%`) is an entry in the registry; the editor must colour it too."""
+    symbol = re.compile(grammar["repository"]["operator"]["match"])
+    tokens = {o.token for o in OPERATORS if not o.token.replace(" ", "").isalpha()}
+    assert "%" in tokens and "==" in tokens
+    for token in tokens:
+        assert symbol.fullmatch(token), token
 
 
 def test_the_patterns_compile_and_leave_field_names_alone(grammar: dict[str, Any]) -> None:

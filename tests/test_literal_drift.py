@@ -149,9 +149,9 @@ def test_a_clearance_file_reads_dates_as_records_do(tmp_path: Path, expires: str
     path = tmp_path / "cleared.csv"
     path.write_text(",".join(CLEARED_HEADER) + f"\nCDi.007,Thomas Lubnaga,A. Officer,2025-01-01,{expires},checked\n")
     with pytest.raises(ListError, match="is not a date"):
-        load_cleared(path, "cleared.csv")
+        load_cleared("cleared.csv", path.read_bytes())
     path.write_text(",".join(CLEARED_HEADER) + "\nCDi.007,Thomas Lubnaga,A. Officer,2025-01-01,2026-01-01,checked\n")
-    (clearance,) = load_cleared(path, "cleared.csv")
+    (clearance,) = load_cleared("cleared.csv", path.read_bytes())
     assert clearance.expires == datetime.date(2026, 1, 1)
 
 

@@ -92,16 +92,13 @@ SQL_POLICIES = [ROOT / "policies" / "un_arms_embargo.ecp", ROOT / "policies" / "
 def _run_duckdb(policy: ecrules.Policy, recs: list[dict[str, Any]]) -> list[ecrules.Decision]:
     import duckdb
 
-    from ecrules.columnar import canon
-    from ecrules.values import lower, normalize, upper
+    from ecrules.columnar import canon, register_duckdb_udfs
 
     query = policy.to_sql("duckdb")
     table, bad = canon.canon_rows(recs, policy.checked.record, query.input_schema)  # the canonical columns
     table = table.append_column(query.row_column, pa.array(range(len(recs)), type=pa.int64()))
     con = duckdb.connect()
-    for name in query.udfs:
-        fn = {"normalize": normalize, "lower": lower, "upper": upper}[name]
-        con.create_function(f"ecr_{name}", fn, ["VARCHAR"], "VARCHAR")
+    register_duckdb_udfs(con)  # the public way to the text functions `query.udfs` names
     con.register(query.input_view, table)
     cursor = con.execute(query.sql)
     names = [column[0] for column in cursor.description]

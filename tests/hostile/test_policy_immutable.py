@@ -1,6 +1,6 @@
 """A loaded Policy is read-only, all the way down (issue 7, item 3).
 
-`policy.checked.patterns`, `.sets` and `.consts` were plain dicts: writing to them changed
+`policy.checked.patterns` (now on the IR's nodes), `.sets` and `.consts` were plain dicts: writing to them changed
 `evaluate_table` (which reads them) but not `evaluate` (compiled earlier), so two engines of
 one policy could disagree. Everything public and reachable from a Policy is now frozen: attrs
 and dataclasses frozen, tuples, frozensets, `MappingProxyType`.
@@ -123,10 +123,16 @@ def test_the_walker_finds_mutable_state() -> None:
     assert mutable_paths(Holder(types.MappingProxyType({"k": frozenset({1})})), "h") == []
 
 
+def _like_nodes(c: Any) -> list[Any]:
+    """The `like` comparisons of a checked policy's rules whose pattern the checker put on the node."""
+    from ecrules import nodes as n
+    return [e for r in c.rules for e in n.walk(r.when) if isinstance(e, n.Compare) and e.pattern is not None]
+
+
 def test_bundled_policies_cover_every_kind_of_declaration() -> None:
     """The walk below sees sets, patterns, constants, instruments and a screening list."""
     loaded = [ecrules.load(p).checked for p in POLICIES]
-    assert any(c.sets for c in loaded) and any(c.patterns for c in loaded)
+    assert any(c.sets for c in loaded) and any(_like_nodes(c) for c in loaded)
     assert any(c.consts for c in loaded) and any(c.instruments for c in loaded)
     assert any(c.screenings for c in loaded) and any(c.lets for c in loaded)
     assert any(s.member_bases for c in loaded for s in c.sets.values())
@@ -139,12 +145,13 @@ def test_nothing_reachable_from_a_loaded_policy_is_mutable(path: Path) -> None:
 
 
 def test_writing_to_a_policy_raises_and_changes_nothing() -> None:
-    """The reproducer: writing to `checked.patterns`, `.sets`, `.consts`, a set, a type raises."""
+    """The reproducer: writing to a `like` pattern, `.sets`, `.consts`, a set, a type raises."""
     policy = ecrules.load(ROOT / "policies" / "dual_use_licensing.ecp")
     c = policy.checked
     some_set = next(iter(c.sets.values()))
-    with pytest.raises(TypeError):
-        c.patterns[0] = "*"  # type: ignore[index]
+    like = _like_nodes(c)[0]
+    with pytest.raises(AttributeError):
+        like.pattern = "*"
     with pytest.raises(TypeError):
         c.sets["x"] = some_set  # type: ignore[index]
     with pytest.raises(AttributeError):
@@ -153,7 +160,7 @@ def test_writing_to_a_policy_raises_and_changes_nothing() -> None:
         c.sets = {}  # type: ignore[misc]
     with pytest.raises(AttributeError):
         some_set.values = frozenset()  # type: ignore[misc]
-    with pytest.raises(TypeError):
-        c.types[0] = None  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        like.type = None
     with pytest.raises(AttributeError):
         policy._decide = None  # type: ignore[misc]

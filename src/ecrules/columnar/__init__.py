@@ -11,7 +11,7 @@ from __future__ import annotations
 from .sqlgen import Unsupported, compile_query, unsupported
 
 #: `compile_query` (it takes the checked program) stays importable for tools; `Policy.to_sql` is its public form
-__all__ = ["ColumnarEngine", "PolicyQuery", "Unsupported", "register_spark_udfs", "unsupported"]
+__all__ = ["ColumnarEngine", "PolicyQuery", "Unsupported", "register_duckdb_udfs", "register_spark_udfs", "unsupported"]
 
 
 def __getattr__(name: str) -> object:
@@ -23,6 +23,10 @@ def __getattr__(name: str) -> object:
         from .masks import PolicyQuery
 
         return PolicyQuery
+    if name == "register_duckdb_udfs":  # the text functions a `to_sql("duckdb")` query calls
+        from .udfs import register_duckdb_udfs
+
+        return register_duckdb_udfs
     if name == "register_spark_udfs":  # the text functions a Spark query calls
         from .spark import register_udfs
 

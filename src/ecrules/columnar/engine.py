@@ -31,13 +31,12 @@ from .. import types as t
 from ..combine import Combiner
 from ..decision import Decision, DecisionError
 from ..outputs import DECISION_SCHEMA
-from ..values import lower, upper
 from . import canon
 from .chunk import ChunkResult
 from .dialects import INLINE_SET_LIMIT, NUMBER_SQL, Unsupported
 from .feed import prefetch, to_arrow
 from .sqlgen import MASK_BITS, Query, compile_query
-from .udfs import _member_udf, _rows_holding, _screen_udf, _text_udf, normalize_arrow
+from .udfs import _member_udf, _rows_holding, _screen_udf, normalize_arrow, text_udfs
 
 if TYPE_CHECKING:
     from ..checked import Program
@@ -115,7 +114,7 @@ class ColumnarEngine:
         con.execute("SET enable_progress_bar = false")
         if self.threads:
             con.execute(f"SET threads TO {int(self.threads)}")
-        udfs = {"normalize": normalize_arrow, "lower": _text_udf(lower), "upper": _text_udf(upper)}
+        udfs = text_udfs()
         for name in self.query.udfs:
             if name.startswith(("screen__", "matches__")):
                 func, _, lst = name.partition("__")

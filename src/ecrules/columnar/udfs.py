@@ -9,6 +9,7 @@ from typing import Any, Callable
 import numpy as np
 import pyarrow as pa
 
+from ..semantics.operators import UDFS
 from ..values import normalize
 
 
@@ -125,3 +126,16 @@ def _member_udf(values: pa.Array) -> Callable[[pa.Array], pa.Array]:
         return pc.is_in(arr, value_set=values)
 
     return member
+
+
+def text_udfs() -> dict[str, Callable[[pa.Array], pa.Array]]:
+    """The text functions a DuckDB query calls (`ecr_NAME`), over Arrow arrays: the registry's
+    run-time functions, `normalize` vectorised."""
+    return {name: normalize_arrow if name == "normalize" else _text_udf(fn) for name, fn in UDFS.items()}
+
+
+def register_duckdb_udfs(con: Any) -> None:
+    """Register on the DuckDB connection `con` the text functions a `Policy.to_sql("duckdb")` query
+    may call (`query.udfs`: `ecr_normalize`, `ecr_lower`, `ecr_upper`), as the engine does."""
+    for name, fn in text_udfs().items():
+        con.create_function(f"ecr_{name}", fn, ["VARCHAR"], "VARCHAR", type="arrow")

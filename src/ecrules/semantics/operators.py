@@ -13,13 +13,14 @@ A rendering is one of:
   not hold (compiled `like` patterns, set tables, screening lists, quantifier loops);
 - `Refused(reason)`: the back-end cannot express it exactly.
 
-Adding an operator (`%` was added so: grammar, this file, docs, tests, nothing else):
+Adding an operator (`%` was added so: grammar, this file, docs, tests, the editors' pattern):
 1. spell it in grammar/ecp.lark in the rule of its precedence level (`mul_op`, `comp_op`, ...);
 2. add an `Operator` here: token, node, precedence, type rule, `run` (exact, from `values`), and a
    rendering or a `Refused` for Python, SQL and z3 (`limits` for uses an engine still refuses); a
    helper the Python rendering calls goes in `PY_HELPERS` (the compiler's globals, which the
    generated-source audit accepts);
 3. document it in docs/language.md and run `python tools/gen_reference.py` (the support table);
+   a symbol operator also goes in the editors' TextMate pattern (tests/test_editors.py checks);
 4. test it against its definition and across engines; tests/test_semantics_coverage.py builds a
    sample from its node kind and holds every engine to what the entry says.
 Adding a function is the same with a `Function` (the grammar needs nothing: calls are generic).
