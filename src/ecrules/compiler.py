@@ -88,7 +88,9 @@ def _date(value: Any) -> datetime.date:
     return d
 
 
-class _Emitter:
+class _Emitter(n.ExprVisitor):
+    refuses = {n.RecordLit: "a record literal is a test's `given`, never compiled"}
+
     def __init__(self, checked: Checked):
         self.c = checked
         self.lines: list[str] = []
@@ -256,42 +258,51 @@ class _Emitter:
         self.preamble.extend(body)
         return name
 
-    # -- expressions
+    # -- expressions: one method per node kind (`nodes.ExprVisitor`)
     def expr(self, e: n.Expr) -> str:
+        return self.visits[e.__class__](self, e)  # type: ignore[no-any-return]
+
+    def visit_Literal(self, e: n.Literal) -> str:
+        return self.const(e.value)
+
+    def visit_Name(self, e: n.Name) -> str:
+        b = e.binding
+        if isinstance(b, VarRef):
+            return self._var_names[b]
+        if isinstance(b, FieldRef):
+            return f"F{b.index}"
+        if isinstance(b, LetInfo):
+            self._uses_lets.add(b.name)
+            return f"(L{b.index} if L{b.index} is not _U else _l{b.index}())"
+        if isinstance(b, ConstInfo):
+            return self.const(b.value)
+        if isinstance(b, SetInfo):
+            return self.set_value(b)
+        raise AssertionError(b)
+
+    def visit_Attr(self, e: n.Attr) -> str:
+        struct = self.c.type_of(e.obj)
+        assert isinstance(struct, t.StructT)
+        return f"{self.expr(e.obj)}[{list(struct.fields).index(e.name)}]"
+
+    def visit_Has(self, e: n.Has) -> str:
+        return self.has(e.path)
+
+    def visit_Not(self, e: n.Not) -> str:
+        return self.render(ops.NOT_OP, e, (e.operand,))
+
+    def visit_BoolOp(self, e: n.BoolOp) -> str:
+        return self.render(ops.BOOL_OPS[e.op], e, e.operands)
+
+    def visit_Arith(self, e: n.Arith) -> str:
+        return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right))
+
+    def visit_Neg(self, e: n.Neg) -> str:
+        return self.render(ops.NEG_OP, e, (e.operand,))
+
+    def visit_Call(self, e: n.Call) -> str:
         c = self.c
-        if isinstance(e, n.Literal):
-            return self.const(e.value)
-        if isinstance(e, n.Name):
-            b = e.binding
-            if isinstance(b, VarRef):
-                return self._var_names[b]
-            if isinstance(b, FieldRef):
-                return f"F{b.index}"
-            if isinstance(b, LetInfo):
-                self._uses_lets.add(b.name)
-                return f"(L{b.index} if L{b.index} is not _U else _l{b.index}())"
-            if isinstance(b, ConstInfo):
-                return self.const(b.value)
-            if isinstance(b, SetInfo):
-                return self.set_value(b)
-            raise AssertionError(b)
-        if isinstance(e, n.Attr):
-            struct = c.type_of(e.obj)
-            assert isinstance(struct, t.StructT)
-            return f"{self.expr(e.obj)}[{list(struct.fields).index(e.name)}]"
-        if isinstance(e, n.Has):
-            return self.has(e.path)
-        if isinstance(e, n.Not):
-            return self.render(ops.NOT_OP, e, (e.operand,))
-        if isinstance(e, n.BoolOp):
-            return self.render(ops.BOOL_OPS[e.op], e, e.operands)
-        if isinstance(e, n.Compare):
-            return self.compare(e)
-        if isinstance(e, n.Arith):
-            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right))
-        if isinstance(e, n.Neg):
-            return self.render(ops.NEG_OP, e, (e.operand,))
-        if isinstance(e, n.Call) and ops.FUNCTIONS_BY_NAME[e.func].python is ops.NATIVE:  # `screen`, `matches`
+        if ops.FUNCTIONS_BY_NAME[e.func].python is ops.NATIVE:  # `screen`, `matches`
             info = self.hoist("Z", e.screening)
             args = [self.expr(a) if k != 1 else info for k, a in enumerate(e.args)]
             args += ["None"] * (4 - len(args))
@@ -299,18 +310,17 @@ class _Emitter:
             as_of = f"F{list(c.record.fields).index(c.as_of)}" if c.as_of else "None"
             fn = "_screen_score" if e.func == "screen" else "_screen_matches"
             return f"{fn}({info}, {args[0]}, {args[2]}, {args[3]}, {as_of}, {lit(self._rule)})"
-        if isinstance(e, n.Call):
-            return self.render(ops.FUNCTIONS_BY_NAME[e.func], e, e.args)
-        if isinstance(e, n.Quant):
-            return self.quant(e)
-        if isinstance(e, (n.SetLit, n.ListLit)):
-            wrap = frozenset if isinstance(e, n.SetLit) else tuple
-            if all(isinstance(x, n.Literal) or _is_const_name(x) for x in e.elements):
-                values = [x.value if isinstance(x, n.Literal) else x.binding.value for x in e.elements]  # type: ignore[union-attr]
-                return self.hoist("C", wrap(values))
-            inner = ", ".join(self.expr(x) for x in e.elements)
-            return f"{wrap.__name__}(({inner},))"
-        raise AssertionError(f"cannot compile {e!r}")
+        return self.render(ops.FUNCTIONS_BY_NAME[e.func], e, e.args)
+
+    def visit_SetLit(self, e: n.SetLit | n.ListLit) -> str:
+        wrap = frozenset if isinstance(e, n.SetLit) else tuple
+        if all(isinstance(x, n.Literal) or _is_const_name(x) for x in e.elements):
+            values = [x.value if isinstance(x, n.Literal) else x.binding.value for x in e.elements]  # type: ignore[union-attr]
+            return self.hoist("C", wrap(values))
+        inner = ", ".join(self.expr(x) for x in e.elements)
+        return f"{wrap.__name__}(({inner},))"
+
+    visit_ListLit = visit_SetLit
 
     def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...]) -> str:
         """`e` as the registry renders `c` in Python, from its rendered operands."""
@@ -345,7 +355,7 @@ class _Emitter:
         checks = [f"{self.expr(p)} is not None" for p in self.c.optional_reads(path)]
         return "(" + " and ".join(checks) + ")" if checks else "True"
 
-    def compare(self, e: n.Compare) -> str:
+    def visit_Compare(self, e: n.Compare) -> str:
         op = ops.COMPARE_OPS[e.op]
         if op.python is not ops.NATIVE:
             return self.render(op, e, (e.left, e.right))
@@ -362,11 +372,11 @@ class _Emitter:
             return f"({test})" if op.negates is None else f"(not {test})"
         raise ops.Unsupported(f"`{e.op}` in the row engine", e.span)
 
-    def quant(self, e: n.Quant) -> str:
+    def visit_Quant(self, e: n.Quant) -> str:
         fused = self._fused.get(var_of(e))
         if fused is not None:  # decided in the fused loop; its own code only if that loop faulted
             self._fused.pop(var_of(e))
-            original = self.quant(e)
+            original = self.visit_Quant(e)
             self._fused[var_of(e)] = fused
             return f"({fused[0]} if {fused[1]} else {original})"
         prefixes = self.prefix_set(e)

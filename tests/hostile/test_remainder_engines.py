@@ -65,7 +65,7 @@ def test_a_small_divisor_is_refused_in_sql_with_its_span() -> None:
     from ecrules.columnar.sqlgen import compile_query
 
     p = ecrules.loads(HEADER + "rule A deny {\n  when n % 0.0000000003 == 0\n}\n")
-    with pytest.raises(ops.Unsupported, match="floating point") as exc:
+    with pytest.raises(ops.Unsupported, match="`%` by `0.0000000003` .*floating point") as exc:
         compile_query(p.checked, "duckdb")
     assert exc.value.where == "<string>:13:8"
     # a divisor of up to 9 places stays in SQL, exact
@@ -87,3 +87,20 @@ def test_verify_answers_unknown_on_a_constant_division_by_zero(tmp_path: Path, e
     assert verdict.reason is not None and "division by zero" in verdict.reason and "p.ecp:13:" in verdict.reason
     res = run_cli("verify", str(path))
     assert "Traceback" not in res.text and "division by zero" in res.text, res.text
+
+
+def test_a_verify_report_with_a_decimal_witness_is_json(tmp_path: Path) -> None:
+    """cli.md: the report is what `verify --format json` prints; a witness's numbers are exact
+    decimals, which `json.dumps(report.to_dict())` refuses: `to_json()` writes them exactly."""
+    pytest.importorskip("z3")
+    path = tmp_path / "p.ecp"
+    path.write_text(HEADER + "rule R deny {\n  when n != -(n % 2)\n}\n\nconstraint C {\n  never deny when n > -1 and n < 0\n}\n",
+                    encoding="utf-8")
+    report = ecrules.verify_policy(ecrules.load(path), warnings=False)
+    assert report.violated
+    data = json.loads(report.to_json())
+    [verdict] = data["constraints"]
+    n = verdict["witness"]["n"]
+    assert -1 < n < 0 and ecrules.load(path).evaluate({**verdict["witness"], "id": "w"}).outcome == "deny"
+    [printed] = json.loads(run_cli("verify", "--format", "json", str(path)).out)["files"]
+    assert printed["constraints"] == data["constraints"]

@@ -38,8 +38,10 @@ class BigSet:
     elem: t.Type
 
 
-class ExprGen:
+class ExprGen(n.ExprVisitor):
     """Compiles the checked AST's expressions to SQL of one dialect (`sqlgen.SqlGen` assembles the query)."""
+
+    refuses = {n.RecordLit: "a record literal is a test's `given`, never a column"}
 
     def __init__(self, checked: Checked, dialect: Dialect = DUCKDB, inline_limit: int = INLINE_SET_LIMIT,
                  validate: bool = True, derive: bool = False):
@@ -125,50 +127,61 @@ class ExprGen:
         branches = " ".join(f"WHEN {as_of} < {self.literal(day)} THEN {test(m)}" for day, m in zip(dates, sets))
         return f"(CASE {branches} ELSE {test(sets[-1])} END)"
 
-    # -- expressions
+    # -- expressions: one method per node kind (`nodes.ExprVisitor`)
     def expr(self, e: n.Expr, env: Scope) -> str:
+        return self.visits[e.__class__](self, e, env)  # type: ignore[no-any-return]
+
+    def visit_Literal(self, e: n.Literal, env: Scope) -> str:
+        return self.literal(e.value)
+
+    def visit_Name(self, e: n.Name, env: Scope) -> str:
+        d = self.d
+        b = e.binding
+        if isinstance(b, VarRef):
+            kind, value = env[b]
+            return str(value) if kind == "var" else self.literal(value)
+        if isinstance(b, FieldRef):
+            return d.ident(b.field.name) if not isinstance(b.field.type, t.SetT) else d.list_distinct(d.ident(b.field.name))
+        if isinstance(b, LetInfo):
+            return f"({self.expr(b.expr, {})})"
+        if isinstance(b, ConstInfo):
+            return self.literal(b.value)
+        if isinstance(b, SetInfo):
+            if len(b.values) > self.inline_limit:
+                raise Unsupported(f"set `{b.name}` of {len(b.values)} entries used as a value", e.span)
+            members = self.members(b)
+            if members is None:
+                return self.dated_list(b)
+            return d.list_literal(self.set_values(b, members))
+        raise AssertionError(b)
+
+    def visit_Attr(self, e: n.Attr, env: Scope) -> str:
+        d = self.d
+        obj = self.expr(e.obj, env)
+        ft = self.c.type_of(e)
+        out = d.field(f"({obj})", e.name)
+        return d.list_distinct(out) if isinstance(ft, t.SetT) else out
+
+    def visit_Has(self, e: n.Has, env: Scope) -> str:
+        return self.has(e.path, env)
+
+    def visit_Not(self, e: n.Not, env: Scope) -> str:
+        return self.render(ops.NOT_OP, e, (e.operand,), env)
+
+    def visit_BoolOp(self, e: n.BoolOp, env: Scope) -> str:
+        return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
+
+    def visit_Arith(self, e: n.Arith, env: Scope) -> str:
+        return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
+
+    def visit_Neg(self, e: n.Neg, env: Scope) -> str:
+        return self.render(ops.NEG_OP, e, (e.operand,), env)
+
+    def visit_Call(self, e: n.Call, env: Scope) -> str:
         c, d = self.c, self.d
-        if isinstance(e, n.Literal):
-            return self.literal(e.value)
-        if isinstance(e, n.Name):
-            b = e.binding
-            if isinstance(b, VarRef):
-                kind, value = env[b]
-                return str(value) if kind == "var" else self.literal(value)
-            if isinstance(b, FieldRef):
-                return d.ident(b.field.name) if not isinstance(b.field.type, t.SetT) else d.list_distinct(d.ident(b.field.name))
-            if isinstance(b, LetInfo):
-                return f"({self.expr(b.expr, {})})"
-            if isinstance(b, ConstInfo):
-                return self.literal(b.value)
-            if isinstance(b, SetInfo):
-                if len(b.values) > self.inline_limit:
-                    raise Unsupported(f"set `{b.name}` of {len(b.values)} entries used as a value", e.span)
-                members = self.members(b)
-                if members is None:
-                    return self.dated_list(b)
-                return d.list_literal(self.set_values(b, members))
-            raise AssertionError(b)
-        if isinstance(e, n.Attr):
-            obj = self.expr(e.obj, env)
-            ft = c.type_of(e)
-            out = d.field(f"({obj})", e.name)
-            return d.list_distinct(out) if isinstance(ft, t.SetT) else out
-        if isinstance(e, n.Has):
-            return self.has(e.path, env)
-        if isinstance(e, n.Not):
-            return self.render(ops.NOT_OP, e, (e.operand,), env)
-        if isinstance(e, n.BoolOp):
-            return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
-        if isinstance(e, n.Compare):
-            return self.compare(e, env)
-        if isinstance(e, n.Arith):
-            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
-        if isinstance(e, n.Neg):
-            return self.render(ops.NEG_OP, e, (e.operand,), env)
-        if isinstance(e, n.Call) and (fn := ops.FUNCTIONS_BY_NAME[e.func]).rendering(d.name) is not ops.NATIVE:
+        if (fn := ops.FUNCTIONS_BY_NAME[e.func]).rendering(d.name) is not ops.NATIVE:
             return self.render(fn, e, e.args, env)
-        if isinstance(e, n.Call) and not fn.udf:  # `screen`, `matches`
+        if not fn.udf:  # `screen`, `matches`
             # a vectorised UDF: each distinct (name, type, country, date) is screened once, in Python
             if self._depth and not d.udf_in_lambda:
                 raise Unsupported(f"`{e.func}` inside a quantifier on {d.name}", e.span)
@@ -180,27 +193,27 @@ class ExprGen:
             self.udfs.add(udf)
             cast = [f"CAST({a} AS VARCHAR)" for a in (args[0], args[2], args[3])]
             return f"ecr_{udf}({cast[0]}, {cast[1]}, {cast[2]}, {as_of})"
-        if isinstance(e, n.Call):
-            if e.func == "normalize" and self.derive:
-                path = _field_path(e.args[0], self.c)
-                if path is not None:
-                    key = (e.func, path)
-                    if key not in self.derived:
-                        self.derived[key] = f"__n{len(self.derived)}"
-                    return d.ident(self.derived[key])
-            if self._depth and not d.udf_in_lambda:
-                return self._hoisted_udf(e, env)
-            self.udfs.add(e.func)
-            return f"ecr_{e.func}({self.expr(e.args[0], env)})"
-        if isinstance(e, n.Quant):
-            return self.quant(e, env)
-        if isinstance(e, (n.SetLit, n.ListLit)):
-            elems = [self.expr(x, env) for x in e.elements]
-            if not elems:
-                raise Unsupported("an empty list or set literal used as a value", e.span)
-            lit = d.list_literal(elems)
-            return d.list_distinct(lit) if isinstance(e, n.SetLit) else lit
-        raise Unsupported(f"the expression `{type(e).__name__}`", getattr(e, "span", None))
+        if e.func == "normalize" and self.derive:
+            path = _field_path(e.args[0], self.c)
+            if path is not None:
+                key = (e.func, path)
+                if key not in self.derived:
+                    self.derived[key] = f"__n{len(self.derived)}"
+                return d.ident(self.derived[key])
+        if self._depth and not d.udf_in_lambda:
+            return self._hoisted_udf(e, env)
+        self.udfs.add(e.func)
+        return f"ecr_{e.func}({self.expr(e.args[0], env)})"
+
+    def visit_SetLit(self, e: n.SetLit | n.ListLit, env: Scope) -> str:
+        d = self.d
+        elems = [self.expr(x, env) for x in e.elements]
+        if not elems:
+            raise Unsupported("an empty list or set literal used as a value", e.span)
+        lit = d.list_literal(elems)
+        return d.list_distinct(lit) if isinstance(e, n.SetLit) else lit
+
+    visit_ListLit = visit_SetLit
 
     def render(self, c: ops.Operator | ops.Function, e: n.Expr, operands: tuple[n.Expr, ...], env: Scope) -> str:
         """`e` as the registry renders `c` in this dialect, from its rendered operands."""
@@ -279,7 +292,7 @@ class ExprGen:
         checks = [f"({self.expr(p, env)} IS NOT NULL)" for p in self.c.optional_reads(path)]
         return "(" + " AND ".join(checks) + ")" if checks else "TRUE"
 
-    def compare(self, e: n.Compare, env: Scope) -> str:
+    def visit_Compare(self, e: n.Compare, env: Scope) -> str:
         op = ops.COMPARE_OPS[e.op]
         if op.rendering(self.d.name) is not ops.NATIVE:
             return self.render(op, e, (e.left, e.right), env)
@@ -357,7 +370,7 @@ class ExprGen:
             return tuple(vals)
         return None
 
-    def quant(self, e: n.Quant, env: Scope) -> str:
+    def visit_Quant(self, e: n.Quant, env: Scope) -> str:
         d = self.d
         const = self._constant_source(e.source)
         inside = [x for part in (e.body, e.where) if part is not None for x in n.walk(part)]
