@@ -470,11 +470,11 @@ class _Emitter(n.ExprVisitor):
             # counting and summing the same `like` matches): once per element, in a local `Wk`
             firsts = [lead for q, _, _, _, lead in todo if lead is not None and q.kind in ("count", "sum")]
             shared: dict[str, str] = {}
-            for lead in firsts:
-                if firsts.count(lead) > 1 and lead not in shared:
-                    shared[lead] = f"W{self._results}"
+            for first in firsts:
+                if firsts.count(first) > 1 and first not in shared:
+                    shared[first] = f"W{self._results}"
                     self._results += 1
-                    body.append(f"{shared[lead]} = {lead}")
+                    body.append(f"{shared[first]} = {first}")
             for q, res, where, test, lead in todo:
                 if where is not None and lead in shared:
                     where = shared[lead] if lead == where else "(" + shared[lead] + where[1 + len(lead):]
