@@ -18,6 +18,7 @@ import pyarrow as pa
 from ..checked import Checked
 from ..combine import Combiner
 from ..decision import Decision
+from ..literals import parse_date
 from . import canon
 from .sqlgen import MASK_BITS, Query, Unsupported, compile_query
 
@@ -53,16 +54,24 @@ class PolicyQuery:
         assert self._checked is not None and self._checked.record is not None
         return canon.record_schema(self._checked.record)
 
-    def decide(self, row: Mapping[str, Any], as_of: datetime.date | None = None, record_id: Any = None) -> Decision | None:
+    def decide(self, row: Mapping[str, Any], as_of: datetime.date | str | None = None,
+               record_id: Any = None) -> Decision | None:
         """The decision of the record whose result row is `row` (a mapping from column name to
-        value), with id `record_id`; `as_of` is the record's `as_of_field` value. None when the
-        row engine must decide the record, `policy.evaluate(record)`: the record does not fit the
-        schema or an invariant (its decision names the field), or a rule that counts cites set
-        members the query cannot list."""
+        value), with id `record_id`; `as_of` is the record's `as_of_field` value (a date, or its
+        `YYYY-MM-DD` text as a JSON record holds it). None when the row engine must decide the
+        record, `policy.evaluate(record)`: the record does not fit the schema or an invariant (its
+        decision names the field), or a rule that counts cites set members the query cannot list.
+        Raises ValueError when the policy has an `as_of_field` and `as_of` is not a date: the
+        bases in force depend on it (a wrong one would cite the wrong instruments, silently)."""
         q, combiner = self._query, self._combiner
         assert q is not None and combiner is not None
         if not row[self.ok_column]:
             return None
+        day = parse_date(as_of) if isinstance(as_of, str) else as_of
+        if self.as_of_field is None:
+            day = None
+        elif type(day) is not datetime.date:
+            raise ValueError(f"`as_of` must be the record's `{self.as_of_field}` (a date), not `{as_of!r}`")
         matched = []
         for g, column in enumerate(q.mask_columns):
             bits = int(row[column] or 0)
@@ -73,7 +82,7 @@ class PolicyQuery:
         for k, name, column in q.site_columns:
             if k in matched:
                 cites.setdefault(k, []).extend((name, v) for v in row[column] or () if v is not None)
-        return combiner.decide(tuple(matched), record_id, as_of, cites)
+        return combiner.decide(tuple(matched), record_id, day, cites)
 
 
 def policy_query(checked: Checked, dialect: str) -> PolicyQuery:

@@ -73,11 +73,17 @@ def _clean(s: str | None) -> str:
     return " ".join((s or "").split())
 
 
+#: what may follow a list's date: a time (`T...`, ` ...`) or an XML Schema time zone
+_DATE_TAIL = re.compile(r"(?:[T ].*|Z|[+-]\d\d:\d\d)?", re.DOTALL)
+
+
 def _date(value: str, file: str, where: str) -> dt.date | None:
     value = value.strip()
     if not value:
         return None
-    day = parse_date(value[:10])  # a list's timestamps keep their date: `2006-10-14T00:00:00`
+    # a list's timestamps and XML dates keep their date (`2006-10-14T00:00:00`, `2015-04-14-04:00`);
+    # other trailing text is no date (`2026-01-019` is not 2026-01-01)
+    day = parse_date(value[:10]) if _DATE_TAIL.fullmatch(value[10:]) else None
     if day is None:
         raise ListError(file, where, f"`{value}` is not a date (YYYY-MM-DD)")
     return day

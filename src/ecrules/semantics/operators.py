@@ -276,7 +276,7 @@ def _sql_remainder(a: Args) -> str:
     # product of two DECIMAL(38, 18): a divisor of at most 9 places and 9 integer digits fits both.
     d = Decimal(divisor)
     if a.dialect is not None and a.dialect.name == DUCKDB and (-d.as_tuple().exponent > 9 or abs(d) >= 10**9):  # type: ignore[operator]
-        raise Unsupported(f"`%` by `{divisor}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
+        raise Unsupported(f"`%` by `{d:f}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
     return f"({a.code[0]} % {a.code[1]})"
 
 
