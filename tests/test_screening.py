@@ -240,6 +240,13 @@ def test_case_space_and_punctuation_never_change_the_best_score(matcher: Matcher
     assert ref in {h.ref for h in hits if h.score == 1.0}
 
 
+def test_a_name_with_no_word_hits_the_name_it_equals(matcher: Matcher) -> None:
+    """`1-P` (CFi.010's alias) is an initial and a digit: no word of it proposes a candidate, yet
+    it equals a listed name after normalisation (Hypothesis found it missed)."""
+    hits = matcher.screen("1-p", "individual")
+    assert [(h.ref, h.score) for h in hits][:1] == [("CFi.010", 1.0)]
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_a_listed_name_always_hits_its_entry(matcher: Matcher, latin_names, data) -> None:  # type: ignore[no-untyped-def]
