@@ -179,3 +179,81 @@ def test_columnar_float64_agrees_with_row_engine(recs: list[dict[str, Any]]) -> 
     expected = list(COL_POL.evaluate_many(table.to_pylist()))
     got = [d for chunk in ENGINE.run_arrow(table.to_batches(max_chunksize=16)) for d in chunk]
     assert got == expected
+
+
+# -- the compiled engine's match mask (Combiner.decide_mask): one bit per rule, rules past the 62nd
+# hoisted as constants; decisions built once per mask, date and cited members, then shared
+MANY = ['policy "many" version "1"', "combine deny_overrides", "default allow", "as_of date",
+        "instrument I0 {", "  kind UNSC", '  citation "S/RES/1000 (2000)"', "  adopted 2010-01-01",
+        "  lapses 2025-06-01", "}",
+        "schema {", "  record tx {", "    id: string", "    date: date", "    n: int", "    code: string",
+        "    destination: country", "  }", "}",
+        'set embargo: country = {', '  "KP" basis I0 "para. 1",', '  "LY" basis I0 "para. 2" from 2020-01-01,',
+        '  "SS"', "}"]
+for k in range(70):
+    outcome = ("deny", "license", "allow")[k % 3]
+    rule = [f"rule R{k} {outcome} {{"]
+    if k % 7 == 0:
+        rule.append(f'  basis ECL "art. {k}" from 2021-0{1 + k % 9}-01')
+    if k % 5 == 0:
+        rule.append(f"  waives R{k - 1}" if k else '  require "check"')
+    cond = f"n >= {k}" if k % 4 else f'destination in embargo and code == "C{k % 3}"'
+    rule += [f"  when {cond}", "}"]
+    MANY += rule
+MANY_POL = ecrules.loads("\n".join(MANY) + "\n")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.fixed_dictionaries({
+    "id": st.sampled_from(["a", "b"]),
+    "date": st.dates(min_value=__import__("datetime").date(2019, 1, 1),
+                     max_value=__import__("datetime").date(2026, 12, 31)).map(str),
+    "n": st.integers(-1, 72),
+    "code": st.sampled_from(["C0", "C1", "C2", "X"]),
+    "destination": st.sampled_from(["KP", "LY", "SS", "DE"]),
+}))
+def test_match_masks_past_62_rules_agree_with_a_cold_interpreter(record: dict[str, Any]) -> None:
+    cold = Interpreter(MANY_POL.checked)  # a fresh combiner: nothing cached
+    expected = cold.decide(record)
+    assert MANY_POL.evaluate(record) == expected
+    # the same matches again under another id: the shared part comes from the cache
+    again = {**record, "id": record["id"] + "2"}
+    assert MANY_POL.evaluate(again) == expected._replace(id=again["id"])
+
+
+def test_match_mask_bits_past_62_are_hoisted() -> None:
+    src = MANY_POL.generated_source
+    assert "M |= 1\n" in src or "M |= 1;" in src
+    assert "M |= B" in src and "_combine_mask(M, rid, F1, C)" in src
+
+
+# -- floats and other numbers as json.loads gives them, on the inline conversion
+NUMBER_CASES = [
+    0.1234567890123456789, 123456789.123456789, -0.0, 0.0, 1e308, -1e308, 5e-324, 2.2250738585072014e-308,
+    1e-320, 1e16, 1e22, 123456789012345678901234567890.0, 7, -7, 0, 10**30, 5000.0, 4999.999999999999,
+]
+
+
+def test_float_and_int_amounts_decide_as_the_interpreter() -> None:
+    for value in NUMBER_CASES:
+        for total in (value, Decimal(repr(value)) if isinstance(value, float) else value, 0.5):
+            record = {"id": "n", "code": "Q", "total": total, "limit": value or 1,
+                      "items": [{"code": "ML1", "value": value, "quantity": 2}]}
+            d = POL.evaluate(record)
+            assert d == INTERP.decide(record), (value, total)
+            if total != 0.5:  # consistent with the invariant: decided, not an error
+                assert d.outcome != "error", (value, d)
+
+
+def test_bools_and_strings_for_numbers_are_errors_naming_the_field() -> None:
+    ok = {"id": "b", "code": "Q", "total": 1.5, "limit": 1.0, "items": [{"code": "Q", "value": 1.5, "quantity": 1}]}
+    cases = [({"total": True}, "total"), ({"limit": False}, "limit"), ({"total": "1.5"}, "total"),
+             ({"items": [{"code": "Q", "value": True, "quantity": 1}]}, "items[0].value"),
+             ({"items": [{"code": "Q", "value": 1.5, "quantity": 1}, {"code": "Q", "value": float("inf"),
+                                                                      "quantity": 1}]}, "items[1].value"),
+             ({"total": float("-inf")}, "total"), ({"total": float("nan")}, "total")]
+    for change, field in cases:
+        record = {**ok, **change}
+        d = POL.evaluate(record)
+        assert d == INTERP.decide(record)
+        assert d.outcome == "error" and d.error is not None and d.error.field == field, (change, d)

@@ -60,6 +60,11 @@ class Combiner:
         self._canon: dict[str, dict[Any, Any]] = {}
         self._cache: dict[tuple[int, ...], _Parts] = {}
         self._dated_cache: dict[tuple[tuple[int, ...], datetime.date | None], tuple[Any, ...]] = {}
+        # the compiled engine's cache: by match mask, a decision's fields after the id, or (when a
+        # counted basis is dated) a dict of them by date; and the same for matches that cite members
+        self._masks: dict[int, Any] = {}
+        self._mask_entries = 0
+        self._cited: dict[Any, tuple[Any, ...]] = {}
 
     def _parts(self, matched: tuple[int, ...]) -> _Parts:
         hit = self._cache.get(matched)
@@ -79,11 +84,8 @@ class Combiner:
 
     def decide(self, matched: tuple[int, ...], record_id: Any, as_of: datetime.date | None,
                cites: Cites | None = None) -> Decision:
-        if cites:  # the bases depend on the members this record matched: nothing to share
-            outcome, fired, obligations, counted, basis = self._parts(matched)
-            if basis is None:
-                basis = self.basis(counted, as_of, cites)
-            return Decision(record_id, outcome, fired, obligations, basis, self.policy, self.version)
+        if cites:  # the bases depend on the members this record matched: shared by those alone
+            return _new_decision(Decision, (record_id, *self._cited_rest(matched, as_of, cites)))
         # otherwise the whole decision but its id depends on the matches and the date only: built once
         rest = self._dated_cache.get((matched, as_of))
         if rest is None:
@@ -94,6 +96,51 @@ class Combiner:
             rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
             if len(self._dated_cache) < _DATED_LIMIT:
                 self._dated_cache[matched, as_of] = rest
+        return _new_decision(Decision, (record_id, *rest))
+
+    def _cited_rest(self, matched: tuple[int, ...], as_of: datetime.date | None, cites: Cites) -> tuple[Any, ...]:
+        """A decision's fields after the id when membership tests cited members, built once per
+        (matches, date, cited members): the bases depend on nothing else (`basis`)."""
+        key: Any
+        try:
+            key = (matched, as_of, tuple((k, tuple(found)) for k, found in cites.items()))
+            rest = self._cited.get(key)
+        except TypeError:  # an unhashable member value: computed, not kept
+            key = rest = None
+        if rest is None:
+            outcome, fired, obligations, counted, basis = self._parts(matched)
+            if basis is None:
+                basis = self.basis(counted, as_of, cites)
+            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+            if key is not None and len(self._cited) < _DATED_LIMIT:
+                self._cited[key] = rest
+        return rest
+
+    def decide_mask(self, mask: int, record_id: Any, as_of: datetime.date | None,
+                    cites: Cites | None = None) -> Decision:
+        """`decide` for the compiled engine: the matched rules as a bit mask (bit k for rule k),
+        which is built and hashed for far less than a tuple; the decision is `decide`'s."""
+        if not cites:
+            rest = self._masks.get(mask)
+            if rest is not None:
+                if rest.__class__ is dict:  # a dated basis: one per date
+                    rest = rest.get(as_of)
+                if rest is not None:
+                    return _new_decision(Decision, (record_id, *rest))
+        matched = tuple(k for k in range(mask.bit_length()) if mask >> k & 1)
+        if cites:
+            return _new_decision(Decision, (record_id, *self._cited_rest(matched, as_of, cites)))
+        outcome, fired, obligations, counted, basis = self._parts(matched)
+        dated = basis is None
+        if basis is None:
+            basis = self.basis(counted, as_of, None)
+        rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+        if self._mask_entries < _DATED_LIMIT:
+            self._mask_entries += 1
+            if dated:
+                self._masks.setdefault(mask, {})[as_of] = rest
+            else:
+                self._masks[mask] = rest
         return _new_decision(Decision, (record_id, *rest))
 
     def basis(self, counted: tuple[int, ...], as_of: datetime.date | None, cites: Cites | None) -> tuple[BasisRef, ...]:

@@ -549,9 +549,10 @@ class _Emitter(n.ExprVisitor):
         c = self.c
         first = stops_at_match(c.combine)  # the generated code returns at the first match
         cites = any(rule.sites for rule in c.rules)
-        lines = [] if first else ["    M = []"]
+        # matches as a bit mask (bit k for rule k): no list, no tuple, a free hash (Combiner.decide_mask)
+        lines = [] if first else ["    M = 0"]
         if cites and not first:
-            lines.append("    C = {}")
+            lines.append("    C = None")
         for rule in c.rules:
             self._rule = rule.id
             window = []
@@ -560,17 +561,21 @@ class _Emitter(n.ExprVisitor):
             if rule.expires:
                 window.append(f"{as_of} < {self.const(rule.expires)}")
             full = " and ".join(window + [self.expr(rule.when)])
+            bit = lit(1 << rule.index) if rule.index < 62 else self.hoist("B", 1 << rule.index)
             if not rule.sites:
-                hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M.append({rule.index})"
+                hit = f"return _combine(({rule.index},), rid, {as_of})" if first else f"M |= {bit}"
             elif first:
                 hit = f"return _combine(({rule.index},), rid, {as_of}, {{{rule.index}: {self.cite(rule)}}})"
             else:
-                hit = f"M.append({rule.index}); C[{rule.index}] = {self.cite(rule)}"
+                hit = f"M |= {bit}; C = C or {{}}; C[{rule.index}] = {self.cite(rule)}"
             lines += ["    " + comment("rule", rule.index, rule.span.line, rule.span.column), "    try:",
                       f"        if {full}: {hit}",
                       "    except Exception as exc:", f"        return _fault(rid, {lit(rule.id)}, exc)"]
         self._rule = None
-        lines.append(f"    return _combine({'()' if first else 'tuple(M)'}, rid, {as_of}{', C' if cites and not first else ''})")
+        if first:
+            lines.append(f"    return _combine((), rid, {as_of})")
+        else:
+            lines.append(f"    return _combine_mask(M, rid, {as_of}{', C' if cites else ''})")
         return lines
 
     def invariant(self, inv: Any) -> list[str]:
@@ -664,7 +669,7 @@ def compile_policy(checked: Checked) -> tuple[Decide, str]:
     combiner = Combiner(checked)
     namespace = dict(emitter.globals)
     namespace.update({
-        "_combine": combiner.decide, "_fault": combiner.fault, "_record_error": combiner.record_error,
+        "_combine": combiner.decide, "_combine_mask": combiner.decide_mask, "_fault": combiner.fault, "_record_error": combiner.record_error,
         "_Fault": v.Fault,
     })
     audit(source, namespace)

@@ -87,3 +87,34 @@ def test_verify_answers_unknown_on_a_constant_division_by_zero(tmp_path: Path, e
     assert verdict.reason is not None and "division by zero" in verdict.reason and "p.ecp:13:" in verdict.reason
     res = run_cli("verify", str(path))
     assert "Traceback" not in res.text and "division by zero" in res.text, res.text
+
+
+def test_a_verify_report_with_a_decimal_witness_is_json(tmp_path: Path) -> None:
+    """cli.md: the report is what `verify --format json` prints; a witness's numbers are exact
+    decimals, which `json.dumps(report.to_dict())` refuses: `to_json()` writes them exactly."""
+    pytest.importorskip("z3")
+    path = tmp_path / "p.ecp"
+    path.write_text(HEADER + "rule R deny {\n  when n != -(n % 2)\n}\n\nconstraint C {\n  never deny when n > -1 and n < 0\n}\n",
+                    encoding="utf-8")
+    report = ecrules.verify_policy(ecrules.load(path), warnings=False)
+    assert report.violated
+    data = json.loads(report.to_json())
+    [verdict] = data["constraints"]
+    n = verdict["witness"]["n"]
+    assert -1 < n < 0 and ecrules.load(path).evaluate({**verdict["witness"], "id": "w"}).outcome == "deny"
+    [printed] = json.loads(run_cli("verify", "--format", "json", str(path)).out)["files"]
+    assert printed["constraints"] == data["constraints"]
+
+
+def test_duckdb_remainder_of_an_int_sum_stays_exact() -> None:
+    """DuckDB sums a list of BIGINT to a HUGEINT, a DECIMAL(38, 0): `% 0.7` then needs 39 digits
+    and DuckDB computed it in floating point; the row engine said 1000000000000000004 % 0.7 is 0.1."""
+    pytest.importorskip("duckdb")
+    p = ecrules.loads('policy "s"\n\nschema {\n  record r {\n    id: string\n    xs: list<int>\n  }\n}\n\n'
+                      "rule R deny {\n  when sum(x in xs: x) % 0.7 == 0.1\n}\n"
+                      "rule S deny {\n  when (sum(x in xs: x) + 0.5) % 0.25 == 0\n}\n")
+    rows = [{"id": "a", "xs": [1000000000000000001, 3]}, {"id": "b", "xs": [8, 3, 4]},
+            {"id": "c", "xs": [2**62, 2**62, 2**62]}]
+    want = [(d.outcome, d.fired) for d in (p.evaluate(r) for r in rows)]
+    assert want[0] == ("deny", ("R", "S")) and want[1] == ("deny", ("S",))
+    assert _columnar(p, rows) == want

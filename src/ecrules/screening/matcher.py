@@ -127,6 +127,9 @@ class Matcher:
         self._cache: dict[tuple[str, str | None, str | None, float], list[Hit]] = {}
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
+        self._bests: dict[str, dict[int, float]] = {}
+        self._by_tokens: dict[tuple[str, ...], list[int]] = {}   # canonical tokens → name ids
+        self._bests_size = 0
         self._build()
 
     @property
@@ -163,6 +166,12 @@ class Matcher:
         self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
+        # what a screened word that is also a listed word stands for, worked out once here: most
+        # words of a name that resembles a listed one are listed words, and a lookup (typo and
+        # spelling variants) is most of the cost of screening a name; a few MB for 30,000 names
+        for vid in sorted(self._typo_ready):
+            text = self._texts[vid]
+            self._lookups[text] = self._lookup_uncached(text)
 
     def _vid(self, text: str, pair: bool = False) -> int:
         """The vocabulary id of a unit; a joined pair is found by its text and skeleton only
@@ -216,6 +225,7 @@ class Matcher:
                 joined = tok + toks[i + 1]
                 name.units.append((3 << i, joined, self._vid(joined, pair=True)))
         name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
+        self._by_tokens.setdefault(toks, []).append(nid)
         for _, _, vid in name.units:
             posting = self._postings[vid]
             if not posting or posting[-1] != nid:
@@ -234,8 +244,33 @@ class Matcher:
             if len(self._lookups) > 500_000:
                 self._lookups.clear()
                 self._weights.clear()
+                self._bests.clear()
+                self._bests_size = 0
             found = self._lookups[text] = self._lookup_uncached(text)
         return found
+
+    def _unit_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
+        """Every listed name a query unit reaches, with the best similarity it reaches it at, in
+        posting order (memoised like `_lookup`: blocking then walks one dict, not every posting
+        of every listed word the unit stands for)."""
+        best = self._bests.get(text)
+        if best is None:
+            postings = self._postings
+            if len(found) == 1:
+                ((vid, (sim, _)),) = found.items()
+                best = dict.fromkeys(postings[vid], sim)
+            else:
+                best = {}
+                for vid, (sim, _) in found.items():
+                    for nid in postings[vid]:
+                        if best.get(nid, 0.0) < sim:
+                            best[nid] = sim
+            self._bests_size += len(best)
+            if self._bests_size > 1_000_000:     # bounded: a long stream of new words
+                self._bests.clear()
+                self._bests_size = len(best)
+            self._bests[text] = best
+        return best
 
     def _weight(self, text: str, found: dict[int, tuple[float, str]]) -> float:
         """A screened word's weight: the rarity of the listed words it stands for (memoised)."""
@@ -270,21 +305,30 @@ class Matcher:
                 found[v] = ((SIM_SKELETON if min(len(text), len(cand)) > 3 else SIM_SKELETON_TYPO), "spelling")
         if particle or len(text) < MIN_TYPO_LEN - 1:
             return found
-        keys = (text, *_deletions(text)) if len(text) >= MIN_TYPO_LEN else (text,)
-        for d in keys:
-            for v in self._deletes.get(d, ()):
-                if v not in found:
-                    cand = self._texts[v]
-                    if max(len(text), len(cand)) >= MIN_TYPO_LEN and OSA.distance(text, cand, score_cutoff=1) <= 1:
+        # a vocabulary word reached under several deletion keys is checked once per pass (`tried`)
+        tried: set[int] = set(found)
+        deletes = self._deletes
+        texts = self._texts
+        long_text = len(text) >= MIN_TYPO_LEN
+        for d in ((text, *_deletions(text)) if long_text else (text,)):
+            for v in deletes.get(d, ()):
+                if v not in tried:
+                    tried.add(v)
+                    cand = texts[v]
+                    if (long_text or len(cand) >= MIN_TYPO_LEN) and OSA.distance(text, cand, score_cutoff=1) <= 1:
                         found[v] = (_typo_sim(text, cand), "typo")
-        if len(sk) >= MIN_SKELETON_TYPO_LEN and len(text) >= MIN_TYPO_LEN:
+        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text:
+            skeletons = self._vocab_skeleton
+            first = sk[0]
+            tried = set(found)      # a word no typo reached may still be a spelling-and-typo
             for d in (sk, *_deletions(sk)):
                 for v in self._skeleton_deletes.get(d, ()):
-                    if v in found:
+                    if v in tried:
                         continue
-                    vsk = self._vocab_skeleton[v]
-                    if vsk[0] == sk[0] and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
-                            Indel.normalized_similarity(text, self._texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
+                    tried.add(v)
+                    vsk = skeletons[v]
+                    if vsk[0] == first and OSA.distance(sk, vsk, score_cutoff=1) <= 1 and \
+                            Indel.normalized_similarity(text, texts[v]) >= MIN_SPELLING_TYPO_SIMILARITY:
                         found[v] = (SIM_SKELETON_TYPO, "spelling and typo")
         return found
 
@@ -335,7 +379,6 @@ class Matcher:
         # prefix filtering: the heaviest word units first; once the units left could not lift a
         # name to the floor on their own, they stop proposing names (they still count as a bound)
         bound: dict[int, float] = {}
-        postings = self._postings
         words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
                        key=lambda u: -q.unit_weight[u])
         floor_weight = (floor ** 2) * q.total - q.allowance
@@ -344,31 +387,23 @@ class Matcher:
         for u in words:
             gain_w = q.unit_weight[u]
             rest -= gain_w
-            found = q.found[u]
-            get = bound.get
-            if len(found) == 1:     # the common case, one listed word: no per-name maximum to keep
-                ((vid, (sim, _)),) = found.items()
-                add = sim * gain_w
-                # proposing: new names enter `bound` in posting order, as in the general case below
-                for nid in (postings[vid] if proposing else bound.keys() & postings[vid]):
-                    bound[nid] = get(nid, 0.0) + add
-                if proposing and rest < floor_weight:
-                    proposing = False
-                continue
-            best: dict[int, float] = {}
-            for vid, (sim, _) in found.items():
-                if proposing:
-                    for nid in postings[vid]:
-                        if best.get(nid, 0.0) < sim:
-                            best[nid] = sim
-                else:
-                    for nid in postings[vid]:
-                        if nid in bound and best.get(nid, 0.0) < sim:
-                            best[nid] = sim
-            for nid, sim in best.items():
-                bound[nid] = get(nid, 0.0) + sim * gain_w
+            best = self._unit_best(q.units[u][1], q.found[u])
+            if not proposing:       # only names already proposed gain from this unit
+                for nid in bound.keys() & best.keys():
+                    bound[nid] += best[nid] * gain_w
+            elif bound:             # new names enter `bound` in the unit's (posting) order
+                get = bound.get
+                for nid, sim in best.items():
+                    bound[nid] = get(nid, 0.0) + sim * gain_w
+            else:
+                bound = {nid: sim * gain_w for nid, sim in best.items()}
             if proposing and rest < floor_weight:
                 proposing = False
+        # a name equal after normalisation is a candidate even when no word of it proposes one
+        # (`1-P`: an initial and a digit, no word unit)
+        for nid in self._by_tokens.get(toks, ()):
+            if nid not in bound:
+                bound[nid] = q.total
         need = (floor ** 2) * q.total - q.allowance
         floor2 = floor ** 2
         qtotal = q.total
@@ -376,9 +411,7 @@ class Matcher:
         initials = {q.tokens[i] for i in q.initials}
         names = self._names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
-        for nid, ub in bound.items():
-            if ub < need:
-                continue
+        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= need]:
             # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
             # weight that some query unit (or initial) could cover; most candidates stop here
             listed = names[nid]
@@ -393,12 +426,8 @@ class Matcher:
             if covered != listed.full:
                 got_n = 0.0
                 weights = listed.weights
-                j = 0
-                while covered:
-                    if covered & 1:
-                        got_n += weights[j]
-                    covered >>= 1
-                    j += 1
+                for j in _bits(covered):
+                    got_n += weights[j]
                 ub_q = min(1.0, (ub + q.allowance) / qtotal) if qtotal else 0.0
                 if listed.total and ub_q * (got_n / listed.total) < floor2 and q.tokens != listed.norm.tokens:
                     continue
@@ -424,12 +453,14 @@ class Matcher:
         order: list[tuple[float, int, int]] = []
         weights = name.weights
         by_vid = q.by_vid
+        qfound = q.found
         for k, (nmask, ntext, vid) in enumerate(name.units):
             found = by_vid.get(vid)
             if found is None:
                 continue
             npair = nmask & (nmask - 1) != 0
-            for u, sim, how in found:
+            for u in found:
+                sim, how = qfound[u][vid]
                 qmask, qtext = q.units[u]
                 qpair = qmask & (qmask - 1) != 0
                 if npair and (qpair or how == "spelling and typo"):
@@ -442,6 +473,7 @@ class Matcher:
                 pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
         if pairs:   # best gain first; ties in query order, then in the listed name's order
             pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
+        matched = len(pairs)
         for i in q.initials:                          # initials: `T.` for `Taher`
             tok = q.tokens[i]
             for j, ntok in enumerate(ntoks):
@@ -450,7 +482,8 @@ class Matcher:
                                   SIM_INITIAL, "initial", tok, ntok, weights[j]))
         if not pairs:
             return None
-        pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
+        if len(pairs) > matched:   # already best first unless initials were added
+            pairs.sort(key=lambda p: -p[0])   # stable: initials after word matches of equal gain
         qused = nused = 0
         qgot = ngot = 0.0
         picked: list[_Pick] = []
@@ -524,6 +557,7 @@ class Matcher:
 
 
 _Pick = tuple[float, int, int, float, str, str, str, float]
+_MAJOR = frozenset({"word", "qualifier"})
 
 
 class _Query:
@@ -541,10 +575,21 @@ class _Query:
             if i + 1 < len(toks):
                 self.units.append((3 << i, tok + toks[i + 1]))
         self.found = [m._lookup(text) for _, text in self.units]
-        self.by_vid: dict[int, list[tuple[int, float, str]]] = {}   # vocabulary id → (unit, sim, how)
+        # vocabulary id → the units reaching it, in unit order (their sim and how: found[u][vid]);
+        # built a unit at a time in C (dict.fromkeys), as a listed word is rarely reached twice
+        by_vid: dict[int, tuple[int, ...]] = {}
         for u, found in enumerate(self.found):
-            for vid, (sim, how) in found.items():
-                self.by_vid.setdefault(vid, []).append((u, sim, how))
+            if not found:
+                continue
+            twice = by_vid.keys() & found.keys() if by_vid else None
+            if twice:
+                earlier = {vid: by_vid[vid] for vid in twice}
+                by_vid.update(dict.fromkeys(found, (u,)))
+                for vid, us in earlier.items():
+                    by_vid[vid] = us + (u,)
+            else:
+                by_vid.update(dict.fromkeys(found, (u,)))
+        self.by_vid = by_vid
         self.weights: list[float] = []
         self.classes: list[str] = []
         self.initials: list[int] = []
@@ -567,12 +612,18 @@ class _Query:
         self.unit_weight_of: dict[int, float] = {}
         self.unit_weight: list[float] = []
         self.unit_class: list[str] = []
-        for qmask, _ in self.units:
-            idx = _bits(qmask)
-            w = sum(self.weights[i] for i in idx)
+        weights, classes = self.weights, self.classes
+        for qmask, _ in self.units:     # a token (one bit) or a joined pair (two adjacent bits)
+            i = qmask.bit_length() - 1
+            if qmask & (qmask - 1):
+                w = weights[i - 1] + weights[i]
+                major = classes[i - 1] in _MAJOR or classes[i] in _MAJOR
+            else:
+                w = weights[i]
+                major = classes[i] in _MAJOR
             self.unit_weight.append(w)
             self.unit_weight_of[qmask] = w
-            self.unit_class.append("word" if any(self.classes[i] in ("word", "qualifier") for i in idx) else "minor")
+            self.unit_class.append("word" if major else "minor")
         self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
 
 

@@ -103,6 +103,11 @@ class PolicyReport:
     def unknown(self) -> bool:
         return any(v.status == "unknown" for v in self.verdicts)
 
+    def to_json(self, indent: int | None = None) -> str:
+        """`to_dict()` as JSON text, a witness's decimals written exactly (`json.dumps` refuses
+        them: they are `Decimal`s, never floats)."""
+        return dumps(self.to_dict(), indent)
+
     def to_dict(self) -> dict[str, Any]:
         out = {"file": self.file, "policy": self.policy, "seconds": round(self.seconds, 3),
                "constraints": [v.to_dict() for v in self.verdicts],
