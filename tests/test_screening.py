@@ -240,6 +240,13 @@ def test_case_space_and_punctuation_never_change_the_best_score(matcher: Matcher
     assert ref in {h.ref for h in hits if h.score == 1.0}
 
 
+def test_a_name_with_no_word_hits_the_name_it_equals(matcher: Matcher) -> None:
+    """`1-P` (CFi.010's alias) is an initial and a digit: no word of it proposes a candidate, yet
+    it equals a listed name after normalisation (Hypothesis found it missed)."""
+    hits = matcher.screen("1-p", "individual")
+    assert [(h.ref, h.score) for h in hits][:1] == [("CFi.010", 1.0)]
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_a_listed_name_always_hits_its_entry(matcher: Matcher, latin_names, data) -> None:  # type: ignore[no-untyped-def]
@@ -279,3 +286,26 @@ def test_blocking_and_bounds_never_drop_a_hit(matcher: Matcher, data: st.DataObj
             ref = matcher.entries[listed.entry].ref
             every[ref] = max(every.get(ref, 0.0), round(scored[0], 4))
     assert got == every
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_precomputed_and_memoised_lookups_change_no_hit(matcher: Matcher, data: st.DataObject) -> None:
+    """The lookups of listed words are worked out when the index is built, and lookups, word
+    weights and each query unit's names are memoised: none of it may change a hit. The same name
+    screened with every such cache dropped gives the same entries, listed names, scores and steps."""
+    from ecrules.testing import near_listed_names
+    from ecrules.screening import ScreeningList
+
+    lst = ScreeningList("un", "un_xml", matcher.entries, None)
+    name = data.draw(near_listed_names(lst))
+    kind = data.draw(st.sampled_from([None, "individual", "entity"]))
+    first = matcher._compute(name, kind, None)
+    saved = matcher._lookups, matcher._weights, matcher._bests
+    matcher._lookups, matcher._weights, matcher._bests = {}, {}, {}
+    try:
+        again = matcher._compute(name, kind, None)
+    finally:
+        matcher._lookups, matcher._weights, matcher._bests = saved
+    assert [(h.ref, h.listed_name, h.score, h.steps) for h in first] == \
+        [(h.ref, h.listed_name, h.score, h.steps) for h in again]

@@ -104,3 +104,17 @@ def test_a_verify_report_with_a_decimal_witness_is_json(tmp_path: Path) -> None:
     assert -1 < n < 0 and ecrules.load(path).evaluate({**verdict["witness"], "id": "w"}).outcome == "deny"
     [printed] = json.loads(run_cli("verify", "--format", "json", str(path)).out)["files"]
     assert printed["constraints"] == data["constraints"]
+
+
+def test_duckdb_remainder_of_an_int_sum_stays_exact() -> None:
+    """DuckDB sums a list of BIGINT to a HUGEINT, a DECIMAL(38, 0): `% 0.7` then needs 39 digits
+    and DuckDB computed it in floating point; the row engine said 1000000000000000004 % 0.7 is 0.1."""
+    pytest.importorskip("duckdb")
+    p = ecrules.loads('policy "s"\n\nschema {\n  record r {\n    id: string\n    xs: list<int>\n  }\n}\n\n'
+                      "rule R deny {\n  when sum(x in xs: x) % 0.7 == 0.1\n}\n"
+                      "rule S deny {\n  when (sum(x in xs: x) + 0.5) % 0.25 == 0\n}\n")
+    rows = [{"id": "a", "xs": [1000000000000000001, 3]}, {"id": "b", "xs": [8, 3, 4]},
+            {"id": "c", "xs": [2**62, 2**62, 2**62]}]
+    want = [(d.outcome, d.fired) for d in (p.evaluate(r) for r in rows)]
+    assert want[0] == ("deny", ("R", "S")) and want[1] == ("deny", ("S",))
+    assert _columnar(p, rows) == want

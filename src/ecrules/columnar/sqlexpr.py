@@ -410,13 +410,18 @@ class ExprGen(n.ExprVisitor):
                 return d.list_len(src)
             return d.list_len(d.list_filter(src, var, f"coalesce({' AND '.join(parts)}, FALSE)", index))
         assert body is not None and e.body is not None
-        zero = "CAST(0 AS BIGINT)" if self.c.type_of(e.body) == t.INT else f"CAST(0 AS {NUMBER_SQL})"
+        ints = self.c.type_of(e.body) == t.INT
+        zero = "CAST(0 AS BIGINT)" if ints else f"CAST(0 AS {NUMBER_SQL})"
         if index is not None:
             # the index reads hoisted columns aligned with `src`: no filter before the transform
             term = f"CASE WHEN coalesce({where}, FALSE) THEN {body} ELSE {zero} END" if where else body
-            return d.list_sum(d.list_transform(src, var, term, index), zero)
-        filtered = d.list_filter(src, var, f"coalesce({where}, FALSE)") if where else src
-        return d.list_sum(d.list_transform(filtered, var, body), zero)
+            total = d.list_sum(d.list_transform(src, var, term, index), zero)
+        else:
+            filtered = d.list_filter(src, var, f"coalesce({where}, FALSE)") if where else src
+            total = d.list_sum(d.list_transform(filtered, var, body), zero)
+        # DuckDB sums BIGINTs to a HUGEINT, a DECIMAL(38, 0) next to decimals: `% 0.7` on it needs 39
+        # digits and runs in floating point. A BIGINT leaves room (past it: an error, the row engine decides)
+        return f"CAST({total} AS BIGINT)" if ints else total
 
     def _unrolled(self, e: n.Quant, values: tuple[Any, ...], env: Scope) -> str:
         parts_where: list[str | None] = []

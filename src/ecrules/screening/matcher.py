@@ -128,6 +128,7 @@ class Matcher:
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
         self._bests: dict[str, dict[int, float]] = {}
+        self._by_tokens: dict[tuple[str, ...], list[int]] = {}   # canonical tokens → name ids
         self._bests_size = 0
         self._build()
 
@@ -224,6 +225,7 @@ class Matcher:
                 joined = tok + toks[i + 1]
                 name.units.append((3 << i, joined, self._vid(joined, pair=True)))
         name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
+        self._by_tokens.setdefault(toks, []).append(nid)
         for _, _, vid in name.units:
             posting = self._postings[vid]
             if not posting or posting[-1] != nid:
@@ -397,6 +399,11 @@ class Matcher:
                 bound = {nid: sim * gain_w for nid, sim in best.items()}
             if proposing and rest < floor_weight:
                 proposing = False
+        # a name equal after normalisation is a candidate even when no word of it proposes one
+        # (`1-P`: an initial and a digit, no word unit)
+        for nid in self._by_tokens.get(toks, ()):
+            if nid not in bound:
+                bound[nid] = q.total
         need = (floor ** 2) * q.total - q.allowance
         floor2 = floor ** 2
         qtotal = q.total

@@ -275,8 +275,9 @@ def _sql_remainder(a: Args) -> str:
     # silently falls back to floating point (duckdb#11506). A record number is DECIMAL(38, 9), a
     # product of two DECIMAL(38, 18): a divisor of at most 9 places and 9 integer digits fits both.
     d = Decimal(divisor)
-    if a.dialect is not None and a.dialect.name == DUCKDB and (-d.as_tuple().exponent > 9 or abs(d) >= 10**9):  # type: ignore[operator]
-        raise Unsupported(f"`%` by `{d:f}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
+    if a.dialect is not None and a.dialect.name == DUCKDB:
+        if -d.as_tuple().exponent > 9 or abs(d) >= 10**9:  # type: ignore[operator]
+            raise Unsupported(f"`%` by `{d:f}` (more than 9 places or 9 integer digits: DuckDB computes it in floating point)")
     return f"({a.code[0]} % {a.code[1]})"
 
 
