@@ -36,6 +36,7 @@ schema {
     i: int
     j: int
     xs: list<number>
+    ks: list<int>
   }
 }
 
@@ -62,6 +63,7 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         .map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
         children.map(lambda c: f"(-{c})"),
         st.tuples(st.sampled_from(OPS), children).map(lambda t: f"sum(x in xs: x {t[0]} {t[1]})"),
+        st.sampled_from(["sum(k in ks: k)", "sum(k in ks: k * k)", "count(k in ks)"]),  # BIGINT sums
     )
 
 
@@ -78,6 +80,7 @@ records = st.fixed_dictionaries({
     "i": st.one_of(st.integers(-30, 30), st.sampled_from([0, 2**62, -(2**63)])),
     "j": st.integers(-4, 4),
     "xs": st.lists(numbers, max_size=3),
+    "ks": st.lists(st.one_of(st.integers(-30, 30), st.just(10**18)), max_size=3),
 })
 
 

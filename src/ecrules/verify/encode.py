@@ -86,8 +86,10 @@ def _pattern_re(pattern: str) -> Any:
 
 
 
-class Encoder:
+class Encoder(n.ExprVisitor):
     """Builds symbolic records and encodes expressions, rules and decisions over them."""
+
+    refuses = {n.RecordLit: "a record literal is a test's `given`, never encoded"}
 
     def __init__(self, checked: Checked, bounds: Bounds, deadline: Deadline | None = None):
         self.c = checked
@@ -208,63 +210,72 @@ class Encoder:
         matches = [self.match(r, env) for r in self.c.rules]
         return combining.outcome_is(self.c, matches.__getitem__, outcome)
 
-    # -- expressions
+    # -- expressions: one method per node kind (`nodes.ExprVisitor`)
     def expr(self, e: n.Expr, env: Env) -> Any:
-        c = self.c
         self.deadline.check()
-        if isinstance(e, n.Literal):
-            return e.value
-        if isinstance(e, n.Name):
-            b = e.binding
-            if isinstance(b, VarRef):
-                return env.vars[b]
-            if isinstance(b, FieldRef):
-                return env.record.fields[e.name]
-            if isinstance(b, LetInfo):
-                if e.name not in env.lets:
-                    inner = Env(env.record)
-                    inner.lets = env.lets
-                    env.lets[e.name] = self.expr(b.expr, inner)
-                return env.lets[e.name]
-            if isinstance(b, ConstInfo):
-                return b.value
-            if isinstance(b, SetInfo):
-                return self.set_value(b, env)
-            raise Unsupported(f"cannot encode the name `{e.name}`")
-        if isinstance(e, n.Attr):
-            obj = self.expr(e.obj, env)
-            if isinstance(obj, SStruct):
-                return obj.fields[e.name]
-            if isinstance(obj, dict):
-                return obj[e.name]
-            raise Unsupported(f"cannot encode `.{e.name}` here")
-        if isinstance(e, n.Has):
-            return self._has(e.path, env)
-        if isinstance(e, n.Not):
-            return self.render(ops.NOT_OP, e, (e.operand,), env)
-        if isinstance(e, n.BoolOp):
-            return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
-        if isinstance(e, n.Compare):
-            return self.render(ops.COMPARE_OPS[e.op], e, (e.left, e.right), env)
-        if isinstance(e, n.Arith):
-            return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
-        if isinstance(e, n.Neg):
-            return self.render(ops.NEG_OP, e, (e.operand,), env)
-        if isinstance(e, n.Call):
-            fn = ops.FUNCTIONS_BY_NAME[e.func]
-            if fn.z3 is ops.NATIVE:  # `screen`, `matches`
-                return self._screen_fn(e, env)
-            return self.render(fn, e, e.args, env)
-        if isinstance(e, n.Quant):
-            return self._quant(e, env)
-        if isinstance(e, n.SetLit):
-            xs = [self.expr(x, env) for x in e.elements]
-            if any(is_z3(x) or isinstance(x, (FD, SStruct, SList)) for x in xs):
-                return tuple(xs)
-            return frozenset(xs)
-        if isinstance(e, n.ListLit):
-            return tuple(self.expr(x, env) for x in e.elements)
-        raise Unsupported(f"cannot encode `{type(e).__name__}`")
+        return self.visits[e.__class__](self, e, env)
+
+    def visit_Literal(self, e: n.Literal, env: Env) -> Any:
+        return e.value
+
+    def visit_Name(self, e: n.Name, env: Env) -> Any:
+        b = e.binding
+        if isinstance(b, VarRef):
+            return env.vars[b]
+        if isinstance(b, FieldRef):
+            return env.record.fields[e.name]
+        if isinstance(b, LetInfo):
+            if e.name not in env.lets:
+                inner = Env(env.record)
+                inner.lets = env.lets
+                env.lets[e.name] = self.expr(b.expr, inner)
+            return env.lets[e.name]
+        if isinstance(b, ConstInfo):
+            return b.value
+        if isinstance(b, SetInfo):
+            return self.set_value(b, env)
+        raise Unsupported(f"cannot encode the name `{e.name}`")
+
+    def visit_Attr(self, e: n.Attr, env: Env) -> Any:
+        obj = self.expr(e.obj, env)
+        if isinstance(obj, SStruct):
+            return obj.fields[e.name]
+        if isinstance(obj, dict):
+            return obj[e.name]
+        raise Unsupported(f"cannot encode `.{e.name}` here")
+
+    def visit_Has(self, e: n.Has, env: Env) -> Any:
+        return self._has(e.path, env)
+
+    def visit_Not(self, e: n.Not, env: Env) -> Any:
+        return self.render(ops.NOT_OP, e, (e.operand,), env)
+
+    def visit_BoolOp(self, e: n.BoolOp, env: Env) -> Any:
+        return self.render(ops.BOOL_OPS[e.op], e, e.operands, env)
+
+    def visit_Compare(self, e: n.Compare, env: Env) -> Any:
+        return self.render(ops.COMPARE_OPS[e.op], e, (e.left, e.right), env)
+
+    def visit_Arith(self, e: n.Arith, env: Env) -> Any:
+        return self.render(ops.ARITH_OPS[e.op], e, (e.left, e.right), env)
+
+    def visit_Neg(self, e: n.Neg, env: Env) -> Any:
+        return self.render(ops.NEG_OP, e, (e.operand,), env)
+
+    def visit_Call(self, e: n.Call, env: Env) -> Any:
+        fn = ops.FUNCTIONS_BY_NAME[e.func]
+        if fn.z3 is ops.NATIVE:  # `screen`, `matches`
+            return self._screen_fn(e, env)
+        return self.render(fn, e, e.args, env)
+
+    def visit_SetLit(self, e: n.SetLit, env: Env) -> Any:
+        xs = [self.expr(x, env) for x in e.elements]
+        if any(is_z3(x) or isinstance(x, (FD, SStruct, SList)) for x in xs):
+            return tuple(xs)
+        return frozenset(xs)
+
+    def visit_ListLit(self, e: n.ListLit, env: Env) -> Any:
+        return tuple(self.expr(x, env) for x in e.elements)
 
     def set_value(self, info: SetInfo, env: Env) -> Any:
         """A named set: its values, or, when membership depends on the date, a `DatedSet` (the
@@ -470,7 +481,7 @@ class Encoder:
         else:
             raise Unsupported("a quantifier over this source is not encoded")
 
-    def _quant(self, e: n.Quant, env: Env) -> Any:
+    def visit_Quant(self, e: n.Quant, env: Env) -> Any:
         src = self.expr(e.source, env)
         if isinstance(src, tuple) and e.kind in ("count", "sum"):
             # a list literal may repeat values; a set literal with symbolic elements may not
