@@ -455,6 +455,7 @@ class _Emitter(n.ExprVisitor):
             loop = f"V{len(self._var_names)}"
             init, body = [], []
             seen: dict[tuple[str, str | None, str | None], str] = {}
+            todo: list[tuple[n.Quant, str, str | None, str | None, str | None]] = []
             for q in quants:
                 self._var_names[var_of(q)] = loop
                 where = self.expr(q.where) if q.where is not None else None
@@ -464,6 +465,19 @@ class _Emitter(n.ExprVisitor):
                     continue
                 res = seen[q.kind, where, test] = f"Q{self._results}"
                 self._results += 1
+                todo.append((q, res, where, test, self._lead(q, where)))
+            # a `where` test that two counts or sums evaluate first on every element (two rules
+            # counting and summing the same `like` matches): once per element, in a local `Wk`
+            firsts = [lead for q, _, _, _, lead in todo if lead is not None and q.kind in ("count", "sum")]
+            shared: dict[str, str] = {}
+            for first in firsts:
+                if firsts.count(first) > 1 and first not in shared:
+                    shared[first] = f"W{self._results}"
+                    self._results += 1
+                    body.append(f"{shared[first]} = {first}")
+            for q, res, where, test, lead in todo:
+                if where is not None and lead in shared:
+                    where = shared[lead] if lead == where else "(" + shared[lead] + where[1 + len(lead):]
                 if q.kind == "any":
                     init.append(f"{res} = False")
                     cond = " and ".join(x for x in (where, test) if x)
@@ -484,6 +498,16 @@ class _Emitter(n.ExprVisitor):
             lines += ["try:"] + ["    " + x for x in init] + [f"    for {loop} in F{index}:"] \
                 + ["        " + x for x in body] + [f"    {g} = True", "except Exception:", f"    {g} = False"]
         return lines
+
+    def _lead(self, q: n.Quant, where: str | None) -> str | None:
+        """What a quantifier's `where` tests first, as rendered: all of it, or its first `and`
+        operand when the rendering begins with it (anything else: None, not shared)."""
+        if q.where is None or where is None:
+            return None
+        if isinstance(q.where, n.BoolOp) and q.where.op == "and":
+            first = self.expr(q.where.operands[0])
+            return first if where.startswith("(" + first + " and ") else None
+        return where
 
     def _is_prefix_set(self, q: n.Quant) -> bool:
         saved = dict(self._var_names)
