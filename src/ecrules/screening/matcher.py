@@ -166,11 +166,10 @@ class Matcher:
         self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
-        # what a screened word that is also a listed word stands for, worked out once here: most
-        # words of a name that resembles a listed one are listed words, and a lookup (typo and
-        # spelling variants) is most of the cost of screening a name; a few MB for 30,000 names
-        for vid in sorted(self._typo_ready):
-            text = self._texts[vid]
+        # what a screened word (or two adjacent words joined) that is also a listed one stands
+        # for, worked out once here: most units of a name that resembles a listed one are listed
+        # units, and a lookup (typo and spelling variants) is most of the cost of screening a name
+        for text in self._texts:
             self._lookups[text] = self._lookup_uncached(text)
 
     def _vid(self, text: str, pair: bool = False) -> int:
