@@ -87,16 +87,23 @@ class Combiner:
         if cites:  # the bases depend on the members this record matched: shared by those alone
             return _new_decision(Decision, (record_id, *self._cited_rest(matched, as_of, cites)))
         # otherwise the whole decision but its id depends on the matches and the date only: built once
+        return _new_decision(Decision, (record_id, *self._rest(matched, as_of)))
+
+    def _rest(self, matched: tuple[int, ...], as_of: datetime.date | None) -> tuple[Any, ...]:
+        """A decision's fields after the id when no member is cited, built once per (matches, date)."""
         rest = self._dated_cache.get((matched, as_of))
         if rest is None:
-            outcome, fired, obligations, counted, basis = self._parts(matched)
-            if basis is None:
-                basis = self.basis(counted, as_of, None)
-            # every field after the id, defaults included, as the NamedTuple itself fills them
-            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+            rest = self._build(matched, as_of, None)
             if len(self._dated_cache) < _DATED_LIMIT:
                 self._dated_cache[matched, as_of] = rest
-        return _new_decision(Decision, (record_id, *rest))
+        return rest
+
+    def _build(self, matched: tuple[int, ...], as_of: datetime.date | None, cites: Cites | None) -> tuple[Any, ...]:
+        outcome, fired, obligations, counted, basis = self._parts(matched)
+        if basis is None:
+            basis = self.basis(counted, as_of, cites)
+        # every field after the id, defaults included, as the NamedTuple itself fills them
+        return Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
 
     def _cited_rest(self, matched: tuple[int, ...], as_of: datetime.date | None, cites: Cites) -> tuple[Any, ...]:
         """A decision's fields after the id when membership tests cited members, built once per
@@ -108,10 +115,7 @@ class Combiner:
         except TypeError:  # an unhashable member value: computed, not kept
             key = rest = None
         if rest is None:
-            outcome, fired, obligations, counted, basis = self._parts(matched)
-            if basis is None:
-                basis = self.basis(counted, as_of, cites)
-            rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+            rest = self._build(matched, as_of, cites)
             if key is not None and len(self._cited) < _DATED_LIMIT:
                 self._cited[key] = rest
         return rest
@@ -130,14 +134,10 @@ class Combiner:
         matched = tuple(k for k in range(mask.bit_length()) if mask >> k & 1)
         if cites:
             return _new_decision(Decision, (record_id, *self._cited_rest(matched, as_of, cites)))
-        outcome, fired, obligations, counted, basis = self._parts(matched)
-        dated = basis is None
-        if basis is None:
-            basis = self.basis(counted, as_of, None)
-        rest = Decision(None, outcome, fired, obligations, basis, self.policy, self.version)[1:]
+        rest = self._rest(matched, as_of)
         if self._mask_entries < _DATED_LIMIT:
             self._mask_entries += 1
-            if dated:
+            if self._parts(matched)[4] is None:  # a dated basis: kept per date
                 self._masks.setdefault(mask, {})[as_of] = rest
             else:
                 self._masks[mask] = rest
