@@ -134,7 +134,7 @@ class Combiner:
         matched = tuple(k for k in range(mask.bit_length()) if mask >> k & 1)
         if cites:
             return _new_decision(Decision, (record_id, *self._cited_rest(matched, as_of, cites)))
-        rest = self._rest(matched, as_of)
+        rest = self._build(matched, as_of, None)
         if self._mask_entries < _DATED_LIMIT:
             self._mask_entries += 1
             if self._parts(matched)[4] is None:  # a dated basis: kept per date
