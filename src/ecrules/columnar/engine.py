@@ -35,7 +35,7 @@ from . import canon
 from .chunk import ChunkResult
 from .dialects import INLINE_SET_LIMIT, NUMBER_SQL, Unsupported
 from .feed import prefetch, to_arrow
-from .sqlgen import MASK_BITS, Query, compile_query
+from .sqlgen import Query, cited_members, compile_query, matched_rules
 from .udfs import _member_udf, _rows_holding, _screen_udf, normalize_arrow, text_udfs
 
 if TYPE_CHECKING:
@@ -289,8 +289,8 @@ class ColumnarEngine:
             as_of_col = table.column(self._as_of) if self._as_of else None
             per_row: list[int] = []  # groups whose decisions name members: one decision a row
             row_engine: list[int] = []  # groups whose members the query cannot list
-            for u in range(len(uniq)):
-                matched = self._matched(uniq[u])
+            matches = [matched_rules(u) for u in uniq]
+            for u, matched in enumerate(matches):
                 if any(k in q.row_cites for k in matched):
                     row_engine.append(u)
                 elif any(k in self._citing for k in matched):
@@ -300,7 +300,7 @@ class ColumnarEngine:
             inverse = np.asarray(inverse).reshape(-1)
             index[ok_rows] = inverse
             if per_row:
-                self._cite_rows(q, res, ok_rows, inverse, per_row, [self._matched(uniq[u]) for u in per_row],
+                self._cite_rows(q, res, ok_rows, inverse, per_row, [matches[u] for u in per_row],
                                 as_of_col, index, decisions)
             if row_engine:
                 ok = ok.copy()
@@ -353,11 +353,7 @@ class ColumnarEngine:
             row = int(rows[f])
             matched = matches[int(g[f])]
             as_of = as_of_col[row].as_py() if as_of_col is not None else None
-            cites: dict[int, list[tuple[str, Any]]] = {}
-            for k, name, col in q.site_columns:
-                if k in matched:
-                    values = res.column(col)[row].as_py()
-                    cites.setdefault(k, []).extend((name, v) for v in values or () if v is not None)
+            cites = cited_members(q, matched, lambda col: res.column(col)[row].as_py())
             decisions.append(self.combiner.decide(matched, None, as_of, cites))
         index[rows] = base + inv
 
@@ -372,17 +368,6 @@ class ColumnarEngine:
     def _all_fallback(self, n: int, fallback: Callable[[int], Decision]) -> ChunkResult:
         ds = [fallback(k) for k in range(n)]
         return ChunkResult([d.id for d in ds], np.arange(n, dtype=np.int64), ds, n)
-
-    def _matched(self, masks: list[int]) -> tuple[int, ...]:
-        out = []
-        for g, m in enumerate(masks):
-            k = 0
-            while m:
-                if m & 1:
-                    out.append(g * MASK_BITS + k)
-                m >>= 1
-                k += 1
-        return tuple(out)
 
     def _ids(self, table: pa.Table, pos0: int, raw_ids: Callable[[], list[Any]]) -> tuple[list[Any] | pa.Array, dict[int, Any]]:
         """The ids of decided rows, as the row engine makes them: the validated `id` field (read

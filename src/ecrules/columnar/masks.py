@@ -20,7 +20,7 @@ from ..combine import Combiner
 from ..decision import Decision
 from ..literals import parse_date
 from . import canon
-from .sqlgen import MASK_BITS, Query, Unsupported, compile_query
+from .sqlgen import Query, Unsupported, cited_members, compile_query, matched_rules
 
 
 @attrs.frozen(eq=False)
@@ -72,17 +72,10 @@ class PolicyQuery:
             day = None
         elif type(day) is not datetime.date:
             raise ValueError(f"`as_of` must be the record's `{self.as_of_field}` (a date), not `{as_of!r}`")
-        matched = []
-        for g, column in enumerate(q.mask_columns):
-            bits = int(row[column] or 0)
-            matched += [g * MASK_BITS + k for k in range(MASK_BITS) if bits >> k & 1]
+        matched = matched_rules(row[column] for column in q.mask_columns)
         if any(k in q.row_cites for k in matched):
             return None
-        cites: dict[int, list[tuple[str, Any]]] = {}
-        for k, name, column in q.site_columns:
-            if k in matched:
-                cites.setdefault(k, []).extend((name, v) for v in row[column] or () if v is not None)
-        return combiner.decide(tuple(matched), record_id, day, cites)
+        return combiner.decide(matched, record_id, day, cited_members(q, matched, row.__getitem__))
 
 
 def policy_query(checked: Checked, dialect: str) -> PolicyQuery:

@@ -25,7 +25,7 @@ load), naming the construct and where it is.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -158,6 +158,31 @@ class SqlGen(ExprGen):
         return self.d.list_transform(src, var, left)
 
 
+
+def matched_rules(masks: Iterable[Any]) -> tuple[int, ...]:
+    """The rules a result row's mask columns say matched (bit k of column g is rule g*MASK_BITS+k)."""
+    out: list[int] = []
+    for g, m in enumerate(masks):
+        m = int(m or 0)
+        k = 0
+        while m:
+            if m & 1:
+                out.append(g * MASK_BITS + k)
+            m >>= 1
+            k += 1
+    return tuple(out)
+
+
+def cited_members(q: Query, matched: tuple[int, ...], members: Callable[[str], Any]) -> dict[int, list[tuple[str, Any]]]:
+    """The set members each matching rule's membership tests cite, read from a result row's site
+    columns (`members(column)`: that column's list for the row), as `Combiner.decide` takes them."""
+    cites: dict[int, list[tuple[str, Any]]] = {}
+    for k, name, column in q.site_columns:
+        if k in matched:
+            cites.setdefault(k, []).extend((name, v) for v in members(column) or () if v is not None)
+    return cites
+
+
 def compile_query(checked: Checked, dialect: str | Dialect = "duckdb", inline_limit: int = INLINE_SET_LIMIT,
                   validate: bool = True, derive: bool = False) -> Query:
     """The query of a checked policy; raises `Unsupported` naming the first construct it cannot express.
@@ -182,5 +207,5 @@ def unsupported(policy: Program | Checked, dialect: str = "duckdb") -> Unsupport
     return None
 
 
-__all__ = ["Unsupported", "Query", "compile_query", "unsupported", "glob_regex", "DIALECTS",
+__all__ = ["Unsupported", "Query", "cited_members", "compile_query", "matched_rules", "unsupported", "glob_regex", "DIALECTS",
                           "NUMBER_SCALE", "INLINE_SET_LIMIT"]
