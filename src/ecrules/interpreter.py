@@ -24,7 +24,6 @@ _UNSET = object()
 
 
 #: the run-time functions of the built-ins that compute a value (the registry's)
-FUNCS: dict[str, Callable[..., Any]] = {f.name: f.run for f in ops.FUNCTIONS if f.run is not None}
 
 
 class Evaluator(n.ExprVisitor):
@@ -82,7 +81,8 @@ class Evaluator(n.ExprVisitor):
 
     def visit_Arith(self, e: n.Arith, env: Env) -> Any:
         a, b = self.eval(e.left, env), self.eval(e.right, env)
-        return ops.ARITH_OPS[e.op].run(a, b, self.site(e))
+        op = ops.ARITH_OPS[e.op]
+        return op.run(a, b, self.site(e)) if op.faults else op.run(a, b)
 
     def visit_Neg(self, e: n.Neg, env: Env) -> Any:
         return ops.NEG_OP.run(self.eval(e.operand, env))
@@ -135,8 +135,9 @@ class Evaluator(n.ExprVisitor):
 
     def visit_Quant(self, e: n.Quant, env: Env) -> Any:
         results: list[Any] = []
+        var = var_of(e)
         for item in self.eval(e.source, env):
-            env.vars[var_of(e)] = item
+            env.vars[var] = item
             if e.where is not None and not self.eval(e.where, env):
                 continue
             if e.kind == "any":
@@ -200,8 +201,9 @@ class Interpreter(Evaluator):
         e = inv.expr
         if inv.index_after is not None:
             assert isinstance(e, n.Quant) and e.body is not None
+            var = var_of(e)
             for k, item in enumerate(self.eval(e.source, env)):
-                env.vars[var_of(e)] = item
+                env.vars[var] = item
                 if e.where is not None and not self.eval(e.where, env):
                     continue
                 if not self.eval(e.body, env):
@@ -246,8 +248,9 @@ class Interpreter(Evaluator):
             yield None
             return
         q = quants[i]
+        var = var_of(q)
         for item in list(self.eval(q.source, env)):
-            env.vars[var_of(q)] = item
+            env.vars[var] = item
             if q.where is not None and not self.eval(q.where, env):
                 continue
             yield from self._bind(quants, i + 1, env)

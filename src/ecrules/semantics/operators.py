@@ -148,6 +148,8 @@ class Operator:
     sql_dialects: Mapping[str, Render] = attrs.field(factory=dict)
     #: arithmetic: whether `int OP int` is an `int` (not for `/`)
     int_closed: bool = True
+    #: `run` may fault (division by zero) and takes the site as a third argument for its message
+    faults: bool = False
     #: `not in`, `not like`: the operator this one negates
     negates: str | None = None
     #: per back-end, the uses it refuses although it renders the construct (docs print them)
@@ -318,17 +320,14 @@ def _not_in(x: Any, coll: Any) -> bool:
 # ---- renderings --------------------------------------------------------------------------------
 
 
-def _py_infix(op: str) -> Callable[[Args], str]:
+def _infix(op: str) -> Callable[[Args], str]:
+    """`(a OP b)`: how Python and SQL both spell most binary operators."""
     return lambda a: f"({a.code[0]} {op} {a.code[1]})"
 
 
 def _py_exact(op: str, method: str) -> Callable[[Args], str]:
     """Integers with Python's operator (exact), anything else in the exact decimal context."""
     return lambda a: f"({a.code[0]} {op} {a.code[1]})" if a.ints else f"_EXACT.{method}({a.code[0]}, {a.code[1]})"
-
-
-def _sql_infix(op: str) -> Callable[[Args], str]:
-    return lambda a: f"({a.code[0]} {op} {a.code[1]})"
 
 
 def _sql_scalar_compare(op: str) -> Callable[[Args], str]:
@@ -349,11 +348,8 @@ def _z3_num(fn: Callable[[Any, Any], Any]) -> Callable[[Args], Any]:
     return lambda a: fn(a.ops.num(a.code[0]), a.ops.num(a.code[1]))
 
 
-def _bool_py(op: str) -> Callable[[Args], str]:
-    return lambda a: "(" + f" {op} ".join(a.code) + ")"
-
-
-def _bool_sql(op: str) -> Callable[[Args], str]:
+def _joined(op: str) -> Callable[[Args], str]:
+    """`(a OP b OP c)`: an n-ary `and`/`or`, in Python and SQL alike."""
     return lambda a: "(" + f" {op} ".join(a.code) + ")"
 
 
@@ -371,46 +367,46 @@ _DIVISION_Z3 = Refused("division by a value read from the record is not encoded 
 OPERATORS: tuple[Operator, ...] = (
     # boolean
     Operator("or", "BoolOp", OR, "n-ary", "bool", "true when some operand is true (stops at the first)",
-             lambda *xs: any(xs), _bool_py("or"), _bool_sql("OR"), lambda a: a.ops.or_(*a.code)),
+             lambda *xs: any(xs), _joined("or"), _joined("OR"), lambda a: a.ops.or_(*a.code)),
     Operator("and", "BoolOp", AND, "n-ary", "bool", "true when every operand is true (stops at the first false)",
-             lambda *xs: all(xs), _bool_py("and"), _bool_sql("AND"), lambda a: a.ops.and_(*a.code)),
+             lambda *xs: all(xs), _joined("and"), _joined("AND"), lambda a: a.ops.and_(*a.code)),
     Operator("not", "Not", NOT, "prefix", "not", "negation", operator.not_,
              lambda a: f"(not {a.code[0]})", lambda a: f"(NOT {a.code[0]})", lambda a: a.ops.not_(a.code[0])),
     # comparisons (never chained)
     Operator("==", "Compare", COMPARE, "none", "equality", "equal", _binary(operator.eq),
-             _py_infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1]), limits=_NO_WHOLE),
+             _infix("=="), _sql_scalar_compare("="), lambda a: a.ops.eq(a.code[0], a.code[1]), limits=_NO_WHOLE),
     Operator("!=", "Compare", COMPARE, "none", "equality", "not equal", _binary(operator.ne),
-             _py_infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1])),
+             _infix("!="), _sql_scalar_compare("<>"), lambda a: a.ops.not_(a.ops.eq(a.code[0], a.code[1])),
              limits=_NO_WHOLE),
     Operator("<", "Compare", COMPARE, "none", "order", "less than", _binary(operator.lt),
-             _py_infix("<"), _sql_scalar_compare("<"), _z3_num(operator.lt)),
+             _infix("<"), _sql_scalar_compare("<"), _z3_num(operator.lt)),
     Operator("<=", "Compare", COMPARE, "none", "order", "at most", _binary(operator.le),
-             _py_infix("<="), _sql_scalar_compare("<="), _z3_num(operator.le)),
+             _infix("<="), _sql_scalar_compare("<="), _z3_num(operator.le)),
     Operator(">", "Compare", COMPARE, "none", "order", "greater than", _binary(operator.gt),
-             _py_infix(">"), _sql_scalar_compare(">"), _z3_num(operator.gt)),
+             _infix(">"), _sql_scalar_compare(">"), _z3_num(operator.gt)),
     Operator(">=", "Compare", COMPARE, "none", "order", "at least", _binary(operator.ge),
-             _py_infix(">="), _sql_scalar_compare(">="), _z3_num(operator.ge)),
+             _infix(">="), _sql_scalar_compare(">="), _z3_num(operator.ge)),
     Operator("in", "Compare", COMPARE, "none", "membership", "membership of a set or list", _in,
-             _py_infix("in"), NATIVE, lambda a: a.ops.member(a.code[0], a.code[1])),
+             _infix("in"), NATIVE, lambda a: a.ops.member(a.code[0], a.code[1])),
     Operator("not in", "Compare", COMPARE, "none", "membership", "not a member", _not_in,
-             _py_infix("not in"), NATIVE, lambda a: a.ops.not_(a.ops.member(a.code[0], a.code[1])), negates="in"),
+             _infix("not in"), NATIVE, lambda a: a.ops.not_(a.ops.member(a.code[0], a.code[1])), negates="in"),
     Operator("like", "Compare", COMPARE, "none", "pattern", "matches a glob (`*`, `[a-z]`, `\\`)", v.like,
              NATIVE, NATIVE, lambda a: a.ops.like(a.code[0], a.code[1])),
     Operator("not like", "Compare", COMPARE, "none", "pattern", "does not match a glob", _not_like,
              NATIVE, NATIVE, lambda a: a.ops.not_(a.ops.like(a.code[0], a.code[1])), negates="like"),
     # arithmetic: exact on decimals (values.EXACT), `/` rounds to 18 places and faults on zero
     Operator("+", "Arith", ADD, "left", "arith", "exact sum", _binary(v.add),
-             _py_exact("+", "add"), _sql_infix("+"), _z3_num(operator.add)),
+             _py_exact("+", "add"), _infix("+"), _z3_num(operator.add)),
     Operator("-", "Arith", ADD, "left", "arith", "exact difference", _binary(v.sub),
-             _py_exact("-", "subtract"), _sql_infix("-"), _z3_num(operator.sub)),
+             _py_exact("-", "subtract"), _infix("-"), _z3_num(operator.sub)),
     Operator("*", "Arith", MUL, "left", "arith", "exact product", _binary(v.mul),
-             _py_exact("*", "multiply"), _sql_infix("*"), _z3_num(operator.mul)),
+             _py_exact("*", "multiply"), _infix("*"), _z3_num(operator.mul)),
     Operator("/", "Arith", MUL, "left", "arith", "quotient rounded to 18 places, half to even; faults on zero",
              _div, lambda a: f"_div({a.code[0]}, {a.code[1]}, {a.site})", _DIVISION_SQL, _DIVISION_Z3,
-             int_closed=False),
+             int_closed=False, faults=True),
     Operator("%", "Arith", MUL, "left", "arith", "remainder of the division truncated toward zero (the sign of "
              "the dividend); faults on zero", remainder, lambda a: f"_rem({a.code[0]}, {a.code[1]}, {a.site})",
-             _sql_remainder, _z3_remainder,
+             _sql_remainder, _z3_remainder, faults=True,
              limits={**_sql("only by a literal or `const` divisor, not zero"),
                      DUCKDB: "only by a literal or `const` divisor, not zero, of at most 9 places and 9 integer digits",
                      Z3: "only by a known divisor, not zero"}),
