@@ -444,7 +444,7 @@ class _Emitter(n.ExprVisitor):
                     continue
                 if q.kind == "any" and self._is_prefix_set(q):
                     continue
-                if any(isinstance(x, n.Call) and x.func in ("screen", "matches") for x in _walk(q)):
+                if any(isinstance(x, n.Call) and x.func in ("screen", "matches") for x in n.walk(q)):
                     continue  # a screening call records its hits for its rule: left where it is
                 groups.setdefault(b.index, []).append(q)
         lines: list[str] = []
@@ -658,11 +658,6 @@ def _literal_like(subject: str, pattern: str) -> str | None:
     return f"({subject} == {text})"
 
 
-def _walk(e: n.Expr) -> list[n.Expr]:
-    """Every node under `e` (itself included)."""
-    return n.walk(e)
-
-
 def _top_quants(e: n.Expr) -> list[n.Quant]:
     """The quantifiers of `e` that are not inside another quantifier, in source order."""
     out: list[n.Quant] = []
@@ -677,7 +672,7 @@ def _top_quants(e: n.Expr) -> list[n.Quant]:
 
 
 def _mentions_var(e: n.Expr, q: n.Quant) -> bool:
-    return any(isinstance(x, n.Name) and x.binding is not None and x.binding is q.binds for x in _walk(e))
+    return any(isinstance(x, n.Name) and x.binding is not None and x.binding is q.binds for x in n.walk(e))
 
 
 def _is_const_name(e: n.Expr) -> bool:

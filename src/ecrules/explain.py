@@ -176,15 +176,17 @@ def _why_false(interp: Interpreter, e: n.Expr, env: Env) -> tuple[str, list[tupl
         if e.kind == "any":
             # no element satisfies the body: show what the body read, element by element
             vals: list[tuple[str, str]] = []
+            var = var_of(e)
             for k, item in enumerate(items):
-                env.vars[var_of(e)] = item
+                env.vars[var] = item
                 for name, value in _values(interp, e.where or e.body, env) + _values(interp, e.body, env):
                     label = _element_label(name, e.var, f"{source}[{k}]")
                     if (label, value) not in vals:
                         vals.append((label, value))
             return _text(e), vals
+        var = var_of(e)
         for k, item in enumerate(items):
-            env.vars[var_of(e)] = item
+            env.vars[var] = item
             if e.where is not None and not interp.eval(e.where, env):
                 continue
             if not interp.eval(e.body, env):
