@@ -403,14 +403,13 @@ class Matcher:
         for nid in self._by_tokens.get(toks, ()):
             if nid not in bound:
                 bound[nid] = q.total
-        need = (floor ** 2) * q.total - q.allowance
         floor2 = floor ** 2
         qtotal = q.total
         by_vid = q.by_vid
         initials = {q.tokens[i] for i in q.initials}
         names = self._names
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
-        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= need]:
+        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]:
             # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
             # weight that some query unit (or initial) could cover; most candidates stop here
             listed = names[nid]
