@@ -154,8 +154,8 @@ def _summary(combine: str, default: str, d: Decision, matched: list[RuleInfo], c
         return f"error: {d.error.message}"
     if not matched:
         return f"no rule matched: the policy's default `{default}` applies"
-    if combine == "first_match":
-        return f"first_match: `{matched[0].id}` is the first matching rule and decides `{d.outcome}`"
+    if sem.stops_at_match(combine):
+        return f"{combine}: `{matched[0].id}` is the first matching rule and decides `{d.outcome}`"
     if not counted:
         return f"every matching rule is waived: the default `{default}` applies"
     deciding = [r.id for r in counted if r.outcome == d.outcome]

@@ -44,9 +44,10 @@ def waivers(c: Checked) -> tuple[tuple[int, ...], ...]:
     return sem.waived_by([r.id for r in c.rules], [r.waives for r in c.rules])
 
 
-def counts(c: Checked, k: int, match: Callable[[int], Any], waived_by: tuple[tuple[int, ...], ...] | None = None) -> Any:
-    """Rule k counts toward the outcome; `match(j)` is the term "rule j matches"."""
-    return sem.counts(c.combine, k, match, waivers(c) if waived_by is None else waived_by, Z3)
+def counts(c: Checked, k: int, match: Callable[[int], Any], waived_by: tuple[tuple[int, ...], ...]) -> Any:
+    """Rule k counts toward the outcome; `match(j)` is the term "rule j matches"; `waived_by` is
+    `waivers(c)`, computed once by the caller."""
+    return sem.counts(c.combine, k, match, waived_by, Z3)
 
 
 def outcome_is(c: Checked, match: Callable[[int], Any], outcome: str) -> Any:

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from .. import nodes as n
-from ..semantics.combining import STRENGTH
+from ..semantics.combining import STRENGTH, stops_at_match
 from ..interpreter import Interpreter
 from ..checked import Program
 from ..records import RecordError
@@ -135,7 +135,7 @@ def case_formula(enc: Encoder, env: Env, case: Case) -> Any:
     def counted(k: int) -> Any:
         return combining.counts(c, k, m, waived_by)
 
-    if c.combine == "first_match":
+    if stops_at_match(c.combine):
         if case.rule is None:
             return zand(*(znot(counted(k)) for k in range(len(rules))))
         return counted(case.rule)
