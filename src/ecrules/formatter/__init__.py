@@ -28,10 +28,12 @@ fragments, anchors), `exprs` (expressions), `decls` (declarations), `comments` (
 
 from __future__ import annotations
 
+import attrs
+
 from .. import nodes as n
 from ..depth import check_depth
 from ..diagnostics import PolicyError
-from ..parser import Lexeme, parse_lossless
+from ..parser import Lexeme, Parsed, parse_lossless
 from ..source import Source, strip_bom
 from .comments import place
 from .decls import Printer, hoist_headers
@@ -54,16 +56,16 @@ def format_source(text: str, name: str = "<string>") -> str:
     if too_deep:
         raise PolicyError(too_deep)
     out = format_module(module, parsed.tokens)
-    _check_round_trip(module, parsed.tokens, out, name)
+    expected = _Expected(hoist_headers(module), sorted(c.text.rstrip() for c in parsed.comments))
+    checked = _check_round_trip(expected, out, name)
     # where comments move (a second comment for an occupied line end), one more pass may settle
     # the layout further: repeat to the fixed point, so that formatting twice changes nothing
     for _ in range(3):
-        again_parsed = parse_lossless(Source(name, out))
-        assert again_parsed.module is not None
-        again = format_module(again_parsed.module, again_parsed.tokens)
+        assert checked.module is not None  # _check_round_trip parsed it
+        again = format_module(checked.module, checked.tokens)
         if again == out:
             break
-        _check_round_trip(module, parsed.tokens, again, name)
+        checked = _check_round_trip(expected, again, name)
         out = again
     return out
 
@@ -72,15 +74,24 @@ class FormatterBug(Exception):
     """The layout would change the policy's meaning or lose a comment: nothing is written."""
 
 
-def _check_round_trip(module: n.Module, tokens: tuple[Lexeme, ...], out: str, name: str) -> None:
-    """The formatted text must parse to the same tree (spans aside) and keep every comment."""
+@attrs.frozen
+class _Expected:
+    """What every formatted text must parse back to: the tree (headers hoisted) and the comments."""
+
+    module: n.Module
+    comments: list[str]
+
+
+def _check_round_trip(expected: _Expected, out: str, name: str) -> Parsed:
+    """The formatted text must parse to the same tree (spans aside) and keep every comment; its
+    parse is returned, for the next pass to lay out."""
     parsed = parse_lossless(Source(name, out))
     again, diags = parsed.module, parsed.diagnostics
-    if again is None or any(d.severity == "error" for d in diags) or again != hoist_headers(module):
+    if again is None or any(d.severity == "error" for d in diags) or again != expected.module:
         raise FormatterBug(f"{name}: the formatted text would not mean the same; left unchanged")
-    before = [t.text.rstrip() for t in tokens if t.kind == "COMMENT"]
-    if sorted(before) != sorted(c.text.rstrip() for c in parsed.comments):
+    if expected.comments != sorted(c.text.rstrip() for c in parsed.comments):
         raise FormatterBug(f"{name}: the formatted text would lose a comment; left unchanged")
+    return parsed
 
 
 def format_module(module: n.Module, tokens: tuple[Lexeme, ...] = ()) -> str:
