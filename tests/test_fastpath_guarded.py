@@ -96,7 +96,9 @@ FLOATS = st.one_of(
 )
 NUMBERS = st.one_of(FLOATS, st.integers(-10**6, 10**6), st.integers(-10**30, 10**30),
                     st.decimals(places=4, min_value=-10**5, max_value=10**5, allow_nan=False),
-                    st.sampled_from([Decimal("1E+999"), Decimal("1E-999"), Decimal("0.0001"), Decimal("-0")]))
+                    st.sampled_from([Decimal("1E+999"), Decimal("1E-999"), Decimal("0.0001"), Decimal("-0"),
+                                     Decimal("1E+1001"), Decimal("1E-1001"), Decimal("NaN"), Decimal("sNaN"),
+                                     Decimal("-Infinity"), Decimal("12.50"), Decimal("1.5E+3")]))
 MONEY = st.one_of(st.decimals(places=2, min_value=-10**4, max_value=10**5, allow_nan=False).map(float),
                   st.decimals(places=3, min_value=0, max_value=2000, allow_nan=False).map(float),
                   st.integers(0, 2000))

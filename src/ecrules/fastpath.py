@@ -36,7 +36,7 @@ from . import types as t
 from . import values as v
 from .checked import Checked, ConstInfo, FieldRef, VarRef, var_of
 from .compiler import _Emitter, _top_quants
-from .literals import decimal_in_range
+from .literals import MAX_EXPONENT, decimal_in_range
 from .pysource import comment, ident, lit
 from .semantics import operators as ops
 from .semantics.combining import stops_at_match
@@ -147,6 +147,14 @@ class FastEmitter(_Emitter):
             raise Refuse("not a number constant")
         return scaled(value, self.places)
 
+    def field_check(self, obj: str, f: t.Field, var: str) -> list[str]:
+        """As the compiler's, without the test for a missing required field: every conversion
+        refuses `None` by itself (a class test), and here any refusal just means `decide`."""
+        conv = self.convert(var, f.type, (f.name,)) if not f.optional else []
+        if not conv:
+            return super().field_check(obj, f, var)
+        return [f"{var} = {obj}.get({lit(f.name)})"] + conv
+
     def convert(self, var: str, typ: t.Type, path: tuple[str | int, ...]) -> list[str]:
         if typ != t.NUMBER:
             return super().convert(var, typ, path)
@@ -159,6 +167,11 @@ class FastEmitter(_Emitter):
                 f"    if {tmp} / {s} != {var} or not {-_BOUND} < {tmp} < {_BOUND}: {tmp} = _scaled({var}, {self.places})",
                 f"    {var} = {tmp}",
                 f"elif {var}.__class__ is int: {var} = {var} * {s}",
+                # a decimal within the exponent range, of at most `places` places: exactly a fraction
+                # whose denominator divides S (NaN and infinities raise in `as_integer_ratio`)
+                f"elif {var}.__class__ is _Dec and {var}.adjusted() <= {MAX_EXPONENT}:",
+                f"    {tmp}, U{tmp[1:]} = {var}.as_integer_ratio()",
+                f"    {var} = {tmp} * ({s} // U{tmp[1:]}) if {s} % U{tmp[1:]} == 0 else _scaled({var}, {self.places})",
                 f"else: {var} = _scaled({var}, {self.places})"]
 
     def element_fn(self, typ: t.Type) -> str:
@@ -368,8 +381,10 @@ class FastEmitter(_Emitter):
             # the shared fields after the id, read here without a call
             if cites:
                 lines.append("if C is None:")
-            lines += [f"{'    ' if cites else ''}R = _masks.get(M)",
-                      f"{'    ' if cites else ''}if R.__class__ is tuple: return _tuple_new(_Decision, (rid, *R))"]
+            pad = "    " if cites else ""
+            lines += [f"{pad}R = _masks.get(M)",
+                      f"{pad}if R.__class__ is dict: R = R.get({as_of})",
+                      f"{pad}if R.__class__ is tuple: return _tuple_new(_Decision, (rid, *R))"]
             lines.append(f"return _combine_mask(M, rid, {as_of}{', C' if cites else ''})")
         return lines
 

@@ -35,7 +35,7 @@ NAMES = frozenset({
     # locals and parameters of the generated functions
     "decide", "decide_fast", "rec", "pos", "rid", "exc", "x", "k", "M", "C", "R", "s", "v", "float",
     # attributes of run-time values and helpers
-    "get", "__class__", "is_finite", "adjusted", "fullmatch", "within", "days", "message", "field", "append",
+    "get", "__class__", "is_finite", "adjusted", "as_integer_ratio", "fullmatch", "within", "days", "message", "field", "append",
     "add", "subtract", "multiply", "minus", "startswith", "endswith", "match", "search",
     "string", "integer", "number", "boolean", "country", "adjusted",
     "float",
