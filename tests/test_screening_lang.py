@@ -310,6 +310,17 @@ def test_rows_holding_a_name_in_a_list_of_parties(rows: list[Any]) -> None:
     assert _rows_holding(table, names).tolist() == [holds(r) for r in rows]
 
 
+def test_a_null_list_holds_nothing_even_when_it_spans_items() -> None:
+    """Arrow lets a null list's offsets span child items (a writer's leftovers): they are not
+    the row's, and a sliced column is read from its own offset."""
+    import pyarrow as pa
+    from ecrules.columnar.udfs import _rows_holding
+    parties = pa.ListArray.from_arrays(pa.array([0, 2, 4, 5]), pa.array(["x", "b", "a", "d", "e"]),
+                                       mask=pa.array([False, True, False]))
+    assert _rows_holding(pa.table({"p": parties}), {"a", "b"}).tolist() == [True, False, False]
+    assert _rows_holding(pa.table({"p": parties.slice(1)}), {"a", "e"}).tolist() == [False, True]
+
+
 def _arrow(records: list[dict[str, Any]]) -> Any:
     """Records as an Arrow table with every field any of them has (`from_pylist` takes the
     first record's keys only)."""

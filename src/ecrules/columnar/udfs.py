@@ -143,10 +143,13 @@ def _holding(arr: pa.Array, values: pa.Array, names: set[str]) -> np.ndarray:
         mask = np.zeros(len(arr), dtype=bool)
         if arr.null_count == len(arr):
             return mask
-        items = _holding(pc.list_flatten(arr), values, names)
-        parents = pc.list_parent_indices(arr).to_numpy(zero_copy_only=False)
+        # a null list may still span items (Arrow allows it): they are matched, then masked
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        items = _holding(arr.values.slice(offsets[0], offsets[-1] - offsets[0]), values, names)
+        parents = np.repeat(np.arange(len(arr)), np.diff(offsets))
         mask[parents[items]] = True
-        return mask
+        listed: np.ndarray = mask & np.asarray(arr.is_valid().to_numpy(zero_copy_only=False))
+        return listed
     if pa.types.is_primitive(typ):      # numbers, dates, booleans: never a name
         return np.zeros(len(arr), dtype=bool)
     return np.array([_holds_any(v, names) for v in arr.to_pylist()], dtype=bool)
