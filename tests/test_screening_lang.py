@@ -258,6 +258,69 @@ def test_columnar_scores_equal_row_scores(policy: ecrules.Policy) -> None:
     assert got == want and got[0] > 0.86 and got[2] == 0.0 and got[4] == 0.0
 
 
+def test_a_name_screened_again_in_a_later_chunk_carries_its_match_again(policy: ecrules.Policy) -> None:
+    """The columnar engine remembers a name's score across chunks: a listed name seen in one
+    chunk and again in the next (and the one after) still has its row decided with the match."""
+    from ecrules.columnar.engine import ColumnarEngine
+    names = ["Korea Ryonbong General Corp.", "Acme Widgets", "Korea Ryonbong General Corp.",
+             "Thomas Lubnaga", "Korea Ryonbong General Corp.", "Acme Widgets", "Thomas Lubnaga"]
+    records = [rec(n, country="KP") | {"id": f"r{k}"} for k, n in enumerate(names)]
+    expected = list(policy.evaluate_many(records))
+    got = [d for chunk in ColumnarEngine(policy, batch_size=2).run_rows(records) for d in chunk]
+    assert got == expected
+    assert all(d.matches for d, n in zip(got, names) if n.startswith("Korea"))
+
+
+_cells = st.one_of(st.none(), st.sampled_from(["a", "b", "Ä", ""]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_cells, _cells, _cells), max_size=30))
+def test_distinct_rows_of_columns_index_every_row(rows: list[tuple[str | None, ...]]) -> None:
+    """The columnar screening UDF screens each distinct (name, type, country, date) once: the
+    distinct rows are the rows' set, in order of first occurrence, and each row points at its own."""
+    import pyarrow as pa
+    from ecrules.columnar.udfs import _distinct_rows
+    cols = tuple(pa.array([r[k] for r in rows], type=pa.string()) for k in range(3))
+    keys, inverse = _distinct_rows(cols)
+    assert keys == list(dict.fromkeys(rows))
+    assert [keys[i] for i in inverse.tolist()] == rows
+
+
+_party = st.one_of(st.none(), st.fixed_dictionaries({"name": _cells, "tags": st.one_of(st.none(), st.lists(_cells, max_size=3))}))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.one_of(st.none(), st.lists(_party, max_size=3)), max_size=12))
+def test_rows_holding_a_name_in_a_list_of_parties(rows: list[Any]) -> None:
+    """The rows the row engine decides again (their screened names hit) are found vectorised in
+    lists of structs of lists: exactly the rows holding a name anywhere."""
+    import pyarrow as pa
+    from ecrules.columnar.udfs import _rows_holding
+    typ = pa.list_(pa.struct([("name", pa.string()), ("tags", pa.list_(pa.string()))]))
+    table = pa.table({"parties": pa.array(rows, type=typ)})
+    names = {"a", "Ä"}
+
+    def holds(v: Any) -> bool:
+        if isinstance(v, str):
+            return v in names
+        if isinstance(v, dict):
+            return any(holds(x) for x in v.values())
+        return isinstance(v, list) and any(holds(x) for x in v)
+    assert _rows_holding(table, names).tolist() == [holds(r) for r in rows]
+
+
+def test_a_null_list_holds_nothing_even_when_it_spans_items() -> None:
+    """Arrow lets a null list's offsets span child items (a writer's leftovers): they are not
+    the row's, and a sliced column is read from its own offset."""
+    import pyarrow as pa
+    from ecrules.columnar.udfs import _rows_holding
+    parties = pa.ListArray.from_arrays(pa.array([0, 2, 4, 5]), pa.array(["x", "b", "a", "d", "e"]),
+                                       mask=pa.array([False, True, False]))
+    assert _rows_holding(pa.table({"p": parties}), {"a", "b"}).tolist() == [True, False, False]
+    assert _rows_holding(pa.table({"p": parties.slice(1)}), {"a", "e"}).tolist() == [False, True]
+
+
 def _arrow(records: list[dict[str, Any]]) -> Any:
     """Records as an Arrow table with every field any of them has (`from_pylist` takes the
     first record's keys only)."""

@@ -36,42 +36,82 @@ def _screen_udf(info: Any, func: str, eventful: set[str] | None = None) -> Calla
     """`screen`/`matches` over Arrow columns: every distinct (name, type, country, date) is
     screened once by the same function the row engine calls, so both give the same scores.
     Names that produce a hit or a clearance go into `eventful`: the rows that hold them are
-    decided again by the row engine, whose decisions carry the matches."""
+    decided again by the row engine, whose decisions carry the matches.
+
+    The distinct keys of a batch are found with Arrow and numpy (paperwork repeats its parties),
+    and what a key gave is remembered across the batches of a run, with whether it was eventful
+    (`eventful` is emptied for each chunk, so a remembered eventful name is noted again)."""
     import datetime as dt
 
     from ..screening import runtime
 
     base = runtime.score if func == "screen" else runtime.matches
+    memo: dict[tuple[Any, ...], tuple[Any, bool]] = {}
 
-    def fn(*args: Any) -> Any:
+    def fn(key: tuple[Any, ...]) -> tuple[Any, bool]:
+        day = dt.date.fromisoformat(key[3]) if key[3] else None
         if eventful is None:
-            return base(*args)
+            return base(info, key[0], key[1], key[2], day), False
         runtime.JOURNAL.events = []
         try:
-            out = base(*args)
-            if runtime.JOURNAL.events:
-                eventful.add(args[1])
-            return out
+            out = base(info, key[0], key[1], key[2], day)
+            return out, bool(runtime.JOURNAL.events)
         finally:
             runtime.JOURNAL.events = None
 
     def udf(names: pa.Array, types: pa.Array, countries: pa.Array, dates: pa.Array) -> pa.Array:
-        memo: dict[tuple[Any, ...], Any] = {}
-        out: list[Any] = []
-        for key in zip(names.to_pylist(), types.to_pylist(), countries.to_pylist(), dates.to_pylist()):
-            got = memo.get(key)
-            if got is None:
-                day = dt.date.fromisoformat(key[3]) if key[3] else None
-                got = memo[key] = fn(info, key[0], key[1], key[2], day)
-            out.append(float(got) if func == "screen" else bool(got))
-        return pa.array(out, type=pa.float64() if func == "screen" else pa.bool_())
+        kind = pa.float64() if func == "screen" else pa.bool_()
+        keys, inverse = _distinct_rows((names, types, countries, dates))
+        got: list[Any] = []
+        for key in keys:
+            hit = memo.get(key)
+            if hit is None:
+                if len(memo) > 200_000:     # bounded: a long run of new names
+                    memo.clear()
+                hit = memo[key] = fn(key)
+            if hit[1] and eventful is not None:
+                eventful.add(key[0])
+            got.append(float(hit[0]) if func == "screen" else bool(hit[0]))
+        if not got:
+            return pa.array([], type=kind)
+        return pa.array(np.asarray(got)[inverse], type=kind)
 
     return udf
 
 
+def _distinct_rows(columns: tuple[pa.Array, ...]) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+    """The distinct rows of some columns (in order of first occurrence, nulls as None) and, for
+    each row, the index of its distinct row: each column is dictionary-encoded and the codes are
+    combined a column at a time (re-numbered densely, so the combined code never overflows)."""
+    import pyarrow.compute as pc
+
+    n = len(columns[0])
+    code = np.zeros(n, dtype=np.int64)
+    codes: list[np.ndarray] = []
+    values: list[list[Any]] = []
+    for col in columns:
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        enc = pc.dictionary_encode(col, null_encoding="encode")
+        idx = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        dictionary = enc.dictionary.to_pylist()
+        codes.append(idx)
+        values.append(dictionary)
+        _, code = np.unique(code * len(dictionary) + idx, return_inverse=True)
+        code = np.asarray(code, dtype=np.int64).reshape(-1)
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")       # distinct rows in order of first occurrence
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    firsts = first[order].tolist()
+    keys = [tuple(vals[int(idx[r])] for vals, idx in zip(values, codes)) for r in firsts]
+    return keys, rank[np.asarray(inverse).reshape(-1)]
+
+
 def _rows_holding(table: pa.Table, names: set[str]) -> np.ndarray:
-    """Which rows hold one of `names` in a text field, nested fields included (vectorised but
-    for lists, which are looked through in Python)."""
+    """Which rows hold one of `names` in a text field, nested fields included (lists and
+    structs inside lists too, vectorised: a list's items are matched flat, then mapped back to
+    their rows)."""
     import pyarrow.compute as pc
 
     n = table.num_rows
@@ -84,8 +124,37 @@ def _rows_holding(table: pa.Table, names: set[str]) -> np.ndarray:
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             mask |= pc.fill_null(pc.is_in(col, value_set=values), False).to_numpy(zero_copy_only=False)
         elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-            mask |= np.array([_holds_any(v, names) for v in col.to_pylist()], dtype=bool)
+            mask |= _holding(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col, values, names)
     return mask
+
+
+def _holding(arr: pa.Array, values: pa.Array, names: set[str]) -> np.ndarray:
+    """Which items of `arr` hold one of `names` (`values`, as Arrow) as a string, at any depth."""
+    import pyarrow.compute as pc
+
+    typ = arr.type
+    if pa.types.is_string(typ) or pa.types.is_large_string(typ):
+        return np.asarray(pc.fill_null(pc.is_in(arr, value_set=values), False).to_numpy(zero_copy_only=False))
+    if pa.types.is_struct(typ):
+        mask = np.zeros(len(arr), dtype=bool)
+        for k in range(typ.num_fields):
+            mask |= _holding(arr.field(k), values, names)
+        held: np.ndarray = mask & np.asarray(arr.is_valid().to_numpy(zero_copy_only=False))
+        return held
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        mask = np.zeros(len(arr), dtype=bool)
+        if arr.null_count == len(arr):
+            return mask
+        # a null list may still span items (Arrow allows it): they are matched, then masked
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+        items = _holding(arr.values.slice(offsets[0], offsets[-1] - offsets[0]), values, names)
+        parents = np.repeat(np.arange(len(arr)), np.diff(offsets))
+        mask[parents[items]] = True
+        listed: np.ndarray = mask & np.asarray(arr.is_valid().to_numpy(zero_copy_only=False))
+        return listed
+    if pa.types.is_primitive(typ):      # numbers, dates, booleans: never a name
+        return np.zeros(len(arr), dtype=bool)
+    return np.array([_holds_any(v, names) for v in arr.to_pylist()], dtype=bool)
 
 
 def _holds_any(value: Any, names: set[str]) -> bool:
