@@ -574,9 +574,13 @@ class _Emitter(n.ExprVisitor):
             for name in pending:
                 done.add(name)
                 k = self.c.lets[name].index
-                body = self.expr(self.c.lets[name].expr)  # may add lets to self._uses_lets
+                body = self.let_value(self.c.lets[name].expr)  # may add lets to self._uses_lets
                 lines += [f"L{k} = _U", f"def _l{k}():", f"    nonlocal L{k}", f"    L{k} = {body}", f"    return L{k}"]
         return lines
+
+    def let_value(self, e: n.Expr) -> str:
+        """A `let`'s value as its local holds it (the fast path holds numbers scaled)."""
+        return self.expr(e)
 
     def rules(self, as_of: str) -> list[str]:
         c = self.c
