@@ -290,3 +290,16 @@ def test_generated_and_reference_policies_decide_as_the_interpreter() -> None:
 def test_bundled_policies_get_the_fast_path(name: str) -> None:
     policy = ecrules.load(ROOT / "policies" / f"{name}.ecp")
     assert "def decide_fast(rec, pos):" in policy.generated_source
+
+
+def test_the_fast_path_is_compiled_when_the_policy_first_decides() -> None:
+    """Loading alone (`ecrules check`) does not audit and compile the rules a second time."""
+    record = {"id": "t", "date": "2026-02-02", "code": "Q", "destination": "DE", "total": 5.0,
+              "party": {"name": "n", "credit": 2, "kind": "gov"}, "tags": [],
+              "items": [{"code": "Q", "kind": "goods", "value": 5.0, "quantity": 1}]}
+    for first in ("evaluate", "evaluate_many"):
+        policy = ecrules.loads(HEAD.format(combine="deny_overrides") + SCHEMA + RULES)
+        assert policy._decide.__class__.__name__ == "_Tiered"
+        d = policy.evaluate(record) if first == "evaluate" else next(policy.evaluate_many([record]))
+        assert getattr(policy._decide, "__name__", None) == "decide_fast"
+        assert d == Interpreter(policy.checked).decide(record)
