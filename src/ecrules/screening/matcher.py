@@ -20,9 +20,8 @@ first or last), and a differing type (individual vs entity) multiplies the score
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial
 
 from rapidfuzz.distance import OSA, Indel
 
@@ -55,16 +54,58 @@ MIN_TYPO_LEN = 5
 MIN_SKELETON_TYPO_LEN = 4
 
 
-@dataclass(frozen=True, slots=True)
 class Hit:
-    """One listed entry a name matched: which of its names, how well, and why."""
+    """One listed entry a name matched: which of its names, how well, and why.
 
+    The steps are worked out when first read (most hits of a batch are only compared by score,
+    and explaining one costs as much as scoring it); a hit is read-only and compares by value."""
+
+    __slots__ = ("ref", "entry", "listed_name", "screened", "score", "_steps", "_explain")
     ref: str
     entry: Entry
     listed_name: ListedName
     screened: str
     score: float
-    steps: tuple[str, ...]
+    _steps: tuple[str, ...] | None
+    _explain: Callable[[], tuple[str, ...]] | None
+
+    def __init__(self, ref: str, entry: Entry, listed_name: ListedName, screened: str, score: float,
+                 steps: tuple[str, ...] | None = None,
+                 explain: Callable[[], tuple[str, ...]] | None = None) -> None:
+        if steps is None and explain is None:
+            raise TypeError("a hit needs its steps or a way to work them out")
+        for slot, value in (("ref", ref), ("entry", entry), ("listed_name", listed_name), ("screened", screened),
+                            ("score", score), ("_steps", steps), ("_explain", explain)):
+            object.__setattr__(self, slot, value)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        steps = self._steps
+        if steps is None:
+            assert self._explain is not None
+            steps = self._explain()
+            object.__setattr__(self, "_steps", steps)
+            object.__setattr__(self, "_explain", None)
+        return steps
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a hit is read-only (`{name}`)")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.ref, self.entry, self.listed_name, self.screened, self.score, self.steps)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hit) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Hit(ref={self.ref!r}, entry={self.entry!r}, listed_name={self.listed_name!r}, "
+                f"screened={self.screened!r}, score={self.score!r}, steps={self.steps!r})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Hit, (self.ref, self.entry, self.listed_name, self.screened, self.score, self.steps))
 
     def describe(self) -> str:
         alias = "" if self.listed_name.kind == "primary" else f" ({self.listed_name.kind.replace('_', ' ')}" \
@@ -88,7 +129,7 @@ def _class_weight(token: str, idf: float) -> tuple[float, str]:
 class _Name:
     """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
 
-    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "keys", "full", "firsts")
+    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "vunits", "full", "firsts")
 
     def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
         self.entry = entry
@@ -98,7 +139,8 @@ class _Name:
         self.classes: list[str] = []
         self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         self.total = 0.0
-        self.keys: tuple[tuple[int, int], ...] = ()   # (token bitmask, vocab id) of each unit
+        # vocab id → (unit position, token bitmask, text) of the units it is (usually one)
+        self.vunits: dict[int, tuple[tuple[int, int, str], ...]] = {}
         self.full = 0                                   # the bitmask of every token
         self.firsts: tuple[tuple[int, str], ...] = ()  # (token, first letter) an initial may stand for
 
@@ -223,7 +265,10 @@ class Matcher:
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
                 name.units.append((3 << i, joined, self._vid(joined, pair=True)))
-        name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
+        vunits: dict[int, list[tuple[int, int, str]]] = {}
+        for k, (nmask, text, vid) in enumerate(name.units):
+            vunits.setdefault(vid, []).append((k, nmask, text))
+        name.vunits = {vid: tuple(us) for vid, us in vunits.items()}
         self._by_tokens.setdefault(toks, []).append(nid)
         for _, _, vid in name.units:
             posting = self._postings[vid]
@@ -305,12 +350,12 @@ class Matcher:
         if particle or len(text) < MIN_TYPO_LEN - 1:
             return found
         # a vocabulary word reached under several deletion keys is checked once per pass (`tried`)
+        # (the keys are probed in C, `filter(None, map(get, keys))`: most deletions reach nothing)
         tried: set[int] = set(found)
-        deletes = self._deletes
         texts = self._texts
         long_text = len(text) >= MIN_TYPO_LEN
-        for d in ((text, *_deletions(text)) if long_text else (text,)):
-            for v in deletes.get(d, ()):
+        for vids in filter(None, map(self._deletes.get, [text, *_deletions(text)] if long_text else [text])):
+            for v in vids:
                 if v not in tried:
                     tried.add(v)
                     cand = texts[v]
@@ -320,8 +365,8 @@ class Matcher:
             skeletons = self._vocab_skeleton
             first = sk[0]
             tried = set(found)      # a word no typo reached may still be a spelling-and-typo
-            for d in (sk, *_deletions(sk)):
-                for v in self._skeleton_deletes.get(d, ()):
+            for vids in filter(None, map(self._skeleton_deletes.get, [sk, *_deletions(sk)])):
+                for v in vids:
                     if v in tried:
                         continue
                     tried.add(v)
@@ -360,7 +405,7 @@ class Matcher:
             for h in self._compute(latin, type, country, floor):
                 if h.ref not in best or h.score > best[h.ref].score:
                     best[h.ref] = Hit(h.ref, h.entry, h.listed_name, name, h.score,
-                                      (f"transliterated `{name}` → `{latin}`",) + h.steps)
+                                      explain=partial(_prefixed, f"transliterated `{name}` → `{latin}`", h))
             hits = sorted(best.values(), key=lambda h: (-h.score, h.ref))
         if len(self._cache) > 200_000:
             self._cache.clear()
@@ -373,24 +418,36 @@ class Matcher:
         if not toks:
             return []
         q = _Query(self, norm)
-        # blocking: names sharing a word unit with the query; an upper bound of each one's query
-        # coverage (particles, legal forms and initials are granted to every name) prunes the rest
-        # prefix filtering: the heaviest word units first; once the units left could not lift a
-        # name to the floor on their own, they stop proposing names (they still count as a bound)
-        bound: dict[int, float] = {}
-        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
-                       key=lambda u: -q.unit_weight[u])
+        # blocking: names sharing a word with the query. A query word counts once however many
+        # of its units (the word, the word joined to a neighbour) reach a name, at the best
+        # similarity among them, so a name's bound is what the word can give at most:
+        #     Q * total <= sum over the query's words of weight * best similarity + allowance
+        # (particles, legal forms and initials, the allowance, are granted to every name).
+        # Prefix filtering: the heaviest words first; once the words left could not lift a name
+        # to the floor on their own, they stop proposing names (they still count as a bound).
+        reach: list[tuple[float, dict[int, float]]] = []
+        found, units, nunits = q.found, q.units, len(q.units)
+        for i, cls in enumerate(q.classes):
+            if cls not in _MAJOR:
+                continue
+            best: dict[int, float] | None = None
+            for u in (2 * i - 1, 2 * i, 2 * i + 1):
+                if 0 <= u < nunits and found[u]:
+                    reached = self._unit_best(units[u][1], found[u])
+                    best = reached if best is None else _max_merge(best, reached)
+            if best:
+                reach.append((q.weights[i], best))
+        reach.sort(key=lambda r: -r[0])
         floor_weight = (floor ** 2) * q.total - q.allowance
-        rest = sum(q.unit_weight[u] for u in words)
+        rest = sum(w for w, _ in reach)
+        bound: dict[int, float] = {}
         proposing = True
-        for u in words:
-            gain_w = q.unit_weight[u]
+        for gain_w, best in reach:
             rest -= gain_w
-            best = self._unit_best(q.units[u][1], q.found[u])
-            if not proposing:       # only names already proposed gain from this unit
+            if not proposing:       # only names already proposed gain from this word
                 for nid in bound.keys() & best.keys():
                     bound[nid] += best[nid] * gain_w
-            elif bound:             # new names enter `bound` in the unit's (posting) order
+            elif bound:
                 get = bound.get
                 for nid, sim in best.items():
                     bound[nid] = get(nid, 0.0) + sim * gain_w
@@ -414,8 +471,9 @@ class Matcher:
             # weight that some query unit (or initial) could cover; most candidates stop here
             listed = names[nid]
             covered = 0
-            for nmask, vid in listed.keys:
-                if vid in by_vid:
+            vunits = listed.vunits
+            for vid in vunits.keys() & by_vid.keys():
+                for _, nmask, _ in vunits[vid]:
                     covered |= nmask
             if initials:
                 for j, first in listed.firsts:
@@ -434,15 +492,36 @@ class Matcher:
                 continue
             k = self._names[nid].entry
             old = scored.get(k)
-            if old is None or got[0] > old[0]:
+            if old is None or got[0] > old[0] or \
+                    (got[0] == old[0] and self._rank(q, floor_weight, nid) < self._rank(q, floor_weight, old[1])):
                 scored[k] = (got[0], nid, got[1])
-        hits = [self._hit(nid, name, q, score, picks, type) for score, nid, picks in scored.values()]
+        entries = self._entries
+        hits = [Hit(entries[names[nid].entry].ref, entries[names[nid].entry], names[nid].listed, name, round(score, 4),
+                    explain=partial(self._explain, nid, name, q.tokens, q.norm.notes, q.classes, picks, type))
+                for score, nid, picks in scored.values()]
 
         def rank(h: Hit) -> tuple[float, int, str]:
             agrees = bool(country) and (country in h.entry.nationality or country in h.entry.countries)
             return (-h.score, -int(agrees), h.ref)
         hits.sort(key=rank)
         return hits
+
+    def _rank(self, q: _Query, floor_weight: float, nid: int) -> tuple[int, int]:
+        """Which of two equally scored names of one entry a hit reports: the one the heaviest
+        proposing unit of the query (word or joined pair) reaches first, in posting order, then a
+        name equal after normalisation (worked out only for such ties: they are rare)."""
+        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
+                       key=lambda u: -q.unit_weight[u])
+        rest = sum(q.unit_weight[u] for u in words)
+        for j, u in enumerate(words):
+            rest -= q.unit_weight[u]
+            best = self._unit_best(q.units[u][1], q.found[u])
+            if nid in best:
+                return j, list(best).index(nid)
+            if rest < floor_weight:
+                break
+        same = self._by_tokens.get(q.tokens, [])
+        return len(words), same.index(nid) if nid in same else len(same)
 
     def _score(self, nid: int, q: _Query, qtype: str | None) -> tuple[float, list[_Pick]] | None:
         name = self._names[nid]
@@ -452,23 +531,23 @@ class Matcher:
         weights = name.weights
         by_vid = q.by_vid
         qfound = q.found
-        for k, (nmask, ntext, vid) in enumerate(name.units):
-            found = by_vid.get(vid)
-            if found is None:
-                continue
-            npair = nmask & (nmask - 1) != 0
-            for u in found:
-                sim, how = qfound[u][vid]
-                qmask, qtext = q.units[u]
-                qpair = qmask & (qmask - 1) != 0
-                if npair and (qpair or how == "spelling and typo"):
-                    continue                        # pairs align through their tokens
-                if qpair and how == "spelling and typo":
-                    continue
-                nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
-                gain = sim * (q.unit_weight[u] + nw)
-                order.append((-gain, u, k))
-                pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
+        vunits = name.vunits
+        # the units query units reach, in any order: `order` sorts them (its keys are distinct)
+        for vid in vunits.keys() & by_vid.keys():
+            for k, nmask, ntext in vunits[vid]:
+                npair = nmask & (nmask - 1) != 0
+                for u in by_vid[vid]:
+                    sim, how = qfound[u][vid]
+                    qmask, qtext = q.units[u]
+                    qpair = qmask & (qmask - 1) != 0
+                    if npair and (qpair or how == "spelling and typo"):
+                        continue                        # pairs align through their tokens
+                    if qpair and how == "spelling and typo":
+                        continue
+                    nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
+                    gain = sim * (q.unit_weight[u] + nw)
+                    order.append((-gain, u, k))
+                    pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
         if pairs:   # best gain first; ties in query order, then in the listed name's order
             pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
         matched = len(pairs)
@@ -502,16 +581,17 @@ class Matcher:
             score *= TYPE_PENALTY
         return min(score, 1.0), picked
 
-    def _hit(self, nid: int, screened: str, q: _Query, score: float, picked: list[_Pick],
-             qtype: str | None) -> Hit:
-        """The hit with its explanation: what normalisation did, and how each word was matched."""
+    def _explain(self, nid: int, screened: str, toks: tuple[str, ...], qnotes: tuple[str, ...],
+                 qclasses: list[str], picked: list[_Pick], qtype: str | None) -> tuple[str, ...]:
+        """A hit's explanation: what normalisation did, and how each word was matched (from what
+        scoring kept of the query, not the query itself, so an unread hit holds little)."""
         name = self._names[nid]
         entry = self._entries[name.entry]
-        toks, ntoks = q.tokens, name.norm.tokens
+        ntoks = name.norm.tokens
         steps: list[str] = []
         if toks == ntoks:
             steps.append("exact" if screened == name.listed.name else "same after normalisation")
-        notes = list(dict.fromkeys(q.norm.notes + name.norm.notes))
+        notes = list(dict.fromkeys(qnotes + name.norm.notes))
         if "traditional → simplified Han" in notes:
             notes.remove("traditional → simplified Han")
             if _has_han(screened) and screened != name.listed.name and \
@@ -542,16 +622,16 @@ class Matcher:
                     steps.append(f"listed word `{ntok}` unmatched")
         for i, tok in enumerate(toks):
             if not (qused >> i) & 1:
-                if q.classes[i] == "legal":
+                if qclasses[i] == "legal":
                     steps.append(f"legal form `{tok}` left out")
-                elif q.classes[i] != "particle":
+                elif qclasses[i] != "particle":
                     steps.append(f"screened word `{tok}` unmatched")
         order = [p[2].bit_length() for p in sorted(picked, key=lambda p: p[1])]
         if order != sorted(order):
             steps.append("token order")
         if qtype and entry.type != qtype:
             steps.append(f"type differs: listed as {entry.type}")
-        return Hit(entry.ref, entry, name.listed, screened, round(score, 4), tuple(steps))
+        return tuple(steps)
 
 
 _Pick = tuple[float, int, int, float, str, str, str, float]
@@ -623,6 +703,20 @@ class _Query:
             self.unit_weight_of[qmask] = w
             self.unit_class.append("word" if major else "minor")
         self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
+
+
+def _max_merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    """The names either of two units reaches, at the better similarity (a's order, then b's)."""
+    out = dict(a)
+    get = out.get
+    for nid, sim in b.items():
+        if get(nid, 0.0) < sim:
+            out[nid] = sim
+    return out
+
+
+def _prefixed(step: str, hit: Hit) -> tuple[str, ...]:
+    return (step,) + hit.steps
 
 
 def _typo_sim(a: str, b: str) -> float:
