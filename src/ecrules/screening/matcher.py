@@ -158,6 +158,7 @@ class Matcher:
         self._names: list[_Name] = []
         self._vocab: dict[str, int] = {}
         self._postings: list[list[int]] = []            # vocab id → name ids
+        self._word_postings: list[list[int]] = []       # vocab id → name ids holding it as one word
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
         self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
         self._skeleton_deletes: dict[str, list[int]] = {}
@@ -170,6 +171,8 @@ class Matcher:
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
         self._bests: dict[str, dict[int, float]] = {}
+        self._pair_lookups: dict[str, dict[int, tuple[float, str]]] = {}
+        self._pair_bests: dict[str, dict[int, float]] = {}
         self._by_tokens: dict[tuple[str, ...], list[int]] = {}   # canonical tokens → name ids
         self._bests_size = 0
         self._build()
@@ -222,6 +225,7 @@ class Matcher:
             vid = len(self._postings)
             self._vocab[text] = vid
             self._postings.append([])
+            self._word_postings.append([])
             self._texts.append(text)
             form = legal_form(text)
             if form is not None:
@@ -270,10 +274,14 @@ class Matcher:
             vunits.setdefault(vid, []).append((k, nmask, text))
         name.vunits = {vid: tuple(us) for vid, us in vunits.items()}
         self._by_tokens.setdefault(toks, []).append(nid)
-        for _, _, vid in name.units:
+        for nmask, _, vid in name.units:
             posting = self._postings[vid]
             if not posting or posting[-1] != nid:
                 posting.append(nid)
+            if not nmask & (nmask - 1):
+                posting = self._word_postings[vid]
+                if not posting or posting[-1] != nid:
+                    posting.append(nid)
         self._names.append(name)
 
     # --- query ---------------------------------------------------------------------------------
@@ -289,6 +297,7 @@ class Matcher:
                 self._lookups.clear()
                 self._weights.clear()
                 self._bests.clear()
+                self._pair_bests.clear()
                 self._bests_size = 0
             found = self._lookups[text] = self._lookup_uncached(text)
         return found
@@ -312,8 +321,31 @@ class Matcher:
             self._bests_size += len(best)
             if self._bests_size > 1_000_000:     # bounded: a long stream of new words
                 self._bests.clear()
+                self._pair_bests.clear()
                 self._bests_size = len(best)
             self._bests[text] = best
+        return best
+
+    def _pair_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
+        """`_unit_best` of a query's joined pair: the names holding what it stands for as one
+        word (scoring aligns a joined pair only with a listed word, and never through a
+        spelling-and-typo match), memoised apart (a text may be a word in one name, a pair in another)."""
+        best = self._pair_bests.get(text)
+        if best is None:
+            best = {}
+            postings = self._word_postings
+            for vid, (sim, how) in found.items():
+                if how == "spelling and typo":
+                    continue
+                for nid in postings[vid]:
+                    if best.get(nid, 0.0) < sim:
+                        best[nid] = sim
+            self._bests_size += len(best)
+            if self._bests_size > 1_000_000:
+                self._bests.clear()
+                self._pair_bests.clear()
+                self._bests_size = len(best)
+            self._pair_bests[text] = best
         return best
 
     def _weight(self, text: str, found: dict[int, tuple[float, str]]) -> float:
@@ -325,8 +357,25 @@ class Matcher:
                 default=self._max_idf)
         return w
 
-    def _lookup_uncached(self, text: str) -> dict[int, tuple[float, str]]:
-        """Vocabulary units a query unit may stand for, with similarity and the kind of match."""
+    def _pair_lookup(self, text: str) -> dict[int, tuple[float, str]]:
+        """What a query's joined pair may stand for where scoring can use it: a listed word (a
+        joined pair aligns with a listed word only) reached otherwise than by spelling-and-typo
+        (memoised apart from `_lookup`: the same text may be a query word elsewhere)."""
+        found = self._pair_lookups.get(text)
+        if found is None:
+            full = self._lookups.get(text)
+            if full is None:
+                full = self._lookup_uncached(text, pair=True)
+            words = self._word_postings
+            found = {v: got for v, got in full.items() if words[v] and got[1] != "spelling and typo"}
+            if len(self._pair_lookups) > 500_000:
+                self._pair_lookups.clear()
+            self._pair_lookups[text] = found
+        return found
+
+    def _lookup_uncached(self, text: str, pair: bool = False) -> dict[int, tuple[float, str]]:
+        """Vocabulary units a query unit may stand for, with similarity and the kind of match
+        (for a joined pair, `pair`, without the spelling-and-typo ones: they are never used)."""
         found: dict[int, tuple[float, str]] = {}
         vid = self._vocab.get(text)
         if vid is not None:
@@ -361,7 +410,7 @@ class Matcher:
                     cand = texts[v]
                     if (long_text or len(cand) >= MIN_TYPO_LEN) and OSA.distance(text, cand, score_cutoff=1) <= 1:
                         found[v] = (_typo_sim(text, cand), "typo")
-        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text:
+        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text and not pair:
             skeletons = self._vocab_skeleton
             first = sk[0]
             tried = set(found)      # a word no typo reached may still be a spelling-and-typo
@@ -423,8 +472,9 @@ class Matcher:
         # similarity among them, so a name's bound is what the word can give at most:
         #     Q * total <= sum over the query's words of weight * best similarity + allowance
         # (particles, legal forms and initials, the allowance, are granted to every name).
-        # Prefix filtering: the heaviest words first; once the words left could not lift a name
-        # to the floor on their own, they stop proposing names (they still count as a bound).
+        # Prefix filtering: words whose weights together cannot lift a name to the floor need not
+        # propose names (they still count in the bound of the names others propose); those are
+        # chosen among the words reaching the most names (`Mohammed` in `Mohammed Essa Akhund`).
         reach: list[tuple[float, dict[int, float]]] = []
         found, units, nunits = q.found, q.units, len(q.units)
         for i, cls in enumerate(q.classes):
@@ -433,28 +483,33 @@ class Matcher:
             best: dict[int, float] | None = None
             for u in (2 * i - 1, 2 * i, 2 * i + 1):
                 if 0 <= u < nunits and found[u]:
-                    reached = self._unit_best(units[u][1], found[u])
-                    best = reached if best is None else _max_merge(best, reached)
+                    reached = (self._pair_best if u & 1 else self._unit_best)(units[u][1], found[u])
+                    if reached:
+                        best = reached if best is None else _max_merge(best, reached)
             if best:
                 reach.append((q.weights[i], best))
-        reach.sort(key=lambda r: -r[0])
         floor_weight = (floor ** 2) * q.total - q.allowance
-        rest = sum(w for w, _ in reach)
+        reach.sort(key=lambda r: -len(r[1]))
+        silent = 0.0            # the weight of the words that do not propose
+        proposers: list[tuple[float, dict[int, float]]] = []
+        followers: list[tuple[float, dict[int, float]]] = []
+        for r in reach:
+            if silent + r[0] < floor_weight:
+                silent += r[0]
+                followers.append(r)
+            else:
+                proposers.append(r)
         bound: dict[int, float] = {}
-        proposing = True
-        for gain_w, best in reach:
-            rest -= gain_w
-            if not proposing:       # only names already proposed gain from this word
-                for nid in bound.keys() & best.keys():
-                    bound[nid] += best[nid] * gain_w
-            elif bound:
+        for gain_w, best in proposers[::-1]:       # the fewest names first
+            if bound:
                 get = bound.get
                 for nid, sim in best.items():
                     bound[nid] = get(nid, 0.0) + sim * gain_w
             else:
                 bound = {nid: sim * gain_w for nid, sim in best.items()}
-            if proposing and rest < floor_weight:
-                proposing = False
+        for gain_w, best in followers:       # only names already proposed gain from these
+            for nid in bound.keys() & best.keys():
+                bound[nid] += best[nid] * gain_w
         # a name equal after normalisation is a candidate even when no word of it proposes one
         # (`1-P`: an initial and a digit, no word unit)
         for nid in self._by_tokens.get(toks, ()):
@@ -510,12 +565,13 @@ class Matcher:
         """Which of two equally scored names of one entry a hit reports: the one the heaviest
         proposing unit of the query (word or joined pair) reaches first, in posting order, then a
         name equal after normalisation (worked out only for such ties: they are rare)."""
-        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
+        found = [self._lookup(text) for _, text in q.units]      # joined pairs too, in full
+        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and found[u]),
                        key=lambda u: -q.unit_weight[u])
         rest = sum(q.unit_weight[u] for u in words)
         for j, u in enumerate(words):
             rest -= q.unit_weight[u]
-            best = self._unit_best(q.units[u][1], q.found[u])
+            best = self._unit_best(q.units[u][1], found[u])
             if nid in best:
                 return j, list(best).index(nid)
             if rest < floor_weight:
@@ -652,7 +708,7 @@ class _Query:
             self.units.append((1 << i, tok))
             if i + 1 < len(toks):
                 self.units.append((3 << i, tok + toks[i + 1]))
-        self.found = [m._lookup(text) for _, text in self.units]
+        self.found = [(m._pair_lookup if u & 1 else m._lookup)(text) for u, (_, text) in enumerate(self.units)]
         # vocabulary id → the units reaching it, in unit order (their sim and how: found[u][vid]);
         # built a unit at a time in C (dict.fromkeys), as a listed word is rarely reached twice
         by_vid: dict[int, tuple[int, ...]] = {}
