@@ -52,6 +52,7 @@ QUALIFIER_WEIGHT = 0.15
 INITIAL_WEIGHT = 0.3
 MIN_TYPO_LEN = 5
 MIN_SKELETON_TYPO_LEN = 4
+QUICK_BOUND_FROM = 8        # candidates of a name from which the quick listed-side bound pays
 
 
 class Hit:
@@ -129,7 +130,7 @@ def _class_weight(token: str, idf: float) -> tuple[float, str]:
 class _Name:
     """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
 
-    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "vunits", "full", "firsts")
+    __slots__ = ("entry", "listed", "norm", "weights", "total", "classes", "vunits", "full", "firsts", "minor_share")
 
     def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
         self.entry = entry
@@ -137,11 +138,11 @@ class _Name:
         self.norm = norm
         self.weights: list[float] = []
         self.classes: list[str] = []
-        self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         self.total = 0.0
         # vocab id → (unit position, token bitmask, text) of the units it is (usually one)
         self.vunits: dict[int, tuple[tuple[int, int, str], ...]] = {}
         self.full = 0                                   # the bitmask of every token
+        self.minor_share = 0.0                          # the share of its weight in particles, legal forms
         self.firsts: tuple[tuple[int, str], ...] = ()  # (token, first letter) an initial may stand for
 
 
@@ -159,6 +160,10 @@ class Matcher:
         self._vocab: dict[str, int] = {}
         self._postings: list[list[int]] = []            # vocab id → name ids
         self._word_postings: list[list[int]] = []       # vocab id → name ids holding it as one word
+        self._posting_shares: list[list[float]] = []    # vocab id → the share of each name's weight it covers
+        self._major: list[bool] = []                    # vocab id → covers other than particles, legal forms
+        self._shares: dict[str, dict[int, float]] = {}
+        self._pair_shares: dict[str, dict[int, float]] = {}
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
         self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
         self._skeleton_deletes: dict[str, list[int]] = {}
@@ -226,6 +231,8 @@ class Matcher:
             self._vocab[text] = vid
             self._postings.append([])
             self._word_postings.append([])
+            self._posting_shares.append([])
+            self._major.append(False)
             self._texts.append(text)
             form = legal_form(text)
             if form is not None:
@@ -264,24 +271,31 @@ class Matcher:
         name.full = (1 << len(toks)) - 1
         name.firsts = tuple((j, t[0]) for j, t in enumerate(toks)
                             if len(t) > 1 and name.classes[j] in ("middle", "word"))
+        units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         for i, tok in enumerate(toks):
-            name.units.append((1 << i, tok, self._vid(tok)))
+            units.append((1 << i, tok, self._vid(tok)))
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
-                name.units.append((3 << i, joined, self._vid(joined, pair=True)))
+                units.append((3 << i, joined, self._vid(joined, pair=True)))
         vunits: dict[int, list[tuple[int, int, str]]] = {}
-        for k, (nmask, text, vid) in enumerate(name.units):
+        covers: dict[int, int] = {}
+        minor = [cls in ("particle", "legal") for cls in name.classes]
+        for k, (nmask, text, vid) in enumerate(units):
             vunits.setdefault(vid, []).append((k, nmask, text))
-        name.vunits = {vid: tuple(us) for vid, us in vunits.items()}
-        self._by_tokens.setdefault(toks, []).append(nid)
-        for nmask, _, vid in name.units:
-            posting = self._postings[vid]
-            if not posting or posting[-1] != nid:
-                posting.append(nid)
+            covers[vid] = covers.get(vid, 0) | nmask
+            if not self._major[vid] and not all(minor[j] for j in _bits(nmask)):
+                self._major[vid] = True
             if not nmask & (nmask - 1):
                 posting = self._word_postings[vid]
                 if not posting or posting[-1] != nid:
                     posting.append(nid)
+        name.vunits = {vid: tuple(us) for vid, us in vunits.items()}
+        name.minor_share = sum(w for w, m in zip(name.weights, minor) if m) / name.total if name.total else 1.0
+        self._by_tokens.setdefault(toks, []).append(nid)
+        for vid, cover in covers.items():
+            self._postings[vid].append(nid)
+            share = sum(name.weights[j] for j in _bits(cover)) / name.total if name.total else 1.0
+            self._posting_shares[vid].append(share)
         self._names.append(name)
 
     # --- query ---------------------------------------------------------------------------------
@@ -325,6 +339,26 @@ class Matcher:
                 self._bests_size = len(best)
             self._bests[text] = best
         return best
+
+    def _share(self, text: str, found: dict[int, tuple[float, str]], pair: bool) -> dict[int, float]:
+        """The share of each listed name's weight a query unit may cover (what its listed words
+        weigh in the name; summed when it stands for several, so never less), memoised."""
+        cache = self._pair_shares if pair else self._shares
+        got = cache.get(text)
+        if got is None:
+            postings, shares = self._postings, self._posting_shares
+            if len(found) == 1:
+                (vid,) = found
+                got = dict(zip(postings[vid], shares[vid]))
+            else:
+                got = {}
+                for vid in found:
+                    for nid, share in zip(postings[vid], shares[vid]):
+                        got[nid] = got.get(nid, 0.0) + share
+            if len(cache) > 100_000:     # bounded: a long stream of new words
+                cache.clear()
+            cache[text] = got
+        return got
 
     def _pair_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
         """`_unit_best` of a query's joined pair: the names holding what it stands for as one
@@ -520,11 +554,33 @@ class Matcher:
         by_vid = q.by_vid
         initials = {q.tokens[i] for i in q.initials}
         names = self._names
+        # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
+        # weight that some query unit (or initial) could cover; most candidates stop here. First
+        # a quick bound: what the word units (and any other unit reaching a listed word) cover,
+        # plus the name's particles and legal forms, plus what initials may stand for (worth
+        # its memoised tables only when there are many candidates).
+        candidates = [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]
+        major = self._major
+        shares = [self._share(text, found[u], bool(u & 1)) for u, (_, text) in enumerate(units)
+                  if found[u] and (q.unit_class[u] == "word" or any(major[v] for v in found[u]))] \
+            if len(candidates) > QUICK_BOUND_FROM else None
+        allowance = q.allowance
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
-        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]:
-            # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
-            # weight that some query unit (or initial) could cover; most candidates stop here
+        for nid, ub in candidates:
             listed = names[nid]
+            if shares is not None:
+                share = listed.minor_share + 1e-9
+                for got_share in shares:
+                    share += got_share.get(nid, 0.0)
+                if initials:
+                    weights = listed.weights
+                    for j, first in listed.firsts:
+                        if first in initials:
+                            share += weights[j] / listed.total
+                if share < 1.0 and qtotal and min(1.0, (ub + allowance) / qtotal) * share < floor2 \
+                        and q.tokens != listed.norm.tokens:
+                    continue
+            # then the exact cover
             covered = 0
             vunits = listed.vunits
             for vid in vunits.keys() & by_vid.keys():
