@@ -317,21 +317,15 @@ class Matcher:
         return found
 
     def _unit_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
-        """Every listed name a query unit reaches, with the best similarity it reaches it at, in
-        posting order (memoised like `_lookup`: blocking then walks one dict, not every posting
-        of every listed word the unit stands for)."""
+        """Every listed name a query unit reaches, with the best similarity it reaches it at
+        (memoised like `_lookup`: blocking then walks one dict, not every posting of every
+        listed word the unit stands for; built in C, the best similarity written last)."""
         best = self._bests.get(text)
         if best is None:
             postings = self._postings
-            if len(found) == 1:
-                ((vid, (sim, _)),) = found.items()
-                best = dict.fromkeys(postings[vid], sim)
-            else:
-                best = {}
-                for vid, (sim, _) in found.items():
-                    for nid in postings[vid]:
-                        if best.get(nid, 0.0) < sim:
-                            best[nid] = sim
+            best = {}
+            for vid, (sim, _) in sorted(found.items(), key=lambda f: f[1][0]):
+                best.update(dict.fromkeys(postings[vid], sim))
             self._bests_size += len(best)
             if self._bests_size > 1_000_000:     # bounded: a long stream of new words
                 self._bests.clear()
@@ -627,9 +621,12 @@ class Matcher:
         rest = sum(q.unit_weight[u] for u in words)
         for j, u in enumerate(words):
             rest -= q.unit_weight[u]
-            best = self._unit_best(q.units[u][1], found[u])
-            if nid in best:
-                return j, list(best).index(nid)
+            seen: set[int] = set()
+            for vid in found[u]:
+                for n in self._postings[vid]:
+                    if n == nid:
+                        return j, len(seen)
+                    seen.add(n)
             if rest < floor_weight:
                 break
         same = self._by_tokens.get(q.tokens, [])
@@ -818,12 +815,11 @@ class _Query:
 
 
 def _max_merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
-    """The names either of two units reaches, at the better similarity (a's order, then b's)."""
-    out = dict(a)
-    get = out.get
-    for nid, sim in b.items():
-        if get(nid, 0.0) < sim:
-            out[nid] = sim
+    """The names either of two units reaches, at the better similarity."""
+    out = {**a, **b}
+    for nid in a.keys() & b.keys():
+        if a[nid] > b[nid]:
+            out[nid] = a[nid]
     return out
 
 
