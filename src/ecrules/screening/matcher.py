@@ -23,6 +23,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
 
+import numpy as np
 from rapidfuzz.distance import OSA, Indel
 
 from .model import Entry, ListedName, ScreeningList
@@ -53,6 +54,7 @@ INITIAL_WEIGHT = 0.3
 MIN_TYPO_LEN = 5
 MIN_SKELETON_TYPO_LEN = 4
 QUICK_BOUND_FROM = 8        # candidates of a name from which the quick listed-side bound pays
+DENSE_FROM = 600            # names proposed from which blocking runs on arrays over the whole list
 
 
 class Hit:
@@ -163,6 +165,9 @@ class Matcher:
         self._posting_shares: list[list[float]] = []    # vocab id → the share of each name's weight it covers
         self._major: list[bool] = []                    # vocab id → covers other than particles, legal forms
         self._shares: dict[str, dict[int, float]] = {}
+        self._array_cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._minor_shares = np.zeros(0)
+        self._initials: dict[str, np.ndarray] = {}
         self._pair_shares: dict[str, dict[int, float]] = {}
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
         self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
@@ -216,6 +221,7 @@ class Matcher:
         self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
+        self._minor_shares = np.array([name.minor_share for name in self._names], dtype=np.float64)
         # what a screened word (or two adjacent words joined) that is also a listed one stands
         # for, worked out once here: most units of a name that resembles a listed one are listed
         # units, and a lookup (typo and spelling variants) is most of the cost of screening a name
@@ -362,12 +368,9 @@ class Matcher:
         if best is None:
             best = {}
             postings = self._word_postings
-            for vid, (sim, how) in found.items():
-                if how == "spelling and typo":
-                    continue
-                for nid in postings[vid]:
-                    if best.get(nid, 0.0) < sim:
-                        best[nid] = sim
+            for vid, (sim, how) in sorted(found.items(), key=lambda f: f[1][0]):   # the best written last
+                if how != "spelling and typo":
+                    best.update(dict.fromkeys(postings[vid], sim))
             self._bests_size += len(best)
             if self._bests_size > 1_000_000:
                 self._bests.clear()
@@ -503,46 +506,30 @@ class Matcher:
         # Prefix filtering: words whose weights together cannot lift a name to the floor need not
         # propose names (they still count in the bound of the names others propose); those are
         # chosen among the words reaching the most names (`Mohammed` in `Mohammed Essa Akhund`).
-        reach: list[tuple[float, dict[int, float]]] = []
+        reach: list[_Reach] = []    # per word: its weight, the names each unit of it reaches, how many
         found, units, nunits = q.found, q.units, len(q.units)
         for i, cls in enumerate(q.classes):
             if cls not in _MAJOR:
                 continue
-            best: dict[int, float] | None = None
+            parts: list[tuple[tuple[int, str], dict[int, float]]] = []
             for u in (2 * i - 1, 2 * i, 2 * i + 1):
                 if 0 <= u < nunits and found[u]:
                     reached = (self._pair_best if u & 1 else self._unit_best)(units[u][1], found[u])
                     if reached:
-                        best = reached if best is None else _max_merge(best, reached)
-            if best:
-                reach.append((q.weights[i], best))
+                        parts.append(((u & 1, units[u][1]), reached))
+            if parts:
+                reach.append((q.weights[i], parts, max(len(p[1]) for p in parts)))
         floor_weight = (floor ** 2) * q.total - q.allowance
-        reach.sort(key=lambda r: -len(r[1]))
+        reach.sort(key=lambda r: -r[2])
         silent = 0.0            # the weight of the words that do not propose
-        proposers: list[tuple[float, dict[int, float]]] = []
-        followers: list[tuple[float, dict[int, float]]] = []
+        proposers: list[_Reach] = []
+        followers: list[_Reach] = []
         for r in reach:
             if silent + r[0] < floor_weight:
                 silent += r[0]
                 followers.append(r)
             else:
                 proposers.append(r)
-        bound: dict[int, float] = {}
-        for gain_w, best in proposers[::-1]:       # the fewest names first
-            if bound:
-                get = bound.get
-                for nid, sim in best.items():
-                    bound[nid] = get(nid, 0.0) + sim * gain_w
-            else:
-                bound = {nid: sim * gain_w for nid, sim in best.items()}
-        for gain_w, best in followers:       # only names already proposed gain from these
-            for nid in bound.keys() & best.keys():
-                bound[nid] += best[nid] * gain_w
-        # a name equal after normalisation is a candidate even when no word of it proposes one
-        # (`1-P`: an initial and a digit, no word unit)
-        for nid in self._by_tokens.get(toks, ()):
-            if nid not in bound:
-                bound[nid] = q.total
         floor2 = floor ** 2
         qtotal = q.total
         by_vid = q.by_vid
@@ -553,11 +540,34 @@ class Matcher:
         # a quick bound: what the word units (and any other unit reaching a listed word) cover,
         # plus the name's particles and legal forms, plus what initials may stand for (worth
         # its memoised tables only when there are many candidates).
-        candidates = [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]
         major = self._major
-        shares = [self._share(text, found[u], bool(u & 1)) for u, (_, text) in enumerate(units)
-                  if found[u] and (q.unit_class[u] == "word" or any(major[v] for v in found[u]))] \
-            if len(candidates) > QUICK_BOUND_FROM else None
+        share_units = [(u, text) for u, (_, text) in enumerate(units)
+                       if found[u] and (q.unit_class[u] == "word" or any(major[v] for v in found[u]))]
+        shares: list[dict[int, float]] | None = None
+        if sum(r[2] for r in proposers) >= DENSE_FROM:
+            candidates = self._dense(q, proposers, followers, floor_weight, floor2, share_units, initials)
+        else:
+            bound: dict[int, float] = {}
+            for gain_w, parts, _ in proposers[::-1]:       # the fewest names first
+                best = _best_of(parts)
+                if bound:
+                    get = bound.get
+                    for nid, sim in best.items():
+                        bound[nid] = get(nid, 0.0) + sim * gain_w
+                else:
+                    bound = {nid: sim * gain_w for nid, sim in best.items()}
+            for gain_w, parts, _ in followers:       # only names already proposed gain from these
+                best = _best_of(parts)
+                for nid in bound.keys() & best.keys():
+                    bound[nid] += best[nid] * gain_w
+            # a name equal after normalisation is a candidate even when no word of it proposes
+            # one (`1-P`: an initial and a digit, no word unit)
+            for nid in self._by_tokens.get(toks, ()):
+                if nid not in bound:
+                    bound[nid] = q.total
+            candidates = [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]
+            if len(candidates) > QUICK_BOUND_FROM:
+                shares = [self._share(text, found[u], bool(u & 1)) for u, text in share_units]
         allowance = q.allowance
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
         for nid, ub in candidates:
@@ -610,6 +620,78 @@ class Matcher:
             return (-h.score, -int(agrees), h.ref)
         hits.sort(key=rank)
         return hits
+
+    def _dense(self, q: _Query, proposers: list[_Reach], followers: list[_Reach], floor_weight: float,
+               floor2: float, share_units: list[tuple[int, str]], initials: set[str]) -> list[tuple[int, float]]:
+        """Blocking when common words propose many names: the same bounds, summed in the same
+        order, over arrays of the whole list, and the quick listed-side bound. The candidates,
+        in name order, with their query-side bounds."""
+        n = len(self._names)
+        bound = np.zeros(n)
+        proposed = np.zeros(n, dtype=bool)
+        for gain_w, parts, _ in proposers[::-1]:
+            if len(parts) == 1:
+                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                bound[nids] += sims * gain_w
+                proposed[nids] = True
+            else:
+                sim = self._dense_best(parts, n)
+                bound += sim * gain_w
+                proposed |= sim > 0.0
+        for gain_w, parts, _ in followers:
+            if len(parts) == 1:
+                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                bound[nids] += sims * gain_w
+            else:
+                bound += self._dense_best(parts, n) * gain_w
+        same = self._by_tokens.get(q.tokens, [])
+        for nid in same:
+            if not proposed[nid]:
+                bound[nid] = q.total
+                proposed[nid] = True
+        keep = proposed & (bound >= floor_weight)
+        if q.total:
+            share = self._minor_shares + 1e-9
+            for c in initials:
+                share += self._initial_shares(c)
+            for u, text in share_units:
+                pair = bool(u & 1)
+                nids, values = self._arrays(self._share(text, q.found[u], pair), (2 + pair, text))
+                share[nids] += values
+            ub_q = np.minimum(1.0, (bound + q.allowance) / q.total)
+            prune = (share < 1.0) & (ub_q * share < floor2)
+            prune[same] = False         # a name equal after normalisation is always scored
+            keep &= ~prune
+        idx = np.flatnonzero(keep)
+        return list(zip(idx.tolist(), bound[idx].tolist()))
+
+    def _initial_shares(self, letter: str) -> np.ndarray:
+        """The share of each listed name's weight an initial may stand for (memoised)."""
+        got = self._initials.get(letter)
+        if got is None:
+            got = self._initials[letter] = np.array(
+                [sum(name.weights[j] for j, first in name.firsts if first == letter) / name.total if name.total else 0.0
+                 for name in self._names], dtype=np.float64)
+        return got
+
+    def _dense_best(self, parts: list[tuple[tuple[int, str], dict[int, float]]], n: int) -> np.ndarray:
+        """A word's best similarity over its units, for every name of the list."""
+        sim = np.zeros(n)
+        for key, best in parts:
+            nids, sims = self._arrays(best, key)
+            sim[nids] = np.maximum(sim[nids], sims)
+        return sim
+
+    def _arrays(self, values: dict[int, float], key: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
+        """A memoised table (name id → value) as two arrays, by what it is of (`key`)."""
+        got = self._array_cache.get(key)
+        if got is None:
+            got = (np.fromiter(values.keys(), dtype=np.int64, count=len(values)),
+                   np.fromiter(values.values(), dtype=np.float64, count=len(values)))
+            if len(self._array_cache) > 20_000:
+                self._array_cache.clear()
+            self._array_cache[key] = got
+        return got
 
     def _rank(self, q: _Query, floor_weight: float, nid: int) -> tuple[int, int]:
         """Which of two equally scored names of one entry a hit reports: the one the heaviest
@@ -812,6 +894,17 @@ class _Query:
             self.unit_weight_of[qmask] = w
             self.unit_class.append("word" if major else "minor")
         self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
+
+
+_Reach = tuple[float, list[tuple[tuple[int, str], dict[int, float]]], int]
+
+
+def _best_of(parts: list[tuple[tuple[int, str], dict[int, float]]]) -> dict[int, float]:
+    """A word's names at the best similarity over its units."""
+    best = parts[0][1]
+    for _, more in parts[1:]:
+        best = _max_merge(best, more)
+    return best
 
 
 def _max_merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
