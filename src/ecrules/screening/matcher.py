@@ -168,6 +168,7 @@ class Matcher:
         self._array_cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
         self._minor_shares = np.zeros(0)
         self._initials: dict[str, np.ndarray] = {}
+        self._kinds: dict[str, tuple[float, str]] = {}     # query token → (weight, class) but qualifier
         self._firsts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._pair_shares: dict[str, dict[int, float]] = {}
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
@@ -724,30 +725,30 @@ class Matcher:
     def _score(self, nid: int, q: _Query, qtype: str | None) -> tuple[float, list[_Pick]] | None:
         name = self._names[nid]
         ntoks = name.norm.tokens
-        pairs: list[_Pick] = []
-        order: list[tuple[float, int, int]] = []
         weights = name.weights
         by_vid = q.by_vid
-        qfound = q.found
+        qfound, qunits, unit_weight = q.found, q.units, q.unit_weight
         vunits = name.vunits
-        # the units query units reach, in any order: `order` sorts them (its keys are distinct)
+        # the units query units reach, in any order: sorted by (-gain, query unit, listed unit),
+        # keys that are distinct, so the picks never compare
+        ordered: list[tuple[float, int, int, _Pick]] = []
         for vid in vunits.keys() & by_vid.keys():
             for k, nmask, ntext in vunits[vid]:
                 npair = nmask & (nmask - 1) != 0
                 for u in by_vid[vid]:
                     sim, how = qfound[u][vid]
-                    qmask, qtext = q.units[u]
+                    qmask, qtext = qunits[u]
                     qpair = qmask & (qmask - 1) != 0
                     if npair and (qpair or how == "spelling and typo"):
                         continue                        # pairs align through their tokens
                     if qpair and how == "spelling and typo":
                         continue
                     nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
-                    gain = sim * (q.unit_weight[u] + nw)
-                    order.append((-gain, u, k))
-                    pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
-        if pairs:   # best gain first; ties in query order, then in the listed name's order
-            pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
+                    gain = sim * (unit_weight[u] + nw)
+                    ordered.append((-gain, u, k, (gain, qmask, nmask, sim, how, qtext, ntext, nw)))
+        # best gain first; ties in query order, then in the listed name's order
+        ordered.sort()
+        pairs = [o[3] for o in ordered]
         matched = len(pairs)
         for i in q.initials:                          # initials: `T.` for `Taher`
             tok = q.tokens[i]
@@ -866,29 +867,37 @@ class _Query:
             else:
                 by_vid.update(dict.fromkeys(found, (u,)))
         self.by_vid = by_vid
-        self.weights: list[float] = []
-        self.classes: list[str] = []
+        weights: list[float] = []
+        classes: list[str] = []
         self.initials: list[int] = []
+        kinds = m._kinds
+        qualifiers = norm.qualifiers
         for i, tok in enumerate(toks):
-            if tok in PARTICLES:
-                w, cls = PARTICLE_WEIGHT, "particle"
-            elif legal_form(tok) is not None:
-                w, cls = LEGAL_WEIGHT, "legal"
-            elif len(tok) == 1:
-                w, cls = INITIAL_WEIGHT, "initial"
+            got = kinds.get(tok)
+            if got is None:
+                if tok in PARTICLES:
+                    got = PARTICLE_WEIGHT, "particle"
+                elif legal_form(tok) is not None:
+                    got = LEGAL_WEIGHT, "legal"
+                elif len(tok) == 1:
+                    got = INITIAL_WEIGHT, "initial"
+                else:   # the rarity of what the token stands for on the list; unknown words weigh most
+                    got = m._weight(tok, self.found[2 * i]), "word"
+                if len(kinds) > 500_000:
+                    kinds.clear()
+                kinds[tok] = got
+            w, cls = got
+            if cls == "initial":
                 self.initials.append(i)
-            elif i in norm.qualifiers:
+            elif cls == "word" and i in qualifiers:
                 w, cls = QUALIFIER_WEIGHT, "qualifier"
-            else:   # the rarity of what the token stands for on the list; unknown words weigh most
-                w = m._weight(tok, self.found[2 * i])
-                cls = "word"
-            self.weights.append(w)
-            self.classes.append(cls)
-        self.total = sum(self.weights)
+            weights.append(w)
+            classes.append(cls)
+        self.weights, self.classes = weights, classes
+        self.total = sum(weights)
         self.unit_weight_of: dict[int, float] = {}
         self.unit_weight: list[float] = []
         self.unit_class: list[str] = []
-        weights, classes = self.weights, self.classes
         for qmask, _ in self.units:     # a token (one bit) or a joined pair (two adjacent bits)
             i = qmask.bit_length() - 1
             if qmask & (qmask - 1):
@@ -900,7 +909,7 @@ class _Query:
             self.unit_weight.append(w)
             self.unit_weight_of[qmask] = w
             self.unit_class.append("word" if major else "minor")
-        self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
+        self.allowance = sum(w for w, c in zip(weights, classes) if c not in _MAJOR)
 
 
 _Reach = tuple[float, list[tuple[tuple[int, str], dict[int, float]]], int]
