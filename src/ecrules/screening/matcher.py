@@ -169,7 +169,8 @@ class Matcher:
         self._minor_shares = np.zeros(0)
         self._initials: dict[str, np.ndarray] = {}
         self._kinds: dict[str, tuple[float, str]] = {}     # query token → (weight, class) but qualifier
-        self._firsts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._firsts: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"),
+                                                                   np.zeros(0))
         self._pair_shares: dict[str, dict[int, float]] = {}
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
         self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
@@ -224,6 +225,11 @@ class Matcher:
         for k, ln, norm in staged:
             self._add(k, ln, norm)
         self._minor_shares = np.array([name.minor_share for name in self._names], dtype=np.float64)
+        # every (name, first letter of a word, the word's share of the name): what initials may stand for
+        rows = [(nid, first, name.weights[j] / name.total) for nid, name in enumerate(self._names)
+                if name.total for j, first in name.firsts]
+        self._firsts = (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype="<U1"),
+                        np.array([r[2] for r in rows], dtype=np.float64))
         # what a screened word (or two adjacent words joined) that is also a listed one stands
         # for, worked out once here: most units of a name that resembles a listed one are listed
         # units, and a lookup (typo and spelling variants) is most of the cost of screening a name
@@ -672,11 +678,6 @@ class Matcher:
         """The share of each listed name's weight an initial may stand for (memoised)."""
         got = self._initials.get(letter)
         if got is None:
-            if self._firsts is None:        # every (name, first letter, share of the name) once
-                rows = [(nid, first, name.weights[j] / name.total) for nid, name in enumerate(self._names)
-                        if name.total for j, first in name.firsts]
-                self._firsts = (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows]),
-                                np.array([r[2] for r in rows], dtype=np.float64))
             nids, letters, shares = self._firsts
             mine = letters == letter
             got = self._initials[letter] = np.bincount(nids[mine], weights=shares[mine], minlength=len(self._names))
