@@ -266,6 +266,9 @@ def test_normalize_arrow_matches_normalize() -> None:
     strs += ["", None, "  Acme   Trading ", "ACME\tTRADING"]
     got = normalize_arrow(pa.array(strs)).to_pylist()
     assert got == [normalize(s) if s is not None else None for s in strs]
+    # values with no white space to fold (the fold is then skipped), alone and beside one that has
+    for batch in (["Acme Trading", " Lead", "Tail ", None, "ÉCOLE Nº 5"], ["Acme Trading", "a  b", "c\td"]):
+        assert normalize_arrow(pa.array(batch)).to_pylist() == [normalize(s) if s is not None else None for s in batch]
 
 
 def test_batch_size_bounds_chunks() -> None:

@@ -314,6 +314,36 @@ rule NEG allow { when a - b < -0.000000001 and n * 3 > 10 }
     _compare(policy, engine, recs, strict=False)
 
 
+_MONEY = st.builds(lambda units, cents, places: float(Decimal(units) + Decimal(cents).scaleb(-places)),
+                   st.integers(-10**16, 10**16), st.integers(0, 10**9), st.integers(0, 12))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True), _MONEY, st.none(),
+                          st.sampled_from([0.1, 1e-7, 1e-9, 1e-10, 12345678901234567890.5, -0.0, 1e15, 999999.999999999,
+                                           1000000.000000001, 123456.123456789, 0.30000000000000004, 5e-324, 1.7976931348623157e308])),
+                max_size=60))
+def test_float_columns_are_the_decimals_they_print_as(xs: list[float | None]) -> None:
+    """A float64 column (pandas, Parquet) becomes the decimals `repr` prints, as the row engine
+    reads a float (`values.to_decimal`); a float that has no such decimal of at most 9 places and
+    29 integer digits, or is not finite, is left to the row engine (flagged)."""
+    from ecrules import types as T
+    from ecrules.columnar import canon
+
+    arr = pa.array(xs, type=pa.float64())
+    out, bad = canon.canon_array(arr, T.NUMBER)
+    for x, got, flagged in zip(xs, out.to_pylist(), bad.tolist()):
+        if x is None:
+            assert got is None and not flagged
+            continue
+        try:
+            want = canon.py_value(x, T.NUMBER)
+        except canon._Unclean:
+            assert flagged, x
+            continue
+        assert not flagged and got == want, (x, got, want)
+
+
 def test_dates_from_strings_and_date_columns() -> None:
     policy = ecrules.loads(CONSTRUCTS["deny_overrides"], ROOT / "tests" / "c.ecp")
     engine = ColumnarEngine(policy)
@@ -393,15 +423,20 @@ _HOSTILE_LINES = [
     b'{"total_value": "12.5"}', b'{"total_value": 1e3}', b'{"total_value": 0.0000000001}', b'{"id": "x"} {"id": "y"}',
     b'{"total_value": NaN}', b"", b"   ", b"\t", b"\xc2\xa0", b'{"id": "\\ud800"}', b"[1]", b"nul", b'{"id": 5',
     b'{"id": "q", "items": [{"quantity": 1.0}]}', b'{"total_value": 1.5e30}', b'{"total_value": 0e-99}', b'{"id": "caf\xc3\xa9"}', b'{"extra": 12345678901234567890123}',
+    b'{"id": "caf\\u00e9"}', b'{"id": "a\\"b\\\\c\\/d\\n"}', b'{"i\\u0064": "x"}', b'{"id": "y", "i\\u0064": "x"}', b'{"id": "\\ud83d\\ude00"}',
+    b'{"id": "\\ud800"}', b'{"id": "\\u0000"}', b'{"total_value"  :  "1"}', b'{"total_v\\u0061lue": "1"}', b'  {"id": "lead"}', b"    ",
+    b'{"total_value": -0}', b'{"total_value": 0.1}', b'{"total_value": 1e-7}', b'{"total_value": 12345678901234567890.5}',
+    b'{"total_value": 1e400}', b'{"total_value": -0.0}', b'{"id": "3E001", "items": [{"code": "5E002"}]}', b'{"total_value": 1E+2}',
 ]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(records(CASES[-1][1]), min_size=1, max_size=60), st.lists(_mutations(), max_size=6),
-       st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(_HOSTILE_LINES)), max_size=8))
+       st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(_HOSTILE_LINES)), max_size=8),
+       st.booleans(), st.sampled_from([7, 1000]), st.sampled_from([64, 4096, 2**22]))
 def test_jsonl_reader_matches_the_row_reader(tmp_path_factory: Any, recs: list[dict[str, Any]],
                                              mutations: list[tuple[int, int, Any, bool]],
-                                             hostile: list[tuple[int, bytes]]) -> None:
+                                             hostile: list[tuple[int, bytes]], ended: bool, batch: int, block: int) -> None:
     """The vectorised JSON Lines reader (`run_path` on .jsonl) gives the decisions of the
     per-line reader (`inputs.read_jsonl`, decided by the row engine where it is not a record):
     exact numbers (a decimal is written with its own digits), broken records, malformed lines."""
@@ -426,11 +461,58 @@ def test_jsonl_reader_matches_the_row_reader(tmp_path_factory: Any, recs: list[d
     for at, raw in hostile:
         lines.insert(at % (len(lines) + 1), raw)
     path = tmp_path_factory.mktemp("jl") / "records.jsonl"
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    engine = ColumnarEngine(policy, batch_size=7)
-    got = [d for chunk in engine.run_path(str(path)) for d in chunk]
+    path.write_bytes(b"\n".join(lines) + (b"\n" if ended else b""))
+    engine = ColumnarEngine(policy, batch_size=batch)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("ecrules.columnar.jsonl._BLOCK", block)  # lines cut across blocks
+        got = [d for chunk in engine.run_path(str(path)) for d in chunk]
     expected = [d for chunk in engine.run_rows(read_jsonl(str(path))) for d in chunk]
     assert got == expected
+
+
+_LINE_BYTES = st.lists(st.sampled_from([
+    b"{", b"}", b"[", b"]", b'"', b":", b",", b" ", b"  ", b"\t", b"\r", b"\\", b"\\u", b"00", b"d8", b"D9", b"0041", b"e", b"E",
+    b"1", b"0", b"-", b".", b"1234567890", b"9" * 19, b"NaN", b"Infinity", b"\xc3\xa9", b"\xff", b"\x7f", b"\x00",
+    b'"value"', b'"total_value"', b'"quantity"', b'"code"', b"[" * 60, b"{" * 41, b"x", b"3E001"]), max_size=14).map(b"".join)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_LINE_BYTES, min_size=1, max_size=12), st.booleans())
+def test_block_screen_is_the_line_rule(lines: list[bytes], ended: bool) -> None:
+    """The reader screens a block of lines in one RE2 pass; it finds exactly the lines that the
+    rule, applied a line at a time with Python's `re`, finds (and only empty lines or lines
+    starting with a space are looked at as maybe blank)."""
+    from ecrules.columnar.jsonl import LineReader
+
+    reader = LineReader(CASES[-1][1].checked.record)
+    data = b"\n".join(lines) + (b"\n" if ended else b"")
+    parts = data.split(b"\n")
+    if ended:
+        parts.pop()
+    suspect, maybe_blank = reader.screen(data, parts)
+    assert suspect == {k for k, x in enumerate(parts) if reader.line_suspect(x)}
+    assert {k for k, x in enumerate(parts) if not x.strip(b" ") and k not in suspect} <= maybe_blank
+
+
+def test_jsonl_too_long_lines_and_blocks(tmp_path: Path, monkeypatch: Any) -> None:
+    """A line over the limit is an `error` decision, skipped in blocks; the lines around it,
+    across block boundaries, are decided as the row reader reads them."""
+    from ecrules.inputs import read_jsonl
+
+    policy = CASES[-1][1]
+    monkeypatch.setattr("ecrules.inputs.MAX_LINE_BYTES", 100)
+    monkeypatch.setattr("ecrules.columnar.jsonl._BLOCK", 32)
+    good = b'{"id": "a", "total_value": 1}'
+    for tail in (b"", b"\n"):
+        lines = [good, b'{"id": "' + b"x" * 300 + b'"}', good, b"y" * 101, b"z" * 100, b'{"id": "' + b"w" * 300]
+        path = tmp_path / "long.jsonl"
+        path.write_bytes(b"\n".join(lines) + tail)
+        engine = ColumnarEngine(policy, batch_size=2)
+        got = [d for chunk in engine.run_path(str(path)) for d in chunk]
+        expected = [d for chunk in engine.run_rows(read_jsonl(str(path))) for d in chunk]
+        assert got == expected
+        longer = [k for k, d in enumerate(got) if d.error is not None and "longer than 100 bytes" in d.error.message]
+        assert longer == [1, 3, 5] and len(got) == 6  # 100 bytes (`z`s) is not too long
 
 
 def test_jsonl_reader_decides_clean_lines_itself(tmp_path: Path) -> None:

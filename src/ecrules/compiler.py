@@ -364,13 +364,18 @@ class _Emitter(n.ExprVisitor):
             pattern = e.pattern
             assert pattern is not None, "the checker puts a pattern on every `like`"
             if isinstance(pattern, str):
+                prefixes = _class_prefixes(pattern)
                 test = _literal_like(left, pattern) or \
-                    f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({left}) is not None"
+                    (f"{left}.startswith({self.hoist('C', prefixes)})" if prefixes else self.like_test(left, pattern))
             else:
                 table = self.hoist("PT", {p: v.compile_pattern(p) for p in pattern})
                 test = f"{table}[{self.expr(e.right)}].fullmatch({left}) is not None"
             return f"({test})" if op.negates is None else f"(not {test})"
         raise ops.Unsupported(f"`{e.op}` in the row engine", e.span)
+
+    def like_test(self, subject: str, pattern: str) -> str:
+        """`subject like pattern` by the pattern's matcher (the fast path memoizes it)."""
+        return f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({subject}) is not None"
 
     def visit_Quant(self, e: n.Quant) -> str:
         fused = self._fused.get(var_of(e))
@@ -540,22 +545,26 @@ class _Emitter(n.ExprVisitor):
         has_id = "id" in c.record.fields
         catch = ["    except _RE as exc:",
                  f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
-        if not has_id:
-            rid = ["    rid = pos"]
-        else:
-            var = f"F{fields.index('id')}"
-            id_type = c.record.fields["id"].type
-            if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
-                canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
-                value = f"{canon}(rec['id'])"
-            else:
-                value = var
-            if c.record.fields["id"].optional:
-                rid = [f"    rid = {value} if {var} is not None else pos"]
-            else:
-                rid = [f"    rid = {value}"]
+        rid = self.rid_lines()
         return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
                          + invariants + catch + rid + rules) + "\n"
+
+    def rid_lines(self) -> list[str]:
+        """`rid = ...`: the decision's id, from the validated `id` field or the position."""
+        c = self.c
+        assert c.record is not None
+        if "id" not in c.record.fields:
+            return ["    rid = pos"]
+        var = f"F{list(c.record.fields).index('id')}"
+        id_type = c.record.fields["id"].type
+        if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
+            canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
+            value = f"{canon}(rec['id'])"
+        else:
+            value = var
+        if c.record.fields["id"].optional:
+            return [f"    rid = {value} if {var} is not None else pos"]
+        return [f"    rid = {value}"]
 
     def lets(self) -> list[str]:
         """A lazily computed local and its closure for every `let` read (and the lets those read)."""
@@ -658,6 +667,31 @@ def _literal_like(subject: str, pattern: str) -> str | None:
     return f"({subject} == {text})"
 
 
+_MAX_PREFIXES = 64
+
+
+def _class_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """The prefixes a pattern of characters and classes then one `*` stands for (`3[A-E]*`: `3A`
+    to `3E`), when there are at most `_MAX_PREFIXES`: one `str.startswith(tuple)`, no regex."""
+    globs = v.parse_pattern(pattern)
+    if len(globs) < 2 or globs[-1].kind != "any" or not any(g.kind == "class" for g in globs):
+        return None
+    prefixes = [""]
+    for g in globs[:-1]:
+        if g.kind == "char":
+            chars = [g.char]
+        elif g.kind == "class" and not g.negate:
+            if sum(ord(hi) - ord(lo) + 1 for lo, hi in g.ranges) > _MAX_PREFIXES:
+                return None
+            chars = sorted({chr(c) for lo, hi in g.ranges for c in range(ord(lo), ord(hi) + 1)})
+        else:
+            return None
+        prefixes = [p + c for p in prefixes for c in chars]
+        if len(prefixes) > _MAX_PREFIXES:
+            return None
+    return tuple(prefixes)
+
+
 def _top_quants(e: n.Expr) -> list[n.Quant]:
     """The quantifiers of `e` that are not inside another quantifier, in source order."""
     out: list[n.Quant] = []
@@ -679,16 +713,25 @@ def _is_const_name(e: n.Expr) -> bool:
     return isinstance(e, n.Name) and isinstance(e.binding, ConstInfo)
 
 
-def compile_policy(checked: Checked) -> tuple[Decide, str]:
-    """The `decide(record, position)` function of a checked policy, and its generated source."""
+#: emits `decide_fast` in front of `decide` for a policy it can, or returns None (fastpath.emit)
+FastPath = Callable[[Checked, "_Emitter"], "str | None"]
+
+
+def compile_policy(checked: Checked, guard: FastPath | None = None) -> tuple[Decide, str]:
+    """The `decide(record, position)` function of a checked policy, and its generated source;
+    with `guard`, the guarded fast path it emits (`decide_fast`) when it emits one."""
     if checked.record is None:
         return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n"
     emitter = _Emitter(checked)
     source = emitter.emit()
+    fast = guard(checked, emitter) if guard is not None else None  # None: outside the fast path's subset
+    if fast is not None:
+        source += "\n" + fast
     combiner = Combiner(checked)
     namespace = dict(emitter.globals)
     namespace.update({
         "_combine": combiner.decide, "_combine_mask": combiner.decide_mask, "_fault": combiner.fault, "_record_error": combiner.record_error,
+        "_masks": combiner.masks, "_Decision": Decision, "_tuple_new": tuple.__new__,
         "_Fault": v.Fault,
     })
     audit(source, namespace)
@@ -697,7 +740,7 @@ def compile_policy(checked: Checked) -> tuple[Decide, str]:
     code = compile(source, filename, "exec")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(code, namespace)
-    decide: Decide = namespace["decide"]
+    decide: Decide = namespace["decide_fast" if fast is not None else "decide"]
     return decide, source
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from .checked import Checked, RuleInfo
 from .compiler import Decide, compile_policy
+from .fastpath import emit as fast_path
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
@@ -27,7 +28,7 @@ class Policy:
     __slots__ = ("_checked", "_decide", "_source", "_files", "warnings")
 
     def __init__(self, checked: Checked, warnings: list[Diagnostic], files: PolicyFiles | None = None):
-        decide, source = compile_policy(checked)
+        decide, source = compile_policy(checked, fast_path)
         if checked.screenings:
             from .screening.runtime import with_matches
             decide = with_matches(decide, checked)

@@ -195,7 +195,14 @@ def _float_column(arr: pa.Array, typ: t.Type) -> tuple[pa.Array, np.ndarray]:
     idx = np.flatnonzero(valid)  # NaN and infinities never pass the test below: the slow path flags them
     xs = x[idx]
     with np.errstate(invalid="ignore", over="ignore"):
-        for d in range(NUMBER_SCALE + 1):
+        # first all places at once (|x| < 10^6): the decimal is the same whichever d finds it
+        # (the one decimal of at most 15 digits that gives x), so most amounts take one pass
+        p = 10.0**NUMBER_SCALE
+        q = np.round(xs * p)
+        ok = (np.abs(q) < _SIG_LIMIT) & (q / p == xs)
+        q_all[idx[ok]] = q[ok]
+        idx, xs = idx[~ok], xs[~ok]
+        for d in range(NUMBER_SCALE):
             if not len(idx):
                 break
             p = 10.0**d

@@ -178,22 +178,19 @@ class ColumnarEngine:
 
         return self._decide(con, table, bad, fallback, pos0, raw_ids)
 
-    def decide_lines(self, con: Any, items: list[Any], pos0: int) -> ChunkResult:
-        """Decide a chunk of `jsonl.LineReader.lines`, whose first record has position `pos0 + 1`."""
+    def decide_lines(self, con: Any, chunk: Any, pos0: int, parsed_table: tuple[pa.Table, np.ndarray] | None = None) -> ChunkResult:
+        """Decide a `jsonl.LineChunk`, whose first record has position `pos0 + 1` (`parsed_table`:
+        its `LineReader.table`, when already made)."""
         from ..inputs import BadLine, parse_line
 
-        reader = self._line_reader()
-        raw, bad = reader.table(items)
+        raw, bad = parsed_table if parsed_table is not None else self._line_reader().table(chunk)
         table, cbad = canon.canon_table(raw, self.record, self.schema)
-        parsed: dict[int, Any] = {}
+        parsed: dict[int, Any] = chunk.parsed
 
         def item(k: int) -> Any:
-            x = items[k]
-            if type(x) is not tuple:
-                return x
             got = parsed.get(k)
             if got is None:
-                got = parsed[k] = parse_line(x[1], x[0])
+                got = parsed[k] = parse_line(chunk.raw(k), chunk.linenos[k])
             return got
 
         def fallback(k: int) -> Decision:
@@ -203,7 +200,7 @@ class ColumnarEngine:
             return self.policy.evaluate(row, position=pos0 + k + 1)
 
         def raw_ids() -> list[Any]:
-            return [x.get("id") if isinstance(x, dict) else None for x in map(item, range(len(items)))]
+            return [x.get("id") if isinstance(x, dict) else None for x in map(item, range(len(chunk)))]
 
         return self._decide(con, table, bad | cbad, fallback, pos0, raw_ids)
 
@@ -215,16 +212,23 @@ class ColumnarEngine:
         return self._lines
 
     def run_jsonl(self, path: str) -> Iterator[ChunkResult]:
-        """Decide a JSON Lines file (`-`: standard input) read by the vectorised reader."""
+        """Decide a JSON Lines file (`-`: standard input) read by the vectorised reader; reading
+        and parsing the next chunk (Arrow, no GIL held for long) runs on a thread of its own."""
         from ..inputs import _open_binary
 
         stream = _open_binary(path)
+        reader = self._line_reader()
+
+        def parsed() -> Iterator[tuple[Any, tuple[pa.Table, np.ndarray]]]:
+            for chunk in reader.lines(stream, self.batch_size):
+                yield chunk, reader.table(chunk)
+
         con = self.connect()
         pos = 0
         try:
-            for items in self._line_reader().lines(stream, self.batch_size):
-                yield self.decide_lines(con, items, pos)
-                pos += len(items)
+            for chunk, table in prefetch(parsed()):
+                yield self.decide_lines(con, chunk, pos, table)
+                pos += len(chunk)
         finally:
             con.close()
             if path != "-":
