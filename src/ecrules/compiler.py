@@ -574,9 +574,13 @@ class _Emitter(n.ExprVisitor):
             for name in pending:
                 done.add(name)
                 k = self.c.lets[name].index
-                body = self.expr(self.c.lets[name].expr)  # may add lets to self._uses_lets
+                body = self.let_value(self.c.lets[name].expr)  # may add lets to self._uses_lets
                 lines += [f"L{k} = _U", f"def _l{k}():", f"    nonlocal L{k}", f"    L{k} = {body}", f"    return L{k}"]
         return lines
+
+    def let_value(self, e: n.Expr) -> str:
+        """A `let`'s value as its local holds it (the fast path holds numbers scaled)."""
+        return self.expr(e)
 
     def rules(self, as_of: str) -> list[str]:
         c = self.c
@@ -717,16 +721,17 @@ def _is_const_name(e: n.Expr) -> bool:
 FastPath = Callable[[Checked, "_Emitter"], "str | None"]
 
 
-def compile_policy(checked: Checked, guard: FastPath | None = None) -> tuple[Decide, str]:
-    """The `decide(record, position)` function of a checked policy, and its generated source;
-    with `guard`, the guarded fast path it emits (`decide_fast`) when it emits one."""
+def compile_policy(checked: Checked, guard: FastPath | None = None) -> tuple[Decide, str, Callable[[], Decide] | None]:
+    """The `decide(record, position)` function of a checked policy, and its generated source.
+
+    With `guard`, the source also holds the guarded fast path it emits (`decide_fast`), and the
+    third value audits, compiles and returns it: on first use, so that loading alone (`ecrules
+    check`, a policy that is tested but never run) does not pay for compiling the rules twice."""
     if checked.record is None:
-        return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n"
+        return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n", None
     emitter = _Emitter(checked)
     source = emitter.emit()
     fast = guard(checked, emitter) if guard is not None else None  # None: outside the fast path's subset
-    if fast is not None:
-        source += "\n" + fast
     combiner = Combiner(checked)
     namespace = dict(emitter.globals)
     namespace.update({
@@ -738,10 +743,22 @@ def compile_policy(checked: Checked, guard: FastPath | None = None) -> tuple[Dec
     # the file name is for tracebacks only, but written safe all the same (`repr`, one line)
     filename = f"<ecrules {checked.module.span.source.name!r} #{next(_counter)}>"
     code = compile(source, filename, "exec")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    full = source if fast is None else source + "\n" + fast
+    linecache.cache[filename] = (len(full), None, full.splitlines(True), filename)
     exec(code, namespace)
-    decide: Decide = namespace["decide_fast" if fast is not None else "decide"]
-    return decide, source
+    decide: Decide = namespace["decide"]
+    if fast is None:
+        return decide, full, None
+    fast_source = fast
+
+    def build() -> Decide:
+        audit(fast_source, namespace)
+        # blank lines first: its line numbers are those of the full source (tracebacks, linecache)
+        exec(compile("\n" * (source.count("\n") + 1) + fast_source, filename, "exec"), namespace)
+        fast_decide: Decide = namespace["decide_fast"]
+        return fast_decide
+
+    return decide, full, build
 
 
 def _no_record(checked: Checked) -> Decide:

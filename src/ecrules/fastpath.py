@@ -34,7 +34,7 @@ from typing import Any
 from . import nodes as n
 from . import types as t
 from . import values as v
-from .checked import Checked, ConstInfo, FieldRef, VarRef, var_of
+from .checked import Checked, ConstInfo, FieldRef, LetInfo, VarRef, var_of
 from .compiler import _Emitter, _top_quants
 from .literals import MAX_EXPONENT, decimal_in_range
 from .pysource import comment, ident, lit
@@ -124,6 +124,9 @@ class FastEmitter(_Emitter):
                 return lit(self.const_scaled(b.value))
             if isinstance(b, FieldRef) and b.index in self._numbers:
                 return f"F{b.index}"
+            if isinstance(b, LetInfo):  # computed scaled, once, when first read (let_value)
+                self._uses_lets.add(b.name)
+                return f"(L{b.index} if L{b.index} is not _U else _l{b.index}())"
             raise Refuse("a number read from something other than a field or constant")
         if isinstance(e, n.Attr):
             return self.attr(e)
@@ -154,6 +157,9 @@ class FastEmitter(_Emitter):
         if not conv:
             return super().field_check(obj, f, var)
         return [f"{var} = {obj}.get({lit(f.name)})"] + conv
+
+    def let_value(self, e: n.Expr) -> str:
+        return self.num(e) if self.c.type_of(e) == t.NUMBER else self.expr(e)
 
     def convert(self, var: str, typ: t.Type, path: tuple[str | int, ...]) -> list[str]:
         if typ != t.NUMBER:
