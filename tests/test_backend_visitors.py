@@ -23,6 +23,7 @@ from ecrules.checked import Checked, Env
 from ecrules.columnar.sqlexpr import ExprGen
 from ecrules.columnar.sqlgen import SqlGen
 from ecrules.compiler import _Emitter
+from ecrules.fastpath import FastEmitter
 from ecrules.coverage import _Watching
 from ecrules.interpreter import Evaluator, Interpreter, _Constants
 from ecrules.semantics.operators import Unsupported
@@ -39,6 +40,7 @@ BACKENDS: dict[type[n.ExprVisitor], Callable[[Checked], Callable[[Any], Any]]] =
     _Constants: lambda c: lambda e: _Constants(lambda name: None).eval(e, Env({})),
     _Watching: lambda c: lambda e: _Watching(c).eval(e, Env({})),
     _Emitter: lambda c: _Emitter(c).expr,
+    FastEmitter: lambda c: FastEmitter(c, _Emitter(c)).expr,
     ExprGen: lambda c: lambda e: ExprGen(c).expr(e, {}),
     SqlGen: lambda c: lambda e: SqlGen(c).expr(e, {}),
     Encoder: lambda c: lambda e: Encoder(c, Bounds()).expr(e, Env(None)),

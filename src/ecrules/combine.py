@@ -120,6 +120,12 @@ class Combiner:
                 self._cited[key] = rest
         return rest
 
+    @property
+    def masks(self) -> dict[int, Any]:
+        """`decide_mask`'s cache, for the fast path to read inline: by mask, a decision's fields
+        after the id (a tuple), or a dict of them by date. Never replaced, only filled."""
+        return self._masks
+
     def decide_mask(self, mask: int, record_id: Any, as_of: datetime.date | None,
                     cites: Cites | None = None) -> Decision:
         """`decide` for the compiled engine: the matched rules as a bit mask (bit k for rule k),

@@ -364,13 +364,18 @@ class _Emitter(n.ExprVisitor):
             pattern = e.pattern
             assert pattern is not None, "the checker puts a pattern on every `like`"
             if isinstance(pattern, str):
+                prefixes = _class_prefixes(pattern)
                 test = _literal_like(left, pattern) or \
-                    f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({left}) is not None"
+                    (f"{left}.startswith({self.hoist('C', prefixes)})" if prefixes else self.like_test(left, pattern))
             else:
                 table = self.hoist("PT", {p: v.compile_pattern(p) for p in pattern})
                 test = f"{table}[{self.expr(e.right)}].fullmatch({left}) is not None"
             return f"({test})" if op.negates is None else f"(not {test})"
         raise ops.Unsupported(f"`{e.op}` in the row engine", e.span)
+
+    def like_test(self, subject: str, pattern: str) -> str:
+        """`subject like pattern` by the pattern's matcher (the fast path memoizes it)."""
+        return f"{self.hoist('P', v.compile_pattern(pattern))}.fullmatch({subject}) is not None"
 
     def visit_Quant(self, e: n.Quant) -> str:
         fused = self._fused.get(var_of(e))
@@ -540,22 +545,26 @@ class _Emitter(n.ExprVisitor):
         has_id = "id" in c.record.fields
         catch = ["    except _RE as exc:",
                  f"        return _record_error(rec, pos, exc.message, exc.field, {has_id})"]
-        if not has_id:
-            rid = ["    rid = pos"]
-        else:
-            var = f"F{fields.index('id')}"
-            id_type = c.record.fields["id"].type
-            if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
-                canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
-                value = f"{canon}(rec['id'])"
-            else:
-                value = var
-            if c.record.fields["id"].optional:
-                rid = [f"    rid = {value} if {var} is not None else pos"]
-            else:
-                rid = [f"    rid = {value}"]
+        rid = self.rid_lines()
         return "\n".join(self.preamble + head + validate + ["        " + x for x in self.lets()]
                          + invariants + catch + rid + rules) + "\n"
+
+    def rid_lines(self) -> list[str]:
+        """`rid = ...`: the decision's id, from the validated `id` field or the position."""
+        c = self.c
+        assert c.record is not None
+        if "id" not in c.record.fields:
+            return ["    rid = pos"]
+        var = f"F{list(c.record.fields).index('id')}"
+        id_type = c.record.fields["id"].type
+        if not isinstance(id_type, (t.Prim, t.EnumT)):  # a struct, list or set: its one printed form
+            canon = self.hoist("ID", functools.partial(r.id_value, typ=id_type))
+            value = f"{canon}(rec['id'])"
+        else:
+            value = var
+        if c.record.fields["id"].optional:
+            return [f"    rid = {value} if {var} is not None else pos"]
+        return [f"    rid = {value}"]
 
     def lets(self) -> list[str]:
         """A lazily computed local and its closure for every `let` read (and the lets those read)."""
@@ -565,9 +574,13 @@ class _Emitter(n.ExprVisitor):
             for name in pending:
                 done.add(name)
                 k = self.c.lets[name].index
-                body = self.expr(self.c.lets[name].expr)  # may add lets to self._uses_lets
+                body = self.let_value(self.c.lets[name].expr)  # may add lets to self._uses_lets
                 lines += [f"L{k} = _U", f"def _l{k}():", f"    nonlocal L{k}", f"    L{k} = {body}", f"    return L{k}"]
         return lines
+
+    def let_value(self, e: n.Expr) -> str:
+        """A `let`'s value as its local holds it (the fast path holds numbers scaled)."""
+        return self.expr(e)
 
     def rules(self, as_of: str) -> list[str]:
         c = self.c
@@ -658,6 +671,31 @@ def _literal_like(subject: str, pattern: str) -> str | None:
     return f"({subject} == {text})"
 
 
+_MAX_PREFIXES = 64
+
+
+def _class_prefixes(pattern: str) -> tuple[str, ...] | None:
+    """The prefixes a pattern of characters and classes then one `*` stands for (`3[A-E]*`: `3A`
+    to `3E`), when there are at most `_MAX_PREFIXES`: one `str.startswith(tuple)`, no regex."""
+    globs = v.parse_pattern(pattern)
+    if len(globs) < 2 or globs[-1].kind != "any" or not any(g.kind == "class" for g in globs):
+        return None
+    prefixes = [""]
+    for g in globs[:-1]:
+        if g.kind == "char":
+            chars = [g.char]
+        elif g.kind == "class" and not g.negate:
+            if sum(ord(hi) - ord(lo) + 1 for lo, hi in g.ranges) > _MAX_PREFIXES:
+                return None
+            chars = sorted({chr(c) for lo, hi in g.ranges for c in range(ord(lo), ord(hi) + 1)})
+        else:
+            return None
+        prefixes = [p + c for p in prefixes for c in chars]
+        if len(prefixes) > _MAX_PREFIXES:
+            return None
+    return tuple(prefixes)
+
+
 def _top_quants(e: n.Expr) -> list[n.Quant]:
     """The quantifiers of `e` that are not inside another quantifier, in source order."""
     out: list[n.Quant] = []
@@ -679,26 +717,48 @@ def _is_const_name(e: n.Expr) -> bool:
     return isinstance(e, n.Name) and isinstance(e.binding, ConstInfo)
 
 
-def compile_policy(checked: Checked) -> tuple[Decide, str]:
-    """The `decide(record, position)` function of a checked policy, and its generated source."""
+#: emits `decide_fast` in front of `decide` for a policy it can, or returns None (fastpath.emit)
+FastPath = Callable[[Checked, "_Emitter"], "str | None"]
+
+
+def compile_policy(checked: Checked, guard: FastPath | None = None) -> tuple[Decide, str, Callable[[], Decide] | None]:
+    """The `decide(record, position)` function of a checked policy, and its generated source.
+
+    With `guard`, the source also holds the guarded fast path it emits (`decide_fast`), and the
+    third value audits, compiles and returns it: on first use, so that loading alone (`ecrules
+    check`, a policy that is tested but never run) does not pay for compiling the rules twice."""
     if checked.record is None:
-        return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n"
+        return _no_record(checked), "# this file declares no record: it holds types, sets and constants\n", None
     emitter = _Emitter(checked)
     source = emitter.emit()
+    fast = guard(checked, emitter) if guard is not None else None  # None: outside the fast path's subset
     combiner = Combiner(checked)
     namespace = dict(emitter.globals)
     namespace.update({
         "_combine": combiner.decide, "_combine_mask": combiner.decide_mask, "_fault": combiner.fault, "_record_error": combiner.record_error,
+        "_masks": combiner.masks, "_Decision": Decision, "_tuple_new": tuple.__new__,
         "_Fault": v.Fault,
     })
     audit(source, namespace)
     # the file name is for tracebacks only, but written safe all the same (`repr`, one line)
     filename = f"<ecrules {checked.module.span.source.name!r} #{next(_counter)}>"
     code = compile(source, filename, "exec")
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    full = source if fast is None else source + "\n" + fast
+    linecache.cache[filename] = (len(full), None, full.splitlines(True), filename)
     exec(code, namespace)
     decide: Decide = namespace["decide"]
-    return decide, source
+    if fast is None:
+        return decide, full, None
+    fast_source = fast
+
+    def build() -> Decide:
+        audit(fast_source, namespace)
+        # blank lines first: its line numbers are those of the full source (tracebacks, linecache)
+        exec(compile("\n" * (source.count("\n") + 1) + fast_source, filename, "exec"), namespace)
+        fast_decide: Decide = namespace["decide_fast"]
+        return fast_decide
+
+    return decide, full, build
 
 
 def _no_record(checked: Checked) -> Decide:

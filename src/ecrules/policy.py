@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from .checked import Checked, RuleInfo
 from .compiler import Decide, compile_policy
+from .fastpath import emit as fast_path
 from .decision import Decision
 from .diagnostics import Diagnostic, PolicyError, error
 from .loader import check_source
@@ -27,10 +28,12 @@ class Policy:
     __slots__ = ("_checked", "_decide", "_source", "_files", "warnings")
 
     def __init__(self, checked: Checked, warnings: list[Diagnostic], files: PolicyFiles | None = None):
-        decide, source = compile_policy(checked)
+        decide, source, build = compile_policy(checked, fast_path)
         if checked.screenings:
             from .screening.runtime import with_matches
             decide = with_matches(decide, checked)
+        elif build is not None:
+            decide = _Tiered(self, build)
         for name, value in (("_checked", checked), ("_decide", decide), ("_source", source),
                             ("_files", files), ("warnings", tuple(warnings))):
             object.__setattr__(self, name, value)
@@ -95,7 +98,10 @@ class Policy:
         """Decide records in order; `position` (the id when the schema has none) counts from 1."""
         if provenance:
             return (self.evaluate(r, position=k, provenance=True) for k, r in enumerate(records, 1))
-        return map(self._decide, records, itertools.count(1))  # the loop runs in C
+        decide = self._decide
+        if decide.__class__ is _Tiered:
+            decide = decide.ready()
+        return map(decide, records, itertools.count(1))  # the loop runs in C
 
     def explain(self, record: Mapping[str, Any]) -> Explanation:
         """Explain the decision on one record (what `ecrules explain` prints): the decision, then
@@ -135,6 +141,28 @@ class Policy:
 
     def __repr__(self) -> str:
         return f"<Policy {self.name!r} version {self.version!r}: {len(self.rules)} rules>"
+
+
+class _Tiered:
+    """A policy's `decide` until it decides its first record: then its guarded fast path
+    (`fastpath.py`) is audited and compiled and takes this object's place in the policy."""
+
+    __slots__ = ("policy", "build", "fast")
+
+    def __init__(self, policy: Policy, build: Callable[[], Decide]):
+        self.policy = policy
+        self.build = build
+        self.fast: Decide | None = None
+
+    def ready(self) -> Decide:
+        fast = self.fast
+        if fast is None:  # two threads may both build it: the same function, either is kept
+            fast = self.fast = self.build()
+            object.__setattr__(self.policy, "_decide", fast)
+        return fast
+
+    def __call__(self, record: Any, position: int) -> Decision:
+        return self.ready()(record, position)
 
 
 def loads(text: str, path: str | Path | None = None) -> Policy:

@@ -31,11 +31,11 @@ from typing import Any
 NAMES = frozenset({
     # builtins
     "len", "any", "all", "sum", "tuple", "frozenset", "isinstance", "dict", "str", "int", "bool",
-    "list", "enumerate", "Exception", "min", "max", "abs", "set", "range", "type", "object",
+    "list", "enumerate", "Exception", "min", "max", "abs", "set", "range", "type", "object", "round",
     # locals and parameters of the generated functions
-    "decide", "rec", "pos", "rid", "exc", "x", "k", "M", "C", "s", "v", "float",
+    "decide", "decide_fast", "rec", "pos", "rid", "exc", "x", "k", "M", "C", "R", "s", "v", "float",
     # attributes of run-time values and helpers
-    "get", "__class__", "is_finite", "adjusted", "fullmatch", "within", "days", "message", "field", "append",
+    "get", "__class__", "is_finite", "adjusted", "as_integer_ratio", "fullmatch", "within", "days", "message", "field", "append",
     "add", "subtract", "multiply", "minus", "startswith", "endswith", "match", "search",
     "string", "integer", "number", "boolean", "country", "adjusted",
     "float",
