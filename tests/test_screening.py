@@ -301,11 +301,55 @@ def test_precomputed_and_memoised_lookups_change_no_hit(matcher: Matcher, data: 
     name = data.draw(near_listed_names(lst))
     kind = data.draw(st.sampled_from([None, "individual", "entity"]))
     first = matcher._compute(name, kind, None)
-    saved = matcher._lookups, matcher._weights, matcher._bests
-    matcher._lookups, matcher._weights, matcher._bests = {}, {}, {}
+    caches = ("_lookups", "_weights", "_bests", "_pair_lookups", "_pair_bests", "_shares", "_pair_shares",
+              "_kinds", "_array_cache", "_initials")
+    saved = {c: getattr(matcher, c) for c in caches}
+    for c in caches:
+        setattr(matcher, c, {})
     try:
         again = matcher._compute(name, kind, None)
     finally:
-        matcher._lookups, matcher._weights, matcher._bests = saved
+        for c, v in saved.items():
+            setattr(matcher, c, v)
     assert [(h.ref, h.listed_name, h.score, h.steps) for h in first] == \
         [(h.ref, h.listed_name, h.score, h.steps) for h in again]
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_blocking_on_arrays_and_the_quick_bound_change_no_hit(matcher: Matcher, data: st.DataObject) -> None:
+    """Blocking runs on dictionaries or, when common words propose many names, on arrays over
+    the whole list, and a quick listed-side bound runs before the exact one when there are many
+    candidates: whichever runs, the same entries, listed names, scores and steps."""
+    from ecrules.screening import ScreeningList, matcher as m
+    from ecrules.testing import near_listed_names
+
+    lst = ScreeningList("un", "un_xml", matcher.entries, None)
+    name = data.draw(st.one_of(near_listed_names(lst), st.sampled_from(
+        ["Muhammad T. Anwari", "Mohammed Ali", "Abdullah Al-Tikriti", "Korea Trading Company", "A. S. Al-Tikriti"])))
+    kind = data.draw(st.sampled_from([None, "individual", "entity"]))
+    saved = m.DENSE_FROM, m.QUICK_BOUND_FROM
+    got = []
+    try:
+        for dense, quick in ((0, 0), (10**9, 10**9), (0, 10**9), saved):
+            m.DENSE_FROM, m.QUICK_BOUND_FROM = dense, quick
+            got.append([(h.ref, h.listed_name, h.score, h.steps) for h in matcher._compute(name, kind, None)])
+    finally:
+        m.DENSE_FROM, m.QUICK_BOUND_FROM = saved
+    assert got[0] == got[1] == got[2] == got[3]
+
+
+def test_equally_scored_names_of_one_entry_report_the_first_the_query_reaches(matcher: Matcher) -> None:
+    """`Myrna A. Mabanza` scores the same against the three names of QDi.413 (the initial
+    stands for `Ajijul`, `Adijul` or `Ajilul`): the hit reports the primary name, the one the
+    heaviest word of the query reaches first, however blocking ordered the candidates."""
+    from ecrules.screening import matcher as m
+    saved = m.DENSE_FROM
+    try:
+        for dense in (0, 10**9):
+            m.DENSE_FROM = dense
+            (hit,) = matcher._compute("Myrna A. Mabanza", "individual", None)
+            assert (hit.ref, hit.listed_name.name, hit.listed_name.kind) == ("QDi.413", "MYRNA AJIJUL MABANZA", "primary")
+            assert hit.steps == ("initial: `a` = `ajijul`",)
+    finally:
+        m.DENSE_FROM = saved

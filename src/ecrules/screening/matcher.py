@@ -20,10 +20,10 @@ first or last), and a differing type (individual vs entity) multiplies the score
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache, partial
 
+import numpy as np
 from rapidfuzz.distance import OSA, Indel
 
 from .model import Entry, ListedName, ScreeningList
@@ -53,18 +53,62 @@ QUALIFIER_WEIGHT = 0.15
 INITIAL_WEIGHT = 0.3
 MIN_TYPO_LEN = 5
 MIN_SKELETON_TYPO_LEN = 4
+QUICK_BOUND_FROM = 8        # candidates of a name from which the quick listed-side bound pays
+DENSE_FROM = 600            # names proposed from which blocking runs on arrays over the whole list
 
 
-@dataclass(frozen=True, slots=True)
 class Hit:
-    """One listed entry a name matched: which of its names, how well, and why."""
+    """One listed entry a name matched: which of its names, how well, and why.
 
+    The steps are worked out when first read (most hits of a batch are only compared by score,
+    and explaining one costs as much as scoring it); a hit is read-only and compares by value."""
+
+    __slots__ = ("ref", "entry", "listed_name", "screened", "score", "_steps", "_explain")
     ref: str
     entry: Entry
     listed_name: ListedName
     screened: str
     score: float
-    steps: tuple[str, ...]
+    _steps: tuple[str, ...] | None
+    _explain: Callable[[], tuple[str, ...]] | None
+
+    def __init__(self, ref: str, entry: Entry, listed_name: ListedName, screened: str, score: float,
+                 steps: tuple[str, ...] | None = None,
+                 explain: Callable[[], tuple[str, ...]] | None = None) -> None:
+        if steps is None and explain is None:
+            raise TypeError("a hit needs its steps or a way to work them out")
+        for slot, value in (("ref", ref), ("entry", entry), ("listed_name", listed_name), ("screened", screened),
+                            ("score", score), ("_steps", steps), ("_explain", explain)):
+            object.__setattr__(self, slot, value)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        steps = self._steps
+        if steps is None:
+            assert self._explain is not None
+            steps = self._explain()
+            object.__setattr__(self, "_steps", steps)
+            object.__setattr__(self, "_explain", None)
+        return steps
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"a hit is read-only (`{name}`)")
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.ref, self.entry, self.listed_name, self.screened, self.score, self.steps)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Hit) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"Hit(ref={self.ref!r}, entry={self.entry!r}, listed_name={self.listed_name!r}, "
+                f"screened={self.screened!r}, score={self.score!r}, steps={self.steps!r})")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Hit, (self.ref, self.entry, self.listed_name, self.screened, self.score, self.steps))
 
     def describe(self) -> str:
         alias = "" if self.listed_name.kind == "primary" else f" ({self.listed_name.kind.replace('_', ' ')}" \
@@ -88,7 +132,7 @@ def _class_weight(token: str, idf: float) -> tuple[float, str]:
 class _Name:
     """One indexed listed name: its tokens, their weights and the units (tokens, joined pairs)."""
 
-    __slots__ = ("entry", "listed", "norm", "weights", "units", "total", "classes", "keys", "full", "firsts")
+    __slots__ = ("entry", "listed", "norm", "weights", "total", "classes", "vunits", "full", "firsts", "minor_share")
 
     def __init__(self, entry: int, listed: ListedName, norm: Normal) -> None:
         self.entry = entry
@@ -96,10 +140,11 @@ class _Name:
         self.norm = norm
         self.weights: list[float] = []
         self.classes: list[str] = []
-        self.units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         self.total = 0.0
-        self.keys: tuple[tuple[int, int], ...] = ()   # (token bitmask, vocab id) of each unit
+        # vocab id → (unit position, token bitmask, text) of the units it is (usually one)
+        self.vunits: dict[int, tuple[tuple[int, int, str], ...]] = {}
         self.full = 0                                   # the bitmask of every token
+        self.minor_share = 0.0                          # the share of its weight in particles, legal forms
         self.firsts: tuple[tuple[int, str], ...] = ()  # (token, first letter) an initial may stand for
 
 
@@ -116,6 +161,17 @@ class Matcher:
         self._names: list[_Name] = []
         self._vocab: dict[str, int] = {}
         self._postings: list[list[int]] = []            # vocab id → name ids
+        self._word_postings: list[list[int]] = []       # vocab id → name ids holding it as one word
+        self._posting_shares: list[list[float]] = []    # vocab id → the share of each name's weight it covers
+        self._major: list[bool] = []                    # vocab id → covers other than particles, legal forms
+        self._shares: dict[str, dict[int, float]] = {}
+        self._array_cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._minor_shares = np.zeros(0)
+        self._initials: dict[str, np.ndarray] = {}
+        self._kinds: dict[str, tuple[float, str]] = {}     # query token → (weight, class) but qualifier
+        self._firsts: tuple[np.ndarray, np.ndarray, np.ndarray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype="<U1"),
+                                                                   np.zeros(0))
+        self._pair_shares: dict[str, dict[int, float]] = {}
         self._skeletons: dict[str, list[int]] = {}      # skeleton → vocab ids
         self._deletes: dict[str, list[int]] = {}        # one-deletion variant → vocab ids
         self._skeleton_deletes: dict[str, list[int]] = {}
@@ -128,6 +184,8 @@ class Matcher:
         self._lookups: dict[str, dict[int, tuple[float, str]]] = {}
         self._weights: dict[str, float] = {}
         self._bests: dict[str, dict[int, float]] = {}
+        self._pair_lookups: dict[str, dict[int, tuple[float, str]]] = {}
+        self._pair_bests: dict[str, dict[int, float]] = {}
         self._by_tokens: dict[tuple[str, ...], list[int]] = {}   # canonical tokens → name ids
         self._bests_size = 0
         self._build()
@@ -166,6 +224,12 @@ class Matcher:
         self._max_idf = 1.0 + math.log(n)
         for k, ln, norm in staged:
             self._add(k, ln, norm)
+        self._minor_shares = np.array([name.minor_share for name in self._names], dtype=np.float64)
+        # every (name, first letter of a word, the word's share of the name): what initials may stand for
+        rows = [(nid, first, name.weights[j] / name.total) for nid, name in enumerate(self._names)
+                if name.total for j, first in name.firsts]
+        self._firsts = (np.array([r[0] for r in rows], dtype=np.int64), np.array([r[1] for r in rows], dtype="<U1"),
+                        np.array([r[2] for r in rows], dtype=np.float64))
         # what a screened word (or two adjacent words joined) that is also a listed one stands
         # for, worked out once here: most units of a name that resembles a listed one are listed
         # units, and a lookup (typo and spelling variants) is most of the cost of screening a name
@@ -180,6 +244,9 @@ class Matcher:
             vid = len(self._postings)
             self._vocab[text] = vid
             self._postings.append([])
+            self._word_postings.append([])
+            self._posting_shares.append([])
+            self._major.append(False)
             self._texts.append(text)
             form = legal_form(text)
             if form is not None:
@@ -218,17 +285,31 @@ class Matcher:
         name.full = (1 << len(toks)) - 1
         name.firsts = tuple((j, t[0]) for j, t in enumerate(toks)
                             if len(t) > 1 and name.classes[j] in ("middle", "word"))
+        units: list[tuple[int, str, int]] = []   # (token bitmask, text, vocab id)
         for i, tok in enumerate(toks):
-            name.units.append((1 << i, tok, self._vid(tok)))
+            units.append((1 << i, tok, self._vid(tok)))
             if i + 1 < len(toks):
                 joined = tok + toks[i + 1]
-                name.units.append((3 << i, joined, self._vid(joined, pair=True)))
-        name.keys = tuple((nmask, vid) for nmask, _, vid in name.units)
+                units.append((3 << i, joined, self._vid(joined, pair=True)))
+        vunits: dict[int, list[tuple[int, int, str]]] = {}
+        covers: dict[int, int] = {}
+        minor = [cls in ("particle", "legal") for cls in name.classes]
+        for k, (nmask, text, vid) in enumerate(units):
+            vunits.setdefault(vid, []).append((k, nmask, text))
+            covers[vid] = covers.get(vid, 0) | nmask
+            if not self._major[vid] and not all(minor[j] for j in _bits(nmask)):
+                self._major[vid] = True
+            if not nmask & (nmask - 1):
+                posting = self._word_postings[vid]
+                if not posting or posting[-1] != nid:
+                    posting.append(nid)
+        name.vunits = {vid: tuple(us) for vid, us in vunits.items()}
+        name.minor_share = sum(w for w, m in zip(name.weights, minor) if m) / name.total if name.total else 1.0
         self._by_tokens.setdefault(toks, []).append(nid)
-        for _, _, vid in name.units:
-            posting = self._postings[vid]
-            if not posting or posting[-1] != nid:
-                posting.append(nid)
+        for vid, cover in covers.items():
+            self._postings[vid].append(nid)
+            share = sum(name.weights[j] for j in _bits(cover)) / name.total if name.total else 1.0
+            self._posting_shares[vid].append(share)
         self._names.append(name)
 
     # --- query ---------------------------------------------------------------------------------
@@ -244,31 +325,67 @@ class Matcher:
                 self._lookups.clear()
                 self._weights.clear()
                 self._bests.clear()
+                self._pair_bests.clear()
                 self._bests_size = 0
             found = self._lookups[text] = self._lookup_uncached(text)
         return found
 
     def _unit_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
-        """Every listed name a query unit reaches, with the best similarity it reaches it at, in
-        posting order (memoised like `_lookup`: blocking then walks one dict, not every posting
-        of every listed word the unit stands for)."""
+        """Every listed name a query unit reaches, with the best similarity it reaches it at
+        (memoised like `_lookup`: blocking then walks one dict, not every posting of every
+        listed word the unit stands for; built in C, the best similarity written last)."""
         best = self._bests.get(text)
         if best is None:
             postings = self._postings
-            if len(found) == 1:
-                ((vid, (sim, _)),) = found.items()
-                best = dict.fromkeys(postings[vid], sim)
-            else:
-                best = {}
-                for vid, (sim, _) in found.items():
-                    for nid in postings[vid]:
-                        if best.get(nid, 0.0) < sim:
-                            best[nid] = sim
+            best = {}
+            for vid, (sim, _) in sorted(found.items(), key=lambda f: f[1][0]):
+                best.update(dict.fromkeys(postings[vid], sim))
             self._bests_size += len(best)
             if self._bests_size > 1_000_000:     # bounded: a long stream of new words
                 self._bests.clear()
+                self._pair_bests.clear()
                 self._bests_size = len(best)
             self._bests[text] = best
+        return best
+
+    def _share(self, text: str, found: dict[int, tuple[float, str]], pair: bool) -> dict[int, float]:
+        """The share of each listed name's weight a query unit may cover: what the listed words
+        it stands for weigh in the name (the most of them: scoring matches a query unit with one
+        listed unit), memoised. Built in C, names reached twice put right after."""
+        cache = self._pair_shares if pair else self._shares
+        got = cache.get(text)
+        if got is None:
+            postings, shares = self._postings, self._posting_shares
+            got = {}
+            for vid in found:
+                twice = got.keys() & set(postings[vid]) if got else ()
+                earlier = {nid: got[nid] for nid in twice}
+                got.update(zip(postings[vid], shares[vid]))
+                for nid, share in earlier.items():
+                    if share > got[nid]:
+                        got[nid] = share
+            if len(cache) > 100_000:     # bounded: a long stream of new words
+                cache.clear()
+            cache[text] = got
+        return got
+
+    def _pair_best(self, text: str, found: dict[int, tuple[float, str]]) -> dict[int, float]:
+        """`_unit_best` of a query's joined pair: the names holding what it stands for as one
+        word (scoring aligns a joined pair only with a listed word, and never through a
+        spelling-and-typo match), memoised apart (a text may be a word in one name, a pair in another)."""
+        best = self._pair_bests.get(text)
+        if best is None:
+            best = {}
+            postings = self._word_postings
+            for vid, (sim, how) in sorted(found.items(), key=lambda f: f[1][0]):   # the best written last
+                if how != "spelling and typo":
+                    best.update(dict.fromkeys(postings[vid], sim))
+            self._bests_size += len(best)
+            if self._bests_size > 1_000_000:
+                self._bests.clear()
+                self._pair_bests.clear()
+                self._bests_size = len(best)
+            self._pair_bests[text] = best
         return best
 
     def _weight(self, text: str, found: dict[int, tuple[float, str]]) -> float:
@@ -280,8 +397,25 @@ class Matcher:
                 default=self._max_idf)
         return w
 
-    def _lookup_uncached(self, text: str) -> dict[int, tuple[float, str]]:
-        """Vocabulary units a query unit may stand for, with similarity and the kind of match."""
+    def _pair_lookup(self, text: str) -> dict[int, tuple[float, str]]:
+        """What a query's joined pair may stand for where scoring can use it: a listed word (a
+        joined pair aligns with a listed word only) reached otherwise than by spelling-and-typo
+        (memoised apart from `_lookup`: the same text may be a query word elsewhere)."""
+        found = self._pair_lookups.get(text)
+        if found is None:
+            full = self._lookups.get(text)
+            if full is None:
+                full = self._lookup_uncached(text, pair=True)
+            words = self._word_postings
+            found = {v: got for v, got in full.items() if words[v] and got[1] != "spelling and typo"}
+            if len(self._pair_lookups) > 500_000:
+                self._pair_lookups.clear()
+            self._pair_lookups[text] = found
+        return found
+
+    def _lookup_uncached(self, text: str, pair: bool = False) -> dict[int, tuple[float, str]]:
+        """Vocabulary units a query unit may stand for, with similarity and the kind of match
+        (for a joined pair, `pair`, without the spelling-and-typo ones: they are never used)."""
         found: dict[int, tuple[float, str]] = {}
         vid = self._vocab.get(text)
         if vid is not None:
@@ -305,23 +439,23 @@ class Matcher:
         if particle or len(text) < MIN_TYPO_LEN - 1:
             return found
         # a vocabulary word reached under several deletion keys is checked once per pass (`tried`)
+        # (the keys are probed in C, `filter(None, map(get, keys))`: most deletions reach nothing)
         tried: set[int] = set(found)
-        deletes = self._deletes
         texts = self._texts
         long_text = len(text) >= MIN_TYPO_LEN
-        for d in ((text, *_deletions(text)) if long_text else (text,)):
-            for v in deletes.get(d, ()):
+        for vids in filter(None, map(self._deletes.get, [text, *_deletions(text)] if long_text else [text])):
+            for v in vids:
                 if v not in tried:
                     tried.add(v)
                     cand = texts[v]
                     if (long_text or len(cand) >= MIN_TYPO_LEN) and OSA.distance(text, cand, score_cutoff=1) <= 1:
                         found[v] = (_typo_sim(text, cand), "typo")
-        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text:
+        if len(sk) >= MIN_SKELETON_TYPO_LEN and long_text and not pair:
             skeletons = self._vocab_skeleton
             first = sk[0]
             tried = set(found)      # a word no typo reached may still be a spelling-and-typo
-            for d in (sk, *_deletions(sk)):
-                for v in self._skeleton_deletes.get(d, ()):
+            for vids in filter(None, map(self._skeleton_deletes.get, [sk, *_deletions(sk)])):
+                for v in vids:
                     if v in tried:
                         continue
                     tried.add(v)
@@ -360,7 +494,7 @@ class Matcher:
             for h in self._compute(latin, type, country, floor):
                 if h.ref not in best or h.score > best[h.ref].score:
                     best[h.ref] = Hit(h.ref, h.entry, h.listed_name, name, h.score,
-                                      (f"transliterated `{name}` → `{latin}`",) + h.steps)
+                                      explain=partial(_prefixed, f"transliterated `{name}` → `{latin}`", h))
             hits = sorted(best.values(), key=lambda h: (-h.score, h.ref))
         if len(self._cache) > 200_000:
             self._cache.clear()
@@ -373,49 +507,97 @@ class Matcher:
         if not toks:
             return []
         q = _Query(self, norm)
-        # blocking: names sharing a word unit with the query; an upper bound of each one's query
-        # coverage (particles, legal forms and initials are granted to every name) prunes the rest
-        # prefix filtering: the heaviest word units first; once the units left could not lift a
-        # name to the floor on their own, they stop proposing names (they still count as a bound)
-        bound: dict[int, float] = {}
-        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and q.found[u]),
-                       key=lambda u: -q.unit_weight[u])
+        # blocking: names sharing a word with the query. A query word counts once however many
+        # of its units (the word, the word joined to a neighbour) reach a name, at the best
+        # similarity among them, so a name's bound is what the word can give at most:
+        #     Q * total <= sum over the query's words of weight * best similarity + allowance
+        # (particles, legal forms and initials, the allowance, are granted to every name).
+        # Prefix filtering: words whose weights together cannot lift a name to the floor need not
+        # propose names (they still count in the bound of the names others propose); those are
+        # chosen among the words reaching the most names (`Mohammed` in `Mohammed Essa Akhund`).
+        reach: list[_Reach] = []    # per word: its weight, the names each unit of it reaches, how many
+        found, units, nunits = q.found, q.units, len(q.units)
+        for i, cls in enumerate(q.classes):
+            if cls not in _MAJOR:
+                continue
+            parts: list[tuple[tuple[int, str], dict[int, float]]] = []
+            for u in (2 * i - 1, 2 * i, 2 * i + 1):
+                if 0 <= u < nunits and found[u]:
+                    reached = (self._pair_best if u & 1 else self._unit_best)(units[u][1], found[u])
+                    if reached:
+                        parts.append(((u & 1, units[u][1]), reached))
+            if parts:
+                reach.append((q.weights[i], parts, max(len(p[1]) for p in parts)))
         floor_weight = (floor ** 2) * q.total - q.allowance
-        rest = sum(q.unit_weight[u] for u in words)
-        proposing = True
-        for u in words:
-            gain_w = q.unit_weight[u]
-            rest -= gain_w
-            best = self._unit_best(q.units[u][1], q.found[u])
-            if not proposing:       # only names already proposed gain from this unit
-                for nid in bound.keys() & best.keys():
-                    bound[nid] += best[nid] * gain_w
-            elif bound:             # new names enter `bound` in the unit's (posting) order
-                get = bound.get
-                for nid, sim in best.items():
-                    bound[nid] = get(nid, 0.0) + sim * gain_w
+        reach.sort(key=lambda r: -r[2])
+        silent = 0.0            # the weight of the words that do not propose
+        proposers: list[_Reach] = []
+        followers: list[_Reach] = []
+        for r in reach:
+            if silent + r[0] < floor_weight:
+                silent += r[0]
+                followers.append(r)
             else:
-                bound = {nid: sim * gain_w for nid, sim in best.items()}
-            if proposing and rest < floor_weight:
-                proposing = False
-        # a name equal after normalisation is a candidate even when no word of it proposes one
-        # (`1-P`: an initial and a digit, no word unit)
-        for nid in self._by_tokens.get(toks, ()):
-            if nid not in bound:
-                bound[nid] = q.total
+                proposers.append(r)
         floor2 = floor ** 2
         qtotal = q.total
         by_vid = q.by_vid
         initials = {q.tokens[i] for i in q.initials}
         names = self._names
+        # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
+        # weight that some query unit (or initial) could cover; most candidates stop here. First
+        # a quick bound: what the word units (and any other unit reaching a listed word) cover,
+        # plus the name's particles and legal forms, plus what initials may stand for (worth
+        # its memoised tables only when there are many candidates).
+        major = self._major
+        share_units = [(u, text) for u, (_, text) in enumerate(units)
+                       if found[u] and (q.unit_class[u] == "word" or any(major[v] for v in found[u]))]
+        shares: list[dict[int, float]] | None = None
+        if sum(r[2] for r in proposers) >= DENSE_FROM:
+            candidates = self._dense(q, proposers, followers, floor_weight, floor2, share_units, initials)
+        else:
+            bound: dict[int, float] = {}
+            for gain_w, parts, _ in proposers[::-1]:       # the fewest names first
+                best = _best_of(parts)
+                if bound:
+                    get = bound.get
+                    for nid, sim in best.items():
+                        bound[nid] = get(nid, 0.0) + sim * gain_w
+                else:
+                    bound = {nid: sim * gain_w for nid, sim in best.items()}
+            for gain_w, parts, _ in followers:       # only names already proposed gain from these
+                best = _best_of(parts)
+                for nid in bound.keys() & best.keys():
+                    bound[nid] += best[nid] * gain_w
+            # a name equal after normalisation is a candidate even when no word of it proposes
+            # one (`1-P`: an initial and a digit, no word unit)
+            for nid in self._by_tokens.get(toks, ()):
+                if nid not in bound:
+                    bound[nid] = q.total
+            candidates = [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]
+            if len(candidates) > QUICK_BOUND_FROM:
+                shares = [self._share(text, found[u], bool(u & 1)) for u, text in share_units]
+        allowance = q.allowance
         scored: dict[int, tuple[float, int, list[_Pick]]] = {}
-        for nid, ub in [(nid, ub) for nid, ub in bound.items() if ub >= floor_weight]:
-            # the listed name's side: score = sqrt(Q * N) with N at most the share of the name's
-            # weight that some query unit (or initial) could cover; most candidates stop here
+        for nid, ub in candidates:
             listed = names[nid]
+            if shares is not None:
+                share = listed.minor_share + 1e-9
+                for got_share in shares:
+                    share += got_share.get(nid, 0.0)
+                if initials:
+                    weights = listed.weights
+                    for j, first in listed.firsts:
+                        if first in initials:
+                            share += weights[j] / listed.total
+                if share < 1.0 and qtotal and min(1.0, (ub + allowance) / qtotal) * share < floor2 \
+                        and q.tokens != listed.norm.tokens:
+                    continue
+            # then the exact cover
             covered = 0
-            for nmask, vid in listed.keys:
-                if vid in by_vid:
+            vunits = listed.vunits
+            for vid in vunits.keys() & by_vid.keys():
+                for _, nmask, _ in vunits[vid]:
                     covered |= nmask
             if initials:
                 for j, first in listed.firsts:
@@ -434,9 +616,13 @@ class Matcher:
                 continue
             k = self._names[nid].entry
             old = scored.get(k)
-            if old is None or got[0] > old[0]:
+            if old is None or got[0] > old[0] or \
+                    (got[0] == old[0] and self._rank(q, floor_weight, nid) < self._rank(q, floor_weight, old[1])):
                 scored[k] = (got[0], nid, got[1])
-        hits = [self._hit(nid, name, q, score, picks, type) for score, nid, picks in scored.values()]
+        entries = self._entries
+        hits = [Hit(entries[names[nid].entry].ref, entries[names[nid].entry], names[nid].listed, name, round(score, 4),
+                    explain=partial(self._explain, nid, name, q.tokens, q.norm.notes, q.classes, picks, type))
+                for score, nid, picks in scored.values()]
 
         def rank(h: Hit) -> tuple[float, int, str]:
             agrees = bool(country) and (country in h.entry.nationality or country in h.entry.countries)
@@ -444,33 +630,126 @@ class Matcher:
         hits.sort(key=rank)
         return hits
 
+    def _dense(self, q: _Query, proposers: list[_Reach], followers: list[_Reach], floor_weight: float,
+               floor2: float, share_units: list[tuple[int, str]], initials: set[str]) -> list[tuple[int, float]]:
+        """Blocking when common words propose many names: the same bounds, summed in the same
+        order, over arrays of the whole list, and the quick listed-side bound. The candidates,
+        in name order, with their query-side bounds."""
+        n = len(self._names)
+        bound = np.zeros(n)
+        proposed = np.zeros(n, dtype=bool)
+        for gain_w, parts, _ in proposers[::-1]:
+            if len(parts) == 1:
+                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                bound[nids] += sims * gain_w
+                proposed[nids] = True
+            else:
+                sim = self._dense_best(parts, n)
+                bound += sim * gain_w
+                proposed |= sim > 0.0
+        for gain_w, parts, _ in followers:
+            if len(parts) == 1:
+                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                bound[nids] += sims * gain_w
+            else:
+                bound += self._dense_best(parts, n) * gain_w
+        same = self._by_tokens.get(q.tokens, [])
+        for nid in same:
+            if not proposed[nid]:
+                bound[nid] = q.total
+                proposed[nid] = True
+        keep = proposed & (bound >= floor_weight)
+        if q.total:
+            share = self._minor_shares + 1e-9
+            for c in initials:
+                share += self._initial_shares(c)
+            for u, text in share_units:
+                pair = bool(u & 1)
+                nids, values = self._arrays(self._share(text, q.found[u], pair), (2 + pair, text))
+                share[nids] += values
+            ub_q = np.minimum(1.0, (bound + q.allowance) / q.total)
+            prune = (share < 1.0) & (ub_q * share < floor2)
+            prune[same] = False         # a name equal after normalisation is always scored
+            keep &= ~prune
+        idx = np.flatnonzero(keep)
+        return list(zip(idx.tolist(), bound[idx].tolist()))
+
+    def _initial_shares(self, letter: str) -> np.ndarray:
+        """The share of each listed name's weight an initial may stand for (memoised)."""
+        got = self._initials.get(letter)
+        if got is None:
+            nids, letters, shares = self._firsts
+            mine = letters == letter
+            got = self._initials[letter] = np.bincount(nids[mine], weights=shares[mine], minlength=len(self._names))
+        return got
+
+    def _dense_best(self, parts: list[tuple[tuple[int, str], dict[int, float]]], n: int) -> np.ndarray:
+        """A word's best similarity over its units, for every name of the list."""
+        sim = np.zeros(n)
+        for key, best in parts:
+            nids, sims = self._arrays(best, key)
+            sim[nids] = np.maximum(sim[nids], sims)
+        return sim
+
+    def _arrays(self, values: dict[int, float], key: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
+        """A memoised table (name id → value) as two arrays, by what it is of (`key`)."""
+        got = self._array_cache.get(key)
+        if got is None:
+            got = (np.fromiter(values.keys(), dtype=np.int64, count=len(values)),
+                   np.fromiter(values.values(), dtype=np.float64, count=len(values)))
+            if len(self._array_cache) > 20_000:
+                self._array_cache.clear()
+            self._array_cache[key] = got
+        return got
+
+    def _rank(self, q: _Query, floor_weight: float, nid: int) -> tuple[int, int]:
+        """Which of two equally scored names of one entry a hit reports: the one the heaviest
+        proposing unit of the query (word or joined pair) reaches first, in posting order, then a
+        name equal after normalisation (worked out only for such ties: they are rare)."""
+        found = [self._lookup(text) for _, text in q.units]      # joined pairs too, in full
+        words = sorted((u for u in range(len(q.units)) if q.unit_class[u] == "word" and found[u]),
+                       key=lambda u: -q.unit_weight[u])
+        rest = sum(q.unit_weight[u] for u in words)
+        for j, u in enumerate(words):
+            rest -= q.unit_weight[u]
+            seen: set[int] = set()
+            for vid in found[u]:
+                for n in self._postings[vid]:
+                    if n == nid:
+                        return j, len(seen)
+                    seen.add(n)
+            if rest < floor_weight:
+                break
+        same = self._by_tokens.get(q.tokens, [])
+        return len(words), same.index(nid) if nid in same else len(same)
+
     def _score(self, nid: int, q: _Query, qtype: str | None) -> tuple[float, list[_Pick]] | None:
         name = self._names[nid]
         ntoks = name.norm.tokens
-        pairs: list[_Pick] = []
-        order: list[tuple[float, int, int]] = []
         weights = name.weights
         by_vid = q.by_vid
-        qfound = q.found
-        for k, (nmask, ntext, vid) in enumerate(name.units):
-            found = by_vid.get(vid)
-            if found is None:
-                continue
-            npair = nmask & (nmask - 1) != 0
-            for u in found:
-                sim, how = qfound[u][vid]
-                qmask, qtext = q.units[u]
-                qpair = qmask & (qmask - 1) != 0
-                if npair and (qpair or how == "spelling and typo"):
-                    continue                        # pairs align through their tokens
-                if qpair and how == "spelling and typo":
-                    continue
-                nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
-                gain = sim * (q.unit_weight[u] + nw)
-                order.append((-gain, u, k))
-                pairs.append((gain, qmask, nmask, sim, how, qtext, ntext, nw))
-        if pairs:   # best gain first; ties in query order, then in the listed name's order
-            pairs = [pairs[i] for i in sorted(range(len(pairs)), key=order.__getitem__)]
+        qfound, qunits, unit_weight = q.found, q.units, q.unit_weight
+        vunits = name.vunits
+        # the units query units reach, in any order: sorted by (-gain, query unit, listed unit),
+        # keys that are distinct, so the picks never compare
+        ordered: list[tuple[float, int, int, _Pick]] = []
+        for vid in vunits.keys() & by_vid.keys():
+            for k, nmask, ntext in vunits[vid]:
+                npair = nmask & (nmask - 1) != 0
+                for u in by_vid[vid]:
+                    sim, how = qfound[u][vid]
+                    qmask, qtext = qunits[u]
+                    qpair = qmask & (qmask - 1) != 0
+                    if npair and (qpair or how == "spelling and typo"):
+                        continue                        # pairs align through their tokens
+                    if qpair and how == "spelling and typo":
+                        continue
+                    nw = weights[nmask.bit_length() - 1] + (weights[nmask.bit_length() - 2] if npair else 0.0)
+                    gain = sim * (unit_weight[u] + nw)
+                    ordered.append((-gain, u, k, (gain, qmask, nmask, sim, how, qtext, ntext, nw)))
+        # best gain first; ties in query order, then in the listed name's order
+        ordered.sort()
+        pairs = [o[3] for o in ordered]
         matched = len(pairs)
         for i in q.initials:                          # initials: `T.` for `Taher`
             tok = q.tokens[i]
@@ -502,16 +781,17 @@ class Matcher:
             score *= TYPE_PENALTY
         return min(score, 1.0), picked
 
-    def _hit(self, nid: int, screened: str, q: _Query, score: float, picked: list[_Pick],
-             qtype: str | None) -> Hit:
-        """The hit with its explanation: what normalisation did, and how each word was matched."""
+    def _explain(self, nid: int, screened: str, toks: tuple[str, ...], qnotes: tuple[str, ...],
+                 qclasses: list[str], picked: list[_Pick], qtype: str | None) -> tuple[str, ...]:
+        """A hit's explanation: what normalisation did, and how each word was matched (from what
+        scoring kept of the query, not the query itself, so an unread hit holds little)."""
         name = self._names[nid]
         entry = self._entries[name.entry]
-        toks, ntoks = q.tokens, name.norm.tokens
+        ntoks = name.norm.tokens
         steps: list[str] = []
         if toks == ntoks:
             steps.append("exact" if screened == name.listed.name else "same after normalisation")
-        notes = list(dict.fromkeys(q.norm.notes + name.norm.notes))
+        notes = list(dict.fromkeys(qnotes + name.norm.notes))
         if "traditional → simplified Han" in notes:
             notes.remove("traditional → simplified Han")
             if _has_han(screened) and screened != name.listed.name and \
@@ -542,16 +822,16 @@ class Matcher:
                     steps.append(f"listed word `{ntok}` unmatched")
         for i, tok in enumerate(toks):
             if not (qused >> i) & 1:
-                if q.classes[i] == "legal":
+                if qclasses[i] == "legal":
                     steps.append(f"legal form `{tok}` left out")
-                elif q.classes[i] != "particle":
+                elif qclasses[i] != "particle":
                     steps.append(f"screened word `{tok}` unmatched")
         order = [p[2].bit_length() for p in sorted(picked, key=lambda p: p[1])]
         if order != sorted(order):
             steps.append("token order")
         if qtype and entry.type != qtype:
             steps.append(f"type differs: listed as {entry.type}")
-        return Hit(entry.ref, entry, name.listed, screened, round(score, 4), tuple(steps))
+        return tuple(steps)
 
 
 _Pick = tuple[float, int, int, float, str, str, str, float]
@@ -572,7 +852,7 @@ class _Query:
             self.units.append((1 << i, tok))
             if i + 1 < len(toks):
                 self.units.append((3 << i, tok + toks[i + 1]))
-        self.found = [m._lookup(text) for _, text in self.units]
+        self.found = [(m._pair_lookup if u & 1 else m._lookup)(text) for u, (_, text) in enumerate(self.units)]
         # vocabulary id → the units reaching it, in unit order (their sim and how: found[u][vid]);
         # built a unit at a time in C (dict.fromkeys), as a listed word is rarely reached twice
         by_vid: dict[int, tuple[int, ...]] = {}
@@ -588,29 +868,37 @@ class _Query:
             else:
                 by_vid.update(dict.fromkeys(found, (u,)))
         self.by_vid = by_vid
-        self.weights: list[float] = []
-        self.classes: list[str] = []
+        weights: list[float] = []
+        classes: list[str] = []
         self.initials: list[int] = []
+        kinds = m._kinds
+        qualifiers = norm.qualifiers
         for i, tok in enumerate(toks):
-            if tok in PARTICLES:
-                w, cls = PARTICLE_WEIGHT, "particle"
-            elif legal_form(tok) is not None:
-                w, cls = LEGAL_WEIGHT, "legal"
-            elif len(tok) == 1:
-                w, cls = INITIAL_WEIGHT, "initial"
+            got = kinds.get(tok)
+            if got is None:
+                if tok in PARTICLES:
+                    got = PARTICLE_WEIGHT, "particle"
+                elif legal_form(tok) is not None:
+                    got = LEGAL_WEIGHT, "legal"
+                elif len(tok) == 1:
+                    got = INITIAL_WEIGHT, "initial"
+                else:   # the rarity of what the token stands for on the list; unknown words weigh most
+                    got = m._weight(tok, self.found[2 * i]), "word"
+                if len(kinds) > 500_000:
+                    kinds.clear()
+                kinds[tok] = got
+            w, cls = got
+            if cls == "initial":
                 self.initials.append(i)
-            elif i in norm.qualifiers:
+            elif cls == "word" and i in qualifiers:
                 w, cls = QUALIFIER_WEIGHT, "qualifier"
-            else:   # the rarity of what the token stands for on the list; unknown words weigh most
-                w = m._weight(tok, self.found[2 * i])
-                cls = "word"
-            self.weights.append(w)
-            self.classes.append(cls)
-        self.total = sum(self.weights)
+            weights.append(w)
+            classes.append(cls)
+        self.weights, self.classes = weights, classes
+        self.total = sum(weights)
         self.unit_weight_of: dict[int, float] = {}
         self.unit_weight: list[float] = []
         self.unit_class: list[str] = []
-        weights, classes = self.weights, self.classes
         for qmask, _ in self.units:     # a token (one bit) or a joined pair (two adjacent bits)
             i = qmask.bit_length() - 1
             if qmask & (qmask - 1):
@@ -622,7 +910,31 @@ class _Query:
             self.unit_weight.append(w)
             self.unit_weight_of[qmask] = w
             self.unit_class.append("word" if major else "minor")
-        self.allowance = sum(w for w, c in zip(self.weights, self.classes) if c not in ("word", "qualifier"))
+        self.allowance = sum(w for w, c in zip(weights, classes) if c not in _MAJOR)
+
+
+_Reach = tuple[float, list[tuple[tuple[int, str], dict[int, float]]], int]
+
+
+def _best_of(parts: list[tuple[tuple[int, str], dict[int, float]]]) -> dict[int, float]:
+    """A word's names at the best similarity over its units."""
+    best = parts[0][1]
+    for _, more in parts[1:]:
+        best = _max_merge(best, more)
+    return best
+
+
+def _max_merge(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
+    """The names either of two units reaches, at the better similarity."""
+    out = {**a, **b}
+    for nid in a.keys() & b.keys():
+        if a[nid] > b[nid]:
+            out[nid] = a[nid]
+    return out
+
+
+def _prefixed(step: str, hit: Hit) -> tuple[str, ...]:
+    return (step,) + hit.steps
 
 
 def _typo_sim(a: str, b: str) -> float:
