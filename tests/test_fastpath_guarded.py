@@ -142,6 +142,11 @@ def shipments(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 7)) == 0:  # a broken field, item or nested value
         where = draw(st.sampled_from(["items", "total", "code", "party", "date", "fee", "tags"]))
         record[where] = draw(BROKEN)
+    if draw(st.integers(0, 11)) == 0:  # a missing field, of the record or of the party
+        if draw(st.booleans()):
+            del record[draw(st.sampled_from(["id", "date", "total", "party", "items", "tags"]))]
+        elif isinstance(record.get("party"), dict):
+            del record["party"][draw(st.sampled_from(["name", "credit", "kind"]))]
     if draw(st.integers(0, 9)) == 0 and items:
         items[0][draw(st.sampled_from(["code", "kind", "value", "quantity", "note"]))] = draw(BROKEN)
     return record

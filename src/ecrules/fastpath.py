@@ -151,12 +151,13 @@ class FastEmitter(_Emitter):
         return scaled(value, self.places)
 
     def field_check(self, obj: str, f: t.Field, var: str) -> list[str]:
-        """As the compiler's, without the test for a missing required field: every conversion
-        refuses `None` by itself (a class test), and here any refusal just means `decide`."""
+        """As the compiler's, without the tests for a missing or null required field: a missing
+        key raises, every conversion refuses `None` by itself (a class test), and here any
+        refusal just means `decide`."""
         conv = self.convert(var, f.type, (f.name,)) if not f.optional else []
         if not conv:
             return super().field_check(obj, f, var)
-        return [f"{var} = {obj}.get({lit(f.name)})"] + conv
+        return [f"{var} = {obj}[{lit(f.name)}]"] + conv  # a missing key raises: `decide` names it
 
     def let_value(self, e: n.Expr) -> str:
         return self.num(e) if self.c.type_of(e) == t.NUMBER else self.expr(e)
@@ -204,6 +205,10 @@ class FastEmitter(_Emitter):
 
     def visit_Call(self, e: n.Call) -> str:
         arg = e.args[0] if e.args else None
+        if e.func == "normalize" and isinstance(arg, (n.Name, n.Attr)):
+            # the cache `values.normalize` reads, read here without the call ("" is looked up again)
+            text = self.expr(arg)
+            return f"(_normalized.get({text}) or _normalize({text}))"
         if e.func == "len" and isinstance(arg, n.Name) and isinstance(arg.binding, FieldRef) \
                 and arg.binding.index in self._lists:
             return f"len(F{arg.binding.index})"  # the record's own list: as long as its validated tuple
@@ -390,7 +395,7 @@ class FastEmitter(_Emitter):
             pad = "    " if cites else ""
             lines += [f"{pad}R = _masks.get(M)",
                       f"{pad}if R.__class__ is dict: R = R.get({as_of})",
-                      f"{pad}if R.__class__ is tuple: return _tuple_new(_Decision, (rid, *R))"]
+                      f"{pad}if R.__class__ is tuple: return _tuple_new(_Decision, (rid,) + R)"]
             lines.append(f"return _combine_mask(M, rid, {as_of}{', C' if cites else ''})")
         return lines
 
@@ -425,4 +430,5 @@ def emit(checked: Checked, slow: _Emitter) -> str | None:
     except (Refuse, ops.Unsupported):
         return None
     slow.globals["_scaled"] = scaled
+    slow.globals["_normalized"] = v._NORMALIZED
     return source
