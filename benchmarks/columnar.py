@@ -14,7 +14,8 @@
    columnar -o out.parquet` does), timing each, in the same run; checks that the two give
    identical decisions on every record (exit 1 otherwise) and that count in = count out. Also
    times the physical reference: DuckDB reading every column of the input and writing it back
-   to Parquet, nothing decided.
+   to Parquet, nothing decided. The columnar run and the reference take turns `--repeat` times
+   (default 3) and the medians are reported: on a shared machine one run says little.
 3. Writes the same records to JSON Lines (`json.dumps` of each row: floats as `repr` prints
    them, non-ASCII as `\\u` escapes, as Python writers do) and decides that file with the
    columnar engine end to end (the vectorised reader of `columnar/jsonl.py`, Parquet out),
@@ -35,6 +36,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -173,6 +175,22 @@ def duckdb_copy(path: Path, out: Path) -> float:
     return elapsed
 
 
+def timed_pair(repeat: int, engine: Any, reference: Any) -> tuple[float, float, Any, int]:
+    """Median seconds of `engine()` and of `reference()` (seconds it measured itself), run in
+    turns `repeat` times so that both see the same load of a shared machine; the engine's last
+    chunks and fallback count."""
+    ts: list[float] = []
+    refs: list[float] = []
+    out: Any = None
+    for _ in range(max(1, repeat)):
+        out = None  # the previous run's chunks are not held during the next
+        t0 = time.perf_counter()
+        out = engine()
+        ts.append(time.perf_counter() - t0)
+        refs.append(reference())
+    return statistics.median(ts), statistics.median(refs), out[0], out[1]
+
+
 def stream_child(policy_file: str, path: str, copies: int, out: str, batch_size: int) -> None:
     """In a child process: stream `copies` x the file through the columnar engine to Parquet."""
     from ecrules.columnar.engine import ColumnarEngine
@@ -205,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stream", type=int, default=10_000_000, help="records streamed for the memory figure (0: skip)")
     ap.add_argument("--batch-size", type=int, default=100_000)
     ap.add_argument("--no-jsonl", action="store_true", help="skip the JSON Lines input")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="columnar runs and DuckDB references, in turns; medians reported (default 3)")
     ap.add_argument("--dir", default=str(HERE / "out"))
     ap.add_argument("--json", default=None)
     ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
@@ -216,17 +236,16 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"records-{a.records}.parquet"
     figures: dict[str, Any] = {"python": platform.python_version(), "machine": platform.machine(),
-                               "cpus": os.cpu_count(), "records": a.records, "batch_size": a.batch_size}
+                               "cpus": os.cpu_count(), "records": a.records, "batch_size": a.batch_size,
+                               "repeat": a.repeat}
     t0 = time.perf_counter()
     planted = write_parquet(path, a.records)
     print(f"wrote {a.records:,} records ({planted} with a planted error) to {path} "
           f"({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
     policy = ecrules.load(POLICY_FILE)
 
-    t0 = time.perf_counter()
-    chunks, fallback = columnar_engine(policy, path, a.batch_size, out_dir / "decisions.parquet")
-    t_col = time.perf_counter() - t0
-    t_io = duckdb_copy(path, out_dir / "copy.parquet")
+    t_col, t_io, chunks, fallback = timed_pair(a.repeat, lambda: columnar_engine(policy, path, a.batch_size, out_dir / "decisions.parquet"),
+                                               lambda: duckdb_copy(path, out_dir / "copy.parquet"))
     t0 = time.perf_counter()
     row = row_engine(policy, path)
     t_row = time.perf_counter() - t0
@@ -236,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
     ok = len(row) == len(col) == a.records
     mismatches = sum(1 for x, y in zip(row, col) if x != y)
     errors = sum(1 for d in row if d.outcome == "error")
-    print(f"row engine:      {t_row:8.2f} s  {a.records / t_row:12,.0f} records/s")
+    print(f"row engine:      {t_row:8.2f} s  {a.records / t_row:12,.0f} records/s   (one run; the columnar "
+          f"and DuckDB figures are medians of {a.repeat}, run in turns)")
     print(f"columnar engine: {t_col:8.2f} s  {a.records / t_col:12,.0f} records/s   "
           f"({fallback} records decided by the row engine)")
     print(f"DuckDB copy:     {t_io:8.2f} s  {a.records / t_io:12,.0f} records/s   "
@@ -259,10 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         write_jsonl(path, jl)
         print(f"wrote the same records to {jl} ({jl.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
-        chunks, jfallback = columnar_engine(policy, jl, a.batch_size, out_dir / "decisions-jsonl.parquet")
-        t_jl = time.perf_counter() - t0
-        t_jio = duckdb_jsonl_copy(jl, out_dir / "copy-jsonl.parquet")
+        t_jl, t_jio, chunks, jfallback = timed_pair(a.repeat, lambda: columnar_engine(policy, jl, a.batch_size, out_dir / "decisions-jsonl.parquet"),
+                                                    lambda: duckdb_jsonl_copy(jl, out_dir / "copy-jsonl.parquet"))
         jcol = [d for chunk in chunks for d in chunk]
         del chunks
         jmis = sum(1 for x, y in zip(row, jcol) if x != y) + abs(len(row) - len(jcol))

@@ -29,12 +29,12 @@ emitting, and `decide` alone is used.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 from . import nodes as n
 from . import types as t
 from . import values as v
-from .checked import Checked, ConstInfo, FieldRef, LetInfo, VarRef, var_of
+from .checked import Checked, ConstInfo, FieldRef, LetInfo, SetInfo, VarRef, var_of
 from .compiler import _Emitter, _top_quants
 from .literals import MAX_EXPONENT, decimal_in_range
 from .pysource import comment, ident, lit
@@ -64,25 +64,40 @@ def scaled(value: Any, places: int) -> int:
     return i
 
 
-class LikeMemo(dict[str, bool]):
-    """`subject like pattern` by subject: the same codes recur record after record, and a dict
-    hit is cheaper than a regex. Bounded (short subjects only, emptied when full): memory stays flat."""
+class Memo(dict[str, Any]):
+    """A pure function of one string, by its argument: the same codes recur record after record,
+    and a dict hit is cheaper than a regex or a prefix search. Bounded (short strings only,
+    emptied when full): memory stays flat whatever the stream."""
 
-    __slots__ = ("_match",)
+    __slots__ = ("_fn",)
     MAX_ENTRIES = 4096
     MAX_SUBJECT = 256
 
-    def __init__(self, matcher: v.GlobMatcher):
+    def __init__(self, fn: Callable[[str], Any]):
         super().__init__()
-        self._match = matcher.fullmatch
+        self._fn = fn
 
-    def __missing__(self, subject: str) -> bool:
-        found = self._match(subject) is not None
+    def __missing__(self, subject: str) -> Any:
+        value = self._fn(subject)
         if len(subject) <= self.MAX_SUBJECT:
             if len(self) >= self.MAX_ENTRIES:
                 self.clear()
-            self[subject] = found
-        return found
+            self[subject] = value
+        return value
+
+
+class LikeMemo(Memo):
+    """`subject like pattern`, by subject."""
+
+    __slots__ = ()
+
+    def __init__(self, matcher: v.GlobMatcher):
+        match = matcher.fullmatch
+        super().__init__(lambda subject: match(subject) is not None)
+
+
+#: functions an element test remembered per value may call (pure functions of text)
+_PURE = frozenset({"starts_with", "lower", "upper", "normalize", "len"})
 
 
 class FastEmitter(_Emitter):
@@ -102,9 +117,14 @@ class FastEmitter(_Emitter):
         self._results: int = 0
         self._quant_result: dict[VarRef, str] = {}
         self._memos: dict[str, str] = {}  # a `like` pattern -> its memo's name
+        self._atom_code: dict[int, str] = {}  # id of an element test -> where the loop finds it
+        self._memo_count = 0
 
     # -- numbers as scaled integers
     def expr(self, e: n.Expr) -> str:
+        atom = self._atom_code.get(id(e))
+        if atom is not None:  # an element test read from its memo (`memo_tests`)
+            return atom
         if getattr(e, "type", None) == t.NUMBER:
             raise Refuse("a number outside a comparison or sum")
         return super().expr(e)
@@ -151,12 +171,13 @@ class FastEmitter(_Emitter):
         return scaled(value, self.places)
 
     def field_check(self, obj: str, f: t.Field, var: str) -> list[str]:
-        """As the compiler's, without the test for a missing required field: every conversion
-        refuses `None` by itself (a class test), and here any refusal just means `decide`."""
+        """As the compiler's, without the tests for a missing or null required field: a missing
+        key raises, every conversion refuses `None` by itself (a class test), and here any
+        refusal just means `decide`."""
         conv = self.convert(var, f.type, (f.name,)) if not f.optional else []
         if not conv:
             return super().field_check(obj, f, var)
-        return [f"{var} = {obj}.get({lit(f.name)})"] + conv
+        return [f"{var} = {obj}[{lit(f.name)}]"] + conv  # a missing key raises: `decide` names it
 
     def let_value(self, e: n.Expr) -> str:
         return self.num(e) if self.c.type_of(e) == t.NUMBER else self.expr(e)
@@ -204,6 +225,10 @@ class FastEmitter(_Emitter):
 
     def visit_Call(self, e: n.Call) -> str:
         arg = e.args[0] if e.args else None
+        if e.func == "normalize" and isinstance(arg, (n.Name, n.Attr)):
+            # the cache `values.normalize` reads, read here without the call ("" is looked up again)
+            text = self.expr(arg)
+            return f"(_normalized.get({text}) or _normalize({text}))"
         if e.func == "len" and isinstance(arg, n.Name) and isinstance(arg.binding, FieldRef) \
                 and arg.binding.index in self._lists:
             return f"len(F{arg.binding.index})"  # the record's own list: as long as its validated tuple
@@ -285,6 +310,7 @@ class FastEmitter(_Emitter):
         body = ["if x.__class__ is not dict: " + _BAIL]
         for name, f in typ.elem.fields.items():
             body += self.field_check("x", f, locals_[name])
+        body += self.memo_tests(quants, typ.elem, locals_)
         init: list[str] = []
         update: list[str] = []
         seen: dict[tuple[str, str | None, str | None], str] = {}
@@ -314,7 +340,72 @@ class FastEmitter(_Emitter):
                 assert test is not None
                 init.append(f"{res} = 0")
                 update.append(f"if {where}: {res} += {test}" if where else f"{res} += {test}")
+        self._atom_code.clear()
         return lines + init + [f"for x in {var}:"] + ["    " + x for x in body + update]
+
+    def memo_tests(self, quants: list[n.Quant], elem: t.StructT, locals_: dict[str, str]) -> list[str]:
+        """The tests of one text field of the element (`like`, `in` a set, `starts_with`) made in
+        the loop's quantifiers, computed together once per distinct value (`Memo`): one dict
+        lookup an element, and each test then reads its place in the tuple."""
+        loop_vars = {var_of(q) for q in quants}
+        by_field: dict[str, list[n.Expr]] = {}
+        for q in quants:
+            for part in (q.where, q.body):
+                for e in _outside_quants(part):
+                    name = self._memo_field(e, loop_vars, elem)
+                    if name is not None:
+                        by_field.setdefault(name, []).append(e)
+        lines: list[str] = []
+        for name, atoms in by_field.items():
+            saved = locals_[name]
+            locals_[name] = "y0"
+            rendered = [self.expr(a) for a in atoms]
+            locals_[name] = saved
+            places: dict[str, int] = {}
+            for text in rendered:
+                places.setdefault(text, len(places))
+            if len(places) < 2:
+                continue
+            k = self._memo_count
+            self._memo_count += 1
+            self.preamble += [f"def _pb{k}(y0):", f"    return ({', '.join(places)},)", f"PM{k} = _Memo(_pb{k})", ""]
+            lines.append(f"B{k} = PM{k}[{saved}]")
+            for atom, text in zip(atoms, rendered):
+                self._atom_code[id(atom)] = f"B{k}[{places[text]}]"
+        return lines
+
+    def _memo_field(self, e: n.Expr, loop_vars: set[VarRef], elem: t.StructT) -> str | None:
+        """The one required text field of the element that `e` tests, when `e` is a pure test of
+        it and constants worth remembering per value (`==` and `!=` cost less than a lookup)."""
+        if getattr(e, "type", None) != t.BOOL:
+            return None
+        if not (isinstance(e, n.Compare) and e.op in ("like", "not like", "in", "not in")
+                or isinstance(e, n.Call) and e.func == "starts_with"):
+            return None
+        fields: set[str] = set()
+        reads = 0
+        for x in n.walk(e):
+            if isinstance(x, n.Quant) or isinstance(x, n.Call) and x.func not in _PURE:
+                return None
+            if isinstance(x, n.Attr) and isinstance(x.obj, n.Name) and x.obj.binding in loop_vars:
+                fields.add(x.name)
+                reads += 1
+            elif isinstance(x, n.Name):
+                b = x.binding
+                if isinstance(b, VarRef):
+                    reads -= b in loop_vars  # read through its field (counted above), or not at all
+                    if b not in loop_vars:
+                        return None
+                elif isinstance(b, SetInfo):
+                    if self.c.as_of is not None and b.has_bases:
+                        return None  # members by date
+                elif not isinstance(b, ConstInfo):
+                    return None
+        if reads != 0 or len(fields) != 1:
+            return None
+        (name,) = fields
+        f = elem.fields[name]
+        return name if not f.optional and f.type in (t.STRING, t.COUNTRY) else None
 
     # -- the function
     def emit_fast(self) -> str:
@@ -390,9 +481,21 @@ class FastEmitter(_Emitter):
             pad = "    " if cites else ""
             lines += [f"{pad}R = _masks.get(M)",
                       f"{pad}if R.__class__ is dict: R = R.get({as_of})",
-                      f"{pad}if R.__class__ is tuple: return _tuple_new(_Decision, (rid, *R))"]
+                      f"{pad}if R.__class__ is tuple: return _tuple_new(_Decision, (rid,) + R)"]
             lines.append(f"return _combine_mask(M, rid, {as_of}{', C' if cites else ''})")
         return lines
+
+
+def _outside_quants(e: n.Expr | None) -> list[n.Expr]:
+    """`e` and its sub-expressions, not entering a nested quantifier."""
+    out: list[n.Expr] = []
+    stack = [e] if e is not None else []
+    while stack:
+        x = stack.pop()
+        out.append(x)
+        if not isinstance(x, n.Quant):
+            stack.extend(n.children(x))
+    return out
 
 
 def _fusable(f: t.Field) -> bool:
@@ -425,4 +528,6 @@ def emit(checked: Checked, slow: _Emitter) -> str | None:
     except (Refuse, ops.Unsupported):
         return None
     slow.globals["_scaled"] = scaled
+    slow.globals["_normalized"] = v._NORMALIZED
+    slow.globals["_Memo"] = Memo
     return source

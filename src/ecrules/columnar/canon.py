@@ -235,6 +235,11 @@ def _unscaled128(q: np.ndarray, places: np.ndarray) -> np.ndarray:
     The decimal128 buffer, built with numpy in 64-bit halves: Arrow's decimal multiply is
     several times slower than the float conversion itself.
     """
+    if not places.any():  # already scaled (the one-pass case): sign-extend the int64 halves
+        out = np.empty((len(q), 2), dtype=np.int64)
+        out[:, 0] = q
+        out[:, 1] = q >> 63
+        return out.view(np.uint64)
     neg = q < 0
     a = np.abs(q).astype(np.uint64)
     m = _POWERS[places]

@@ -220,7 +220,8 @@ class ColumnarEngine:
         reader = self._line_reader()
 
         def parsed() -> Iterator[tuple[Any, tuple[pa.Table, np.ndarray]]]:
-            for chunk in reader.lines(stream, self.batch_size):
+            # screening the next chunk's lines overlaps parsing this one's (a thread each)
+            for chunk in prefetch(reader.lines(stream, self.batch_size)):
                 yield chunk, reader.table(chunk)
 
         con = self.connect()

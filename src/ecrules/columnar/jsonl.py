@@ -44,8 +44,9 @@ _SUSPECT = (
     # character (it could spell a key); other escapes Arrow reads as Python's `json` does
     r"|\\u(?:00[0-7]|[dD][89a-fA-F])"
     r"|NaN|Infinity"
-    # a run of digits that could exceed the decimal column
-    r"|[0-9]{19}"
+    # a run of digits that could exceed the decimal column, or more places than it holds (Arrow
+    # would reject the whole block for it: the row engine decides that line alone)
+    r"|[0-9]{19}|\.[0-9]{10}"
     # a number with an exponent: Arrow's decimal parser gets some wrong (`1.5e30`, `0e-99`) and
     # crashes on others (`1e999999999`)
     r"|[:,\[][ ]*-?[0-9][0-9.]*[eE]"
