@@ -175,20 +175,28 @@ def duckdb_copy(path: Path, out: Path) -> float:
     return elapsed
 
 
-def timed_pair(repeat: int, engine: Any, reference: Any) -> tuple[float, float, Any, int]:
+def timed_pair(repeat: int, engine: Any, reference: Any) -> tuple[float, float, Any, int, float, float]:
     """Median seconds of `engine()` and of `reference()` (seconds it measured itself), run in
     turns `repeat` times so that both see the same load of a shared machine; the engine's last
-    chunks and fallback count."""
+    chunks and fallback count; and the median CPU seconds of each (this process, all threads:
+    steadier than wall time when other work shares the cores)."""
     ts: list[float] = []
     refs: list[float] = []
+    cpus: list[float] = []
+    ref_cpus: list[float] = []
     out: Any = None
     for _ in range(max(1, repeat)):
         out = None  # the previous run's chunks are not held during the next
+        c0 = time.process_time()
         t0 = time.perf_counter()
         out = engine()
         ts.append(time.perf_counter() - t0)
+        c1 = time.process_time()
         refs.append(reference())
-    return statistics.median(ts), statistics.median(refs), out[0], out[1]
+        cpus.append(c1 - c0)
+        ref_cpus.append(time.process_time() - c1)
+    return (statistics.median(ts), statistics.median(refs), out[0], out[1],
+            statistics.median(cpus), statistics.median(ref_cpus))
 
 
 def stream_child(policy_file: str, path: str, copies: int, out: str, batch_size: int) -> None:
@@ -244,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({path.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
     policy = ecrules.load(POLICY_FILE)
 
-    t_col, t_io, chunks, fallback = timed_pair(a.repeat, lambda: columnar_engine(policy, path, a.batch_size, out_dir / "decisions.parquet"),
+    t_col, t_io, chunks, fallback, c_col, c_io = timed_pair(a.repeat, lambda: columnar_engine(policy, path, a.batch_size, out_dir / "decisions.parquet"),
                                                lambda: duckdb_copy(path, out_dir / "copy.parquet"))
     t0 = time.perf_counter()
     row = row_engine(policy, path)
@@ -258,16 +266,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"row engine:      {t_row:8.2f} s  {a.records / t_row:12,.0f} records/s   (one run; the columnar "
           f"and DuckDB figures are medians of {a.repeat}, run in turns)")
     print(f"columnar engine: {t_col:8.2f} s  {a.records / t_col:12,.0f} records/s   "
-          f"({fallback} records decided by the row engine)")
+          f"(CPU {c_col:.2f} s; {fallback} records decided by the row engine)")
     print(f"DuckDB copy:     {t_io:8.2f} s  {a.records / t_io:12,.0f} records/s   "
-          f"(read every column, write them back: the I/O floor)")
+          f"(CPU {c_io:.2f} s; read every column, write them back: the I/O floor)")
     print(f"speed-up:        {t_row / t_col:8.1f} x   (target >= 25 x); columnar is "
-          f"{t_col / t_io:.1f} x the DuckDB copy; "
+          f"{t_col / t_io:.1f} x the DuckDB copy's time, {c_col / c_io:.1f} x its CPU; "
           f"{a.records / t_col:,.0f} records/s (target >= 1,000,000)")
     print(f"decisions:       {len(row):,} row, {len(col):,} columnar, {mismatches} different, "
           f"{errors} errors (planted {planted})")
     figures.update({"row_seconds": t_row, "columnar_seconds": t_col, "row_rps": a.records / t_row,
-                    "columnar_rps": a.records / t_col, "speedup": t_row / t_col, "duckdb_copy_seconds": t_io, "mismatches": mismatches,
+                    "columnar_rps": a.records / t_col, "speedup": t_row / t_col, "duckdb_copy_seconds": t_io,
+                    "columnar_cpu_seconds": c_col, "duckdb_copy_cpu_seconds": c_io, "mismatches": mismatches,
                     "fallback_rows": fallback, "errors": errors})
     del col
     if not ok or mismatches:
@@ -279,18 +288,20 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         write_jsonl(path, jl)
         print(f"wrote the same records to {jl} ({jl.stat().st_size / 2**20:.1f} MiB) in {time.perf_counter() - t0:.1f} s")
-        t_jl, t_jio, chunks, jfallback = timed_pair(a.repeat, lambda: columnar_engine(policy, jl, a.batch_size, out_dir / "decisions-jsonl.parquet"),
+        t_jl, t_jio, chunks, jfallback, c_jl, c_jio = timed_pair(a.repeat, lambda: columnar_engine(policy, jl, a.batch_size, out_dir / "decisions-jsonl.parquet"),
                                                     lambda: duckdb_jsonl_copy(jl, out_dir / "copy-jsonl.parquet"))
         jcol = [d for chunk in chunks for d in chunk]
         del chunks
         jmis = sum(1 for x, y in zip(row, jcol) if x != y) + abs(len(row) - len(jcol))
         print(f"columnar, JSONL: {t_jl:8.2f} s  {a.records / t_jl:12,.0f} records/s   "
-              f"({jfallback} records decided by the row engine; target >= 300,000)")
+              f"(CPU {c_jl:.2f} s; {jfallback} records decided by the row engine; target >= 300,000)")
         print(f"DuckDB JSONL copy:{t_jio:7.2f} s  {a.records / t_jio:12,.0f} records/s   "
-              f"(read_ndjson, write Parquet: the I/O floor); columnar is {t_jl / t_jio:.1f} x it")
+              f"(CPU {c_jio:.2f} s; read_ndjson, write Parquet: the I/O floor); columnar is {t_jl / t_jio:.1f} x its "
+              f"time, {c_jl / c_jio:.1f} x its CPU")
         print(f"JSONL decisions: {len(jcol):,} columnar, {jmis} different from the row engine's")
         figures.update({"jsonl_seconds": t_jl, "jsonl_rps": a.records / t_jl, "jsonl_fallback_rows": jfallback,
-                        "duckdb_jsonl_copy_seconds": t_jio, "jsonl_mismatches": jmis})
+                        "duckdb_jsonl_copy_seconds": t_jio, "jsonl_mismatches": jmis,
+                        "jsonl_cpu_seconds": c_jl, "duckdb_jsonl_copy_cpu_seconds": c_jio})
         del jcol
         if jmis:
             print("FAIL: the JSON Lines decisions differ from the row engine's")

@@ -46,35 +46,40 @@ def _screen_udf(info: Any, func: str, eventful: set[str] | None = None) -> Calla
     from ..screening import runtime
 
     base = runtime.score if func == "screen" else runtime.matches
-    memo: dict[tuple[Any, ...], tuple[Any, bool]] = {}
+    convert: Callable[[Any], Any] = float if func == "screen" else bool
+    memo: dict[tuple[Any, ...], Any] = {}       # key → its value, as the column holds it
+    memo_eventful: set[tuple[Any, ...]] = set()   # keys that noted a hit or a clearance
 
-    def fn(key: tuple[Any, ...]) -> tuple[Any, bool]:
+    def fn(key: tuple[Any, ...]) -> Any:
         day = dt.date.fromisoformat(key[3]) if key[3] else None
         if eventful is None:
-            return base(info, key[0], key[1], key[2], day), False
+            return convert(base(info, key[0], key[1], key[2], day))
         runtime.JOURNAL.events = []
         try:
             out = base(info, key[0], key[1], key[2], day)
-            return out, bool(runtime.JOURNAL.events)
+            if runtime.JOURNAL.events:
+                memo_eventful.add(key)
+            return convert(out)
         finally:
             runtime.JOURNAL.events = None
 
     def udf(names: pa.Array, types: pa.Array, countries: pa.Array, dates: pa.Array) -> pa.Array:
         kind = pa.float64() if func == "screen" else pa.bool_()
         keys, inverse = _distinct_rows((names, types, countries, dates))
-        got: list[Any] = []
-        for key in keys:
-            hit = memo.get(key)
-            if hit is None:
-                if len(memo) > 200_000:     # bounded: a long run of new names
-                    memo.clear()
-                hit = memo[key] = fn(key)
-            if hit[1] and eventful is not None:
-                eventful.add(key[0])
-            got.append(float(hit[0]) if func == "screen" else bool(hit[0]))
+        got = list(map(memo.get, keys))             # in C: most keys were seen in earlier batches
+        if None in got:
+            if len(memo) > 200_000:     # bounded: a long run of new names
+                memo.clear()
+                memo_eventful.clear()
+                got = [None] * len(keys)
+            for k, key in enumerate(keys):
+                if got[k] is None:
+                    got[k] = memo[key] = fn(key)
+        if eventful is not None and memo_eventful:
+            eventful.update(key[0] for key in memo_eventful.intersection(keys))
         if not got:
             return pa.array([], type=kind)
-        return pa.array(np.asarray(got)[inverse], type=kind)
+        return pa.array(np.asarray(got, dtype=np.float64 if func == "screen" else np.bool_)[inverse], type=kind)
 
     return udf
 
@@ -85,8 +90,7 @@ def _distinct_rows(columns: tuple[pa.Array, ...]) -> tuple[list[tuple[Any, ...]]
     combined a column at a time (re-numbered densely, so the combined code never overflows)."""
     import pyarrow.compute as pc
 
-    n = len(columns[0])
-    code = np.zeros(n, dtype=np.int64)
+    code: np.ndarray | None = None
     codes: list[np.ndarray] = []
     values: list[list[Any]] = []
     for col in columns:
@@ -97,14 +101,21 @@ def _distinct_rows(columns: tuple[pa.Array, ...]) -> tuple[list[tuple[Any, ...]]
         dictionary = enc.dictionary.to_pylist()
         codes.append(idx)
         values.append(dictionary)
-        _, code = np.unique(code * len(dictionary) + idx, return_inverse=True)
-        code = np.asarray(code, dtype=np.int64).reshape(-1)
+        if code is None:
+            code = idx                  # dense already: a dictionary holds the values present
+        elif len(dictionary) > 1:       # (a column with one value changes no grouping)
+            _, code = np.unique(code * len(dictionary) + idx, return_inverse=True)
+            code = np.asarray(code, dtype=np.int64).reshape(-1)
+    assert code is not None
     _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
     order = np.argsort(first, kind="stable")       # distinct rows in order of first occurrence
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    firsts = first[order].tolist()
-    keys = [tuple(vals[int(idx[r])] for vals, idx in zip(values, codes)) for r in firsts]
+    firsts = first[order]
+    # column by column (list indexing, then one zip in C): a batch of DuckDB's is 2,048 rows,
+    # often as many distinct names
+    columns_of_keys = [[vals[i] for i in idx[firsts].tolist()] for vals, idx in zip(values, codes)]
+    keys = list(zip(*columns_of_keys))
     return keys, rank[np.asarray(inverse).reshape(-1)]
 
 

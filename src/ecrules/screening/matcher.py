@@ -20,6 +20,7 @@ first or last), and a differing type (individual vs entity) multiplies the score
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
 
@@ -160,9 +161,10 @@ class Matcher:
         self._threshold = threshold
         self._names: list[_Name] = []
         self._vocab: dict[str, int] = {}
-        self._postings: list[list[int]] = []            # vocab id → name ids
-        self._word_postings: list[list[int]] = []       # vocab id → name ids holding it as one word
-        self._posting_shares: list[list[float]] = []    # vocab id → the share of each name's weight it covers
+        # (C arrays: compact, and read by numpy without a copy)
+        self._postings: list[array[int]] = []           # vocab id → name ids
+        self._word_postings: list[array[int]] = []      # vocab id → name ids holding it as one word
+        self._posting_shares: list[array[float]] = []   # vocab id → the share of each name's weight it covers
         self._major: list[bool] = []                    # vocab id → covers other than particles, legal forms
         self._shares: dict[str, dict[int, float]] = {}
         self._array_cache: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
@@ -243,9 +245,9 @@ class Matcher:
         if vid is None:
             vid = len(self._postings)
             self._vocab[text] = vid
-            self._postings.append([])
-            self._word_postings.append([])
-            self._posting_shares.append([])
+            self._postings.append(array("i"))
+            self._word_postings.append(array("i"))
+            self._posting_shares.append(array("d"))
             self._major.append(False)
             self._texts.append(text)
             form = legal_form(text)
@@ -525,7 +527,7 @@ class Matcher:
                 if 0 <= u < nunits and found[u]:
                     reached = (self._pair_best if u & 1 else self._unit_best)(units[u][1], found[u])
                     if reached:
-                        parts.append(((u & 1, units[u][1]), reached))
+                        parts.append(((u, units[u][1]), reached))
             if parts:
                 reach.append((q.weights[i], parts, max(len(p[1]) for p in parts)))
         floor_weight = (floor ** 2) * q.total - q.allowance
@@ -640,19 +642,19 @@ class Matcher:
         proposed = np.zeros(n, dtype=bool)
         for gain_w, parts, _ in proposers[::-1]:
             if len(parts) == 1:
-                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                nids, sims = self._unit_arrays(q, *parts[0])
                 bound[nids] += sims * gain_w
                 proposed[nids] = True
             else:
-                sim = self._dense_best(parts, n)
+                sim = self._dense_best(q, parts, n)
                 bound += sim * gain_w
                 proposed |= sim > 0.0
         for gain_w, parts, _ in followers:
             if len(parts) == 1:
-                nids, sims = self._arrays(parts[0][1], parts[0][0])
+                nids, sims = self._unit_arrays(q, *parts[0])
                 bound[nids] += sims * gain_w
             else:
-                bound += self._dense_best(parts, n) * gain_w
+                bound += self._dense_best(q, parts, n) * gain_w
         same = self._by_tokens.get(q.tokens, [])
         for nid in same:
             if not proposed[nid]:
@@ -663,7 +665,12 @@ class Matcher:
             share = self._minor_shares + 1e-9
             for c in initials:
                 share += self._initial_shares(c)
+            postings, shares = self._postings, self._posting_shares
             for u, text in share_units:
+                if len(q.found[u]) == 1:    # the postings themselves, without a copy
+                    (vid,) = q.found[u]
+                    share[np.frombuffer(postings[vid], dtype=np.int32)] += np.frombuffer(shares[vid])
+                    continue
                 pair = bool(u & 1)
                 nids, values = self._arrays(self._share(text, q.found[u], pair), (2 + pair, text))
                 share[nids] += values
@@ -683,13 +690,23 @@ class Matcher:
             got = self._initials[letter] = np.bincount(nids[mine], weights=shares[mine], minlength=len(self._names))
         return got
 
-    def _dense_best(self, parts: list[tuple[tuple[int, str], dict[int, float]]], n: int) -> np.ndarray:
+    def _dense_best(self, q: _Query, parts: list[tuple[tuple[int, str], dict[int, float]]], n: int) -> np.ndarray:
         """A word's best similarity over its units, for every name of the list."""
         sim = np.zeros(n)
         for key, best in parts:
-            nids, sims = self._arrays(best, key)
+            nids, sims = self._unit_arrays(q, key, best)
             sim[nids] = np.maximum(sim[nids], sims)
         return sim
+
+    def _unit_arrays(self, q: _Query, key: tuple[int, str], best: dict[int, float]) -> tuple[np.ndarray, np.ndarray | float]:
+        """The names a query unit reaches and the similarity, as arrays: a unit standing for one
+        listed unit reads its postings without a copy (one similarity); others are converted once."""
+        u, text = key
+        found = q.found[u]
+        if len(found) == 1:
+            ((vid, (sim, _)),) = found.items()
+            return np.frombuffer((self._word_postings if u & 1 else self._postings)[vid], dtype=np.int32), sim
+        return self._arrays(best, (u & 1, text))
 
     def _arrays(self, values: dict[int, float], key: tuple[int, str]) -> tuple[np.ndarray, np.ndarray]:
         """A memoised table (name id → value) as two arrays, by what it is of (`key`)."""
