@@ -276,9 +276,7 @@ def test_outside_the_subset_no_fast_path_and_same_decisions() -> None:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_generated_and_reference_policies_decide_as_the_interpreter() -> None:
-    """The benchmark's reference policy and generated policies (number lets, many rules) on the
-    benchmark's own float records: every one decided by the fast path as the interpreter decides."""
+def _gen() -> Any:
     import sys
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -286,6 +284,13 @@ def test_generated_and_reference_policies_decide_as_the_interpreter() -> None:
         import gen  # type: ignore[import-not-found]
     finally:
         sys.path.pop(0)
+    return gen
+
+
+def test_generated_and_reference_policies_decide_as_the_interpreter() -> None:
+    """The benchmark's reference policy and generated policies (number lets, many rules) on the
+    benchmark's own float records: every one decided by the fast path as the interpreter decides."""
+    gen = _gen()
     records = gen.json_records(300) + gen.records(100) + gen.invalid_records(60) + gen.edge_records()
     policies = [ecrules.load(ROOT / "benchmarks" / "reference" / "policy.ecp")]
     policies += [ecrules.loads(gen.generated_policy(60, seed), ROOT / "benchmarks" / "reference" / f"gen{seed}.ecp")
@@ -314,3 +319,28 @@ def test_the_fast_path_is_compiled_when_the_policy_first_decides() -> None:
         d = policy.evaluate(record) if first == "evaluate" else next(policy.evaluate_many([record]))
         assert getattr(policy._decide, "__name__", None) == "decide_fast"
         assert d == Interpreter(policy.checked).decide(record)
+
+
+def test_valid_float_records_never_reach_the_general_path() -> None:
+    """What the fast path is for: valid records as `json.loads` gives them are decided by it
+    alone (a change that made it hand every record on would keep decisions equal, and lose it)."""
+    gen = _gen()
+    policy = ecrules.load(ROOT / "benchmarks" / "reference" / "policy.ecp")
+    records = gen.json_records(300)
+    policy.evaluate(records[0])
+    namespace = policy._decide.__globals__  # type: ignore[attr-defined]
+    general = namespace["decide"]
+    handed: list[int] = []
+
+    def counting(record: Any, position: int) -> Any:
+        handed.append(position)
+        return general(record, position)
+
+    namespace["decide"] = counting
+    try:
+        decisions = list(policy.evaluate_many(records))
+        broken = policy.evaluate({**records[0], "total_value": 0.1 + 0.2}, position=7)
+    finally:
+        namespace["decide"] = general
+    assert handed == [7] and broken.outcome == "error"
+    assert all(d.outcome != "error" for d in decisions) and len(decisions) == 300
